@@ -1,0 +1,57 @@
+"""The exceptions archtune raises.
+
+Every error derives from :class:`ArchtuneError` and also from the standard-library type that
+callers already catch (``ValueError``, ``ImportError``, ...), as scikit-learn's
+``NotFittedError(ValueError, AttributeError)`` does.
+
+Messages share one shape: ``<where>: <field> must be <what>, got <value>`` followed, when there
+is one, by the fix.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ArchtuneError",
+    "ConfigError",
+    "InvalidSpaceError",
+    "MissingDependencyError",
+    "ObjectiveError",
+    "StudyStateError",
+]
+
+
+class ArchtuneError(Exception):
+    """Base class of every error archtune raises on purpose."""
+
+
+class ConfigError(ArchtuneError, ValueError):
+    """An experiment's configuration (a file or :func:`archtune.tune` arguments) is invalid."""
+
+
+class InvalidSpaceError(ConfigError):
+    """A search space is malformed: bounds, types, conditions.
+
+    Attributes:
+        path: The dotted field path of the offending entry, e.g. ``"space.lr.low"``.
+        reason: What is wrong with it, e.g. ``"must be > 0 when log is true, got 0"``.
+    """
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"{path} {reason}" if path else reason)
+
+
+class ObjectiveError(ConfigError):
+    """The objective cannot be imported, called, or does not return the metrics it must."""
+
+
+class StudyStateError(ArchtuneError, RuntimeError):
+    """The study in the storage is not in a state the command can work on.
+
+    For example: running a study that already exists without ``--resume``.
+    """
+
+
+class MissingDependencyError(ArchtuneError, ImportError):
+    """An optional dependency is missing; the message is the command that installs it."""
