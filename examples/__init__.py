@@ -1,0 +1,1 @@
+"""archtune's examples (importable, so configs can name `examples.quickstart:train`)."""

@@ -1,0 +1,62 @@
+"""archtune: shrink and tune neural networks.
+
+archtune searches a network's structure and its training recipe with Optuna, runs the trials in
+disposable worker processes, and keeps everything in an ordinary Optuna storage.
+
+Example:
+    >>> import archtune
+    >>> space = {"lr": archtune.Float(1e-4, 1e-1, log=True)}
+"""
+
+from __future__ import annotations
+
+from archtune._errors import (
+    ArchtuneError,
+    ConfigError,
+    InvalidSpaceError,
+    MissingDependencyError,
+    ObjectiveError,
+    StudyStateError,
+)
+from archtune._reporter import Decision, NullReporter, Reporter
+from archtune.space import Choice, Fixed, Float, Int, Space
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ArchtuneError",
+    "Choice",
+    "ConfigError",
+    "Decision",
+    "Fixed",
+    "Float",
+    "Int",
+    "InvalidSpaceError",
+    "MissingDependencyError",
+    "NullReporter",
+    "ObjectiveError",
+    "Reporter",
+    "Space",
+    "StudyStateError",
+    "TuneResult",
+    "__version__",
+    "load_config",
+    "tune",
+]
+
+
+def __getattr__(name: str) -> object:
+    # The engine (Optuna, pydantic) loads on first use, so `import archtune` stays light.
+    if name == "tune":
+        from archtune._api import tune
+
+        return tune
+    if name == "TuneResult":
+        from archtune.search import TuneResult
+
+        return TuneResult
+    if name == "load_config":
+        from archtune.config import load_config
+
+        return load_config
+    raise AttributeError(f"module 'archtune' has no attribute {name!r}")

@@ -1,0 +1,5 @@
+"""``python -m archtune``."""
+
+from archtune.cli import main
+
+main()

@@ -1,0 +1,93 @@
+"""The Python entry point: :func:`tune`."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from archtune.config import build_experiment
+from archtune.search import Driver, ProgressSink, TuneResult
+from archtune.space import Param, Space
+
+__all__ = ["tune"]
+
+_ALIASES = {
+    "budget.trials": "n_trials",
+    "budget.timeout": "timeout",
+    "budget.max_consecutive_failures": "max_consecutive_failures",
+    "workers": "n_workers",
+    "name": "study_name",
+}
+
+
+def tune(
+    objective: Callable[..., Any] | str,
+    space: Space | Mapping[str, Param | Mapping[str, Any] | Any],
+    *,
+    objectives: Mapping[str, str] | str,
+    n_trials: int,
+    n_workers: int = 1,
+    timeout: str | float | None = None,
+    sampler: str = "auto",
+    storage: str | None = None,
+    study_name: str | None = None,
+    resume: bool = False,
+    seed: int | None = None,
+    max_consecutive_failures: int = 5,
+    max_retries: int = 1,
+    progress: ProgressSink | None = None,
+) -> TuneResult:
+    """Search ``space`` for the configurations that optimise ``objectives``.
+
+    Each trial calls ``objective(config, reporter)`` in a worker process; it returns a dict of
+    metrics (or one number when there is one objective) and may stream intermediate metrics with
+    ``reporter.report(step, **metrics)``.
+
+    Args:
+        objective: A module-level function, or ``"module:function"``.
+        space: A :class:`~archtune.space.Space`, or ``{name: Int(...) | {type: ...}}``.
+        objectives: ``{metric: "max" | "min"}``; several give a Pareto front.
+        n_trials: Trials that must reach an end (complete, stopped or failed in your code).
+        n_workers: Trials that run at once, each in its own process.
+        timeout: No new trial starts after this long (``"10m"``, seconds).
+        sampler: ``auto``, ``random``, ``tpe``, ``gp``, ``cmaes``, ``nsga2``, ``qmc`` or ``grid``.
+        storage: An Optuna storage URL such as ``"sqlite:///archtune.db"``; in memory if ``None``.
+        study_name: The study's name in the storage (required to resume).
+        resume: Continue the existing study ``study_name``.
+        seed: Seeds the sampler and each trial's ``reporter.seed``.
+        max_consecutive_failures: Stop after this many failures in a row.
+        max_retries: Reruns of a trial whose worker process died.
+        progress: Receives live counts (see :class:`archtune.search.ProgressSink`).
+
+    Returns:
+        The result: ``best_trial`` (one objective) or ``best_trials`` (the Pareto front).
+
+    Example:
+        >>> from archtune import Choice, Float, tune
+        >>> result = tune(                       # doctest: +SKIP
+        ...     "examples.quickstart:train",
+        ...     {"lr": Float(1e-4, 1e-1, log=True), "optimizer": Choice(["sgd", "adam"])},
+        ...     objectives={"val_accuracy": "max"}, n_trials=20, n_workers=2,
+        ... )
+    """
+    data: dict[str, Any] = {
+        "name": study_name if study_name is not None else "study",
+        "objective": objective,
+        "space": space.to_dict() if isinstance(space, Space) else dict(space),
+        "objectives": objectives,
+        "budget": {
+            "trials": n_trials,
+            "timeout": timeout,
+            "max_consecutive_failures": max_consecutive_failures,
+        },
+        "workers": n_workers,
+        "sampler": sampler,
+        "storage": storage,
+        "seed": seed,
+        "max_retries": max_retries,
+    }
+    experiment = build_experiment(data, source="tune()", aliases=_ALIASES)
+    if study_name is None:  # let Optuna name it
+        experiment = dataclasses.replace(experiment, name=None)
+    return Driver(experiment, resume=resume, progress=progress).run()

@@ -1,0 +1,194 @@
+"""The ``archtune`` command line: ``run``, ``studies``, ``show``."""
+
+from __future__ import annotations
+
+import logging
+import signal
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+
+from archtune._errors import ArchtuneError, ConfigError, MissingDependencyError
+from archtune.config import DEFAULT_STORAGE
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="archtune",
+    help="Shrink and tune neural networks: search structure and training recipe.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+StorageOption = Annotated[
+    str,
+    typer.Option(
+        "--storage",
+        envvar="ARCHTUNE_STORAGE",
+        help="Optuna storage URL, e.g. sqlite:///archtune.db or postgresql+psycopg://...",
+    ),
+]
+
+
+def _fail(message: str, code: int = 2) -> NoReturn:
+    err.print(f"[bold red]archtune: error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def _setup_logging(quiet: bool) -> None:
+    handler = RichHandler(console=err, show_path=False, show_time=False, markup=False)
+    logging.basicConfig(level=logging.ERROR if quiet else logging.INFO, handlers=[handler],
+                        format="%(message)s", force=True)
+
+
+def _sigterm_as_interrupt() -> None:
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+@app.command()
+def run(
+    config: Annotated[Path, typer.Argument(help="The experiment's YAML file.")],
+    storage: Annotated[
+        str | None, typer.Option(help="Storage URL; overrides the config's `storage`.")
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Trials at once; overrides `workers`.")
+    ] = None,
+    resume: Annotated[bool, typer.Option(help="Continue the existing study of this name.")] = False,
+    seed: Annotated[int | None, typer.Option(help="Overrides the config's `seed`.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or logs.")] = False,
+) -> None:
+    """Run (or with --resume, continue) the study a config describes."""
+    from archtune.cli._progress import StudyProgress
+    from archtune.config import load_config
+    from archtune.search import Driver, TooManyFailuresError
+
+    _setup_logging(quiet)
+    _sigterm_as_interrupt()
+    try:
+        experiment = load_config(
+            config, overrides={"storage": storage, "workers": workers, "seed": seed}
+        )
+        progress = None if quiet else StudyProgress(experiment.name or "study", console=err)
+        driver = Driver(experiment, resume=resume, progress=progress)
+        if progress is None:
+            result = driver.run()
+        else:
+            with progress:
+                result = driver.run()
+    except KeyboardInterrupt:
+        err.print(
+            f"[yellow]interrupted[/]: running trials were marked interrupted and will run again; "
+            f"continue with: archtune run {config} --resume",
+            highlight=False,
+        )
+        raise typer.Exit(130) from None
+    except TooManyFailuresError as exc:
+        _fail(str(exc), code=1)
+    except (ConfigError, MissingDependencyError) as exc:
+        _fail(str(exc))
+    except ArchtuneError as exc:
+        _fail(str(exc))
+    if not quiet:
+        _print_result(result, experiment.storage or "memory")
+
+
+def _print_result(result: Any, storage: str) -> None:
+    from archtune.cli._tables import counts_line, trials_table
+
+    out.print(f"study [bold]{result.name}[/] in {storage}: {counts_line(result)}",
+              highlight=False)
+    if result.objectives.is_multi:
+        title = f"Pareto front ({len(result.best_trials)} trials)"
+    else:
+        title = "best trials"
+    top = result.top(5)
+    if top:
+        out.print(trials_table(result, top, title=title))
+    else:
+        out.print("no trial completed")
+
+
+def _check_storage_exists(storage: str) -> None:
+    """Read-only commands must not create an empty SQLite file where none was."""
+    prefix = "sqlite:///"
+    if storage.startswith(prefix):
+        path = Path(storage[len(prefix):])
+        if not path.exists():
+            _fail(f"--storage {storage}: the file {path} does not exist (no studies there yet)")
+
+
+@app.command()
+def studies(storage: StorageOption = DEFAULT_STORAGE) -> None:
+    """List the studies in a storage: objectives, trials by state, best value."""
+    import optuna
+    from rich.table import Table
+
+    from archtune.cli._tables import counts_line, format_value
+    from archtune.search import TuneResult
+
+    _check_storage_exists(storage)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    names = optuna.get_all_study_names(storage)
+    if not names:
+        out.print(f"no studies in {storage}")
+        return
+    table = Table(title=f"studies in {storage}", title_justify="left")
+    for column in ("study", "objectives", "trials", "best"):
+        table.add_column(column)
+    for name in names:
+        result = TuneResult.from_study(optuna.load_study(study_name=name, storage=storage))
+        objectives = ", ".join(f"{m} ({d})" for m, d in result.objectives.directions)
+        best = result.best_trials
+        if not best:
+            best_text = "-"
+        elif result.objectives.is_multi:
+            best_text = f"{len(best)} on the Pareto front"
+        else:
+            best_text = f"{format_value(best[0].values[0])} (trial {best[0].number})"  # type: ignore[index]
+        table.add_row(name, objectives, counts_line(result), best_text)
+    out.print(table)
+
+
+@app.command()
+def show(
+    study: Annotated[str, typer.Argument(help="The study's name.")],
+    storage: StorageOption = DEFAULT_STORAGE,
+    top: Annotated[int, typer.Option(min=1, help="How many best trials (one objective).")] = 10,
+) -> None:
+    """Show a study: the best trials or Pareto front, trial counts, and each failure."""
+    from archtune.cli._tables import counts_line, trials_table
+    from archtune.search import load_result
+
+    _check_storage_exists(storage)
+    try:
+        result = load_result(study, storage)
+    except ArchtuneError as exc:
+        _fail(str(exc))
+    out.print(f"study [bold]{result.name}[/] in {storage}: {counts_line(result)}",
+              highlight=False)
+    best = result.top(top)
+    if best:
+        title = "Pareto front" if result.objectives.is_multi else f"best {len(best)} trials"
+        out.print(trials_table(result, best, title=title))
+    failed = [t for t in result.trials if t.status in ("failed", "interrupted")]
+    if failed:
+        out.print(f"[bold]failed trials[/] ({len(failed)})")
+        for trial in failed:
+            line = (trial.error or "no error recorded").splitlines()[0] if trial.error else "-"
+            out.print(f"  trial {trial.number} ({trial.status}): {line}", highlight=False,
+                      soft_wrap=True)
+
+
+def main() -> None:
+    """The ``archtune`` console script."""
+    app()

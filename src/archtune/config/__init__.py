@@ -1,0 +1,15 @@
+"""Experiment configuration: the YAML schema, its validation and clear error messages."""
+
+from archtune.config._duration import parse_duration
+from archtune.config._load import build_experiment, load_config, read_config_file
+from archtune.config._model import DEFAULT_STORAGE, BudgetConfig, ExperimentConfig
+
+__all__ = [
+    "DEFAULT_STORAGE",
+    "BudgetConfig",
+    "ExperimentConfig",
+    "build_experiment",
+    "load_config",
+    "parse_duration",
+    "read_config_file",
+]

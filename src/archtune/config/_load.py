@@ -1,0 +1,174 @@
+"""Load and validate an experiment from a YAML/JSON file or from keyword arguments."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from archtune._errors import ConfigError, InvalidSpaceError
+from archtune.config._duration import parse_duration
+from archtune.config._model import ExperimentConfig
+from archtune.execution import ObjectiveRef
+from archtune.search import Experiment, Objectives
+from archtune.space import Space
+
+__all__ = ["build_experiment", "load_config", "read_config_file"]
+
+
+def read_config_file(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read a YAML (or JSON) config file into a dict.
+
+    Raises:
+        ConfigError: the file is missing, unreadable, not YAML, or not a mapping.
+    """
+    file = Path(path)
+    try:
+        text = file.read_text()
+    except FileNotFoundError:
+        raise ConfigError(f"{file}: no such file") from None
+    except OSError as exc:
+        raise ConfigError(f"{file}: cannot be read ({exc.strerror})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"{file}: {where}invalid YAML ({problem})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"{file}: must be a mapping with name, objective, space, objectives and budget, "
+            f"got {type(data).__name__}"
+        )
+    return data
+
+
+def load_config(
+    path: str | os.PathLike[str], *, overrides: Mapping[str, Any] | None = None
+) -> Experiment:
+    """Read, validate and resolve a config file; ``overrides`` replace top-level keys.
+
+    The objective's module is looked up from the current directory, then the file's directory.
+    """
+    data = read_config_file(path)
+    for key, value in (overrides or {}).items():
+        if value is not None:
+            data[key] = value
+    search_path = (os.getcwd(), str(Path(path).resolve().parent))
+    return build_experiment(data, source=str(path), search_path=search_path)
+
+
+def build_experiment(
+    data: Mapping[str, Any],
+    *,
+    source: str,
+    search_path: tuple[str, ...] = (),
+    aliases: Mapping[str, str] | None = None,
+) -> Experiment:
+    """Validate ``data`` (the config's shape) and resolve it into an :class:`Experiment`.
+
+    Args:
+        data: The configuration as a dict.
+        source: Where it came from, the first word of every error message.
+        search_path: Directories to import the objective's module from.
+        aliases: Field paths to rename in messages (``tune()`` says ``n_trials``, not
+            ``budget.trials``).
+
+    Raises:
+        ConfigError: one line: ``<source>: <field> <what is wrong>, got <value>``.
+    """
+    names = dict(aliases or {})
+    try:
+        config = ExperimentConfig.model_validate(dict(data))
+    except ValidationError as exc:
+        raise ConfigError(f"{source}: {_describe(exc, names)}") from None
+    try:
+        space = Space.from_dict(config.space, path="space")
+        objectives = Objectives.parse(config.objectives)
+        timeout_s = _timeout(config.budget.timeout, names)
+        if config.sampler == "grid":
+            _check_grid(space, config.budget.trials, names)
+    except InvalidSpaceError as exc:
+        raise ConfigError(f"{source}: {exc.path} {exc.reason}") from None
+    except ConfigError as exc:
+        raise ConfigError(f"{source}: {exc}") from None
+    objective = ObjectiveRef(config.objective, search_path=search_path)
+    return Experiment(
+        name=config.name,
+        objective=objective,
+        space=space,
+        objectives=objectives,
+        n_trials=config.budget.trials,
+        timeout_s=timeout_s,
+        max_consecutive_failures=config.budget.max_consecutive_failures,
+        max_retries=config.max_retries,
+        n_workers=config.workers,
+        sampler=config.sampler,
+        storage=config.storage,
+        seed=config.seed,
+        source=source,
+    )
+
+
+def _timeout(value: Any, names: Mapping[str, str]) -> float | None:
+    if value is None:
+        return None
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise ConfigError(f"{names.get('budget.timeout', 'budget.timeout')} {exc}") from None
+
+
+def _check_grid(space: Space, n_trials: int, names: Mapping[str, str]) -> None:
+    size = 1
+    for values in space.grid().values():
+        size *= len(values)
+    if n_trials > size:
+        field = names.get("budget.trials", "budget.trials")
+        raise ConfigError(
+            f"{field} must be <= {size} (the number of grid points) with sampler grid, "
+            f"got {n_trials}"
+        )
+
+
+def _describe(exc: ValidationError, names: Mapping[str, str]) -> str:
+    """One line for the first error of a pydantic ``ValidationError``."""
+    errors = exc.errors()
+    error = errors[0]
+    loc = ".".join(str(part) for part in error["loc"])
+    field = names.get(loc, loc)
+    kind = error["type"]
+    got = f", got {error['input']!r}"
+    if kind == "missing":
+        line = f"{field} is required"
+    elif kind == "extra_forbidden":
+        allowed = ", ".join(_fields_at(ExperimentConfig, error["loc"][:-1]))
+        line = f"{field} is not a known field; allowed: {allowed}"
+    elif kind == "literal_error":
+        line = f"{field} must be one of {error['ctx']['expected']}{got}"
+    elif kind in ("int_parsing", "int_type", "int_from_float"):
+        line = f"{field} must be an integer{got}"
+    elif kind in ("string_type", "str_type"):
+        line = f"{field} must be a string{got}"
+    elif kind == "dict_type":
+        line = f"{field} must be a mapping{got}"
+    else:
+        message = error["msg"]
+        line = f"{field} {message[0].lower()}{message[1:]}{got}"
+    if len(errors) > 1:
+        line += f" (and {len(errors) - 1} more)"
+    return line
+
+
+def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    for part in loc:
+        annotation = model.model_fields[str(part)].annotation
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return []
+        model = annotation
+    return list(model.model_fields)

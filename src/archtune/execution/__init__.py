@@ -1,0 +1,18 @@
+"""Where trials run: the driver <-> worker protocol and the executors that speak it."""
+
+from archtune.execution._base import BaseExecutor
+from archtune.execution._local import LocalExecutor
+from archtune.execution._objective import ObjectiveRef
+from archtune.execution._protocol import Event, Report, TrialDone, TrialError, TrialTask, WorkerLost
+
+__all__ = [
+    "BaseExecutor",
+    "Event",
+    "LocalExecutor",
+    "ObjectiveRef",
+    "Report",
+    "TrialDone",
+    "TrialError",
+    "TrialTask",
+    "WorkerLost",
+]

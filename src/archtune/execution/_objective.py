@@ -1,0 +1,110 @@
+"""A reference to the user's objective that a worker process can load by itself."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pickle
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from archtune._errors import ObjectiveError
+
+__all__ = ["ObjectiveFn", "ObjectiveRef"]
+
+ObjectiveFn = Callable[..., Any]
+"""``train(config, reporter) -> metrics`` (or ``train(config) -> metrics``)."""
+
+
+@dataclass(frozen=True)
+class ObjectiveRef:
+    """The objective as ``"module:function"`` text or a picklable callable.
+
+    Attributes:
+        target: ``"package.module:function"`` or a module-level function.
+        search_path: Directories put first on ``sys.path`` before importing ``target``.
+    """
+
+    target: str | ObjectiveFn
+    search_path: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        """A readable name: ``module:function``."""
+        if isinstance(self.target, str):
+            return self.target
+        module = getattr(self.target, "__module__", "?")
+        return f"{module}:{getattr(self.target, '__qualname__', repr(self.target))}"
+
+    def load(self) -> ObjectiveFn:
+        """Import (or return) the function.
+
+        Raises:
+            ObjectiveError: it cannot be imported or is not callable.
+        """
+        if not isinstance(self.target, str):
+            fn = self.target
+        else:
+            module_name, sep, attr = self.target.partition(":")
+            if not sep or not module_name or not attr:
+                raise ObjectiveError(
+                    f"objective must be 'module:function', e.g. 'examples.quickstart:train', "
+                    f"got {self.target!r}"
+                )
+            for entry in reversed(self.search_path):
+                if entry not in sys.path:
+                    sys.path.insert(0, entry)
+            try:
+                fn = importlib.import_module(module_name)
+                for part in attr.split("."):
+                    fn = getattr(fn, part)
+            except Exception as exc:  # any error while importing user code is the user's
+                raise ObjectiveError(
+                    f"objective {self.target!r} cannot be imported: "
+                    f"{type(exc).__name__}: {exc}"
+                ) from exc
+        if not callable(fn):
+            raise ObjectiveError(f"objective {self.name!r} must be callable, got {fn!r}")
+        return fn
+
+    def check(self) -> None:
+        """Load the objective once here and check it can reach a worker process.
+
+        Raises:
+            ObjectiveError: not importable, not picklable, or with the wrong signature.
+        """
+        fn = self.load()
+        if not isinstance(self.target, str):
+            try:
+                pickle.dumps(self.target)
+            except Exception as exc:
+                raise ObjectiveError(
+                    f"objective {self.name!r} cannot be sent to a worker process ({exc}); "
+                    "define it at the top level of an importable module, or pass it as "
+                    "'module:function'"
+                ) from exc
+        accepts_reporter(fn)
+
+
+def accepts_reporter(fn: ObjectiveFn) -> bool:
+    """Whether ``fn`` takes ``(config, reporter)``; ``False`` means it takes ``(config)``.
+
+    Raises:
+        ObjectiveError: it cannot be called with one or two positional arguments.
+    """
+    try:
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return True
+    for n_args in (2, 1):
+        try:
+            signature.bind(*range(n_args))
+        except TypeError:
+            continue
+        return n_args == 2
+    raise ObjectiveError(
+        f"objective {getattr(fn, '__qualname__', fn)!r} must accept (config, reporter) or "
+        f"(config), got the signature {signature}"
+    )

@@ -1,0 +1,171 @@
+"""The code that runs inside a worker process: load the objective once, then run trials."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import signal
+import sys
+import time
+import traceback
+from collections.abc import Mapping
+from multiprocessing.connection import Connection
+from typing import Any
+
+from archtune._errors import ObjectiveError
+from archtune._reporter import Decision
+from archtune.execution._objective import ObjectiveFn, ObjectiveRef, accepts_reporter
+from archtune.execution._protocol import Report, TrialDone, TrialError, TrialTask
+
+__all__ = ["ConnectionReporter", "StartupFailed", "run_task", "worker_main"]
+
+THREAD_ENV_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+"""Set to the per-worker thread count before a worker starts (see ``LocalExecutor``)."""
+
+
+class StartupFailed(Exception):
+    """Sent by a worker whose objective could not be loaded; carries the message."""
+
+
+class ConnectionReporter:
+    """The :class:`~archtune.Reporter` of a worker: each report is a round trip to the driver."""
+
+    def __init__(self, conn: Connection, task: TrialTask) -> None:
+        self._conn = conn
+        self._task = task
+        self._stop = False
+        self.last_metrics: dict[str, float] = {}
+
+    @property
+    def trial_number(self) -> int:
+        return self._task.number
+
+    @property
+    def seed(self) -> int | None:
+        return self._task.seed
+
+    @property
+    def should_stop(self) -> bool:
+        return self._stop
+
+    def report(self, step: int, **metrics: float) -> Decision:
+        clean = {name: _to_float(name, value) for name, value in metrics.items()}
+        self._conn.send(Report(self._task.number, int(step), clean))
+        decision = self._conn.recv()
+        self.last_metrics = clean
+        if decision is Decision.STOP:
+            self._stop = True
+        return Decision(decision)
+
+
+def _to_float(name: str, value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"reported metric {name!r} must be a number, got {value!r}") from None
+
+
+def _to_metrics(result: Any, reporter: ConnectionReporter, metric_names: list[str]) -> dict[str, Any]:
+    """Turn what the objective returned into a metrics dict.
+
+    A mapping is the metrics; a bare number is the value of the single objective; ``None``
+    means "the last reported metrics".
+    """
+    if result is None:
+        return dict(reporter.last_metrics)
+    if isinstance(result, Mapping):
+        return {str(k): _plain(v) for k, v in result.items()}
+    if isinstance(result, int | float) and not isinstance(result, bool) or hasattr(
+        result, "__float__"
+    ):
+        if len(metric_names) != 1:
+            raise ObjectiveError(
+                f"the objective returned one number ({result!r}) but the study has "
+                f"{len(metric_names)} objectives ({', '.join(metric_names)}); return a dict "
+                "of metrics"
+            )
+        return {metric_names[0]: float(result)}
+    raise ObjectiveError(
+        f"the objective must return a dict of metrics, a number or None, got {result!r}"
+    )
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-able form of a metric value (numpy scalars become floats)."""
+    if isinstance(value, bool | str) or value is None:
+        return value
+    if isinstance(value, int):
+        return value
+    with contextlib.suppress(TypeError, ValueError):
+        number = float(value)
+        return number if math.isfinite(number) else str(number)
+    return repr(value)
+
+
+def run_task(
+    fn: ObjectiveFn,
+    task: TrialTask,
+    conn: Connection,
+    *,
+    with_reporter: bool,
+    metric_names: list[str],
+) -> TrialDone | TrialError:
+    """Run one trial and return the message that ends it (never raises for user errors)."""
+    reporter = ConnectionReporter(conn, task)
+    start = time.perf_counter()
+    try:
+        result = fn(dict(task.config), reporter) if with_reporter else fn(dict(task.config))
+        metrics = _to_metrics(result, reporter, metric_names)
+    except ObjectiveError as exc:
+        return TrialError(task.number, "config", str(exc), traceback.format_exc(),
+                          time.perf_counter() - start)
+    except (BrokenPipeError, EOFError, ConnectionResetError):
+        raise  # the driver is gone: let the worker exit
+    except BaseException as exc:  # noqa: BLE001 - the user's code may raise anything
+        message = f"{type(exc).__name__}: {exc}".strip().rstrip(":")
+        return TrialError(task.number, "error", message, traceback.format_exc(),
+                          time.perf_counter() - start)
+    return TrialDone(task.number, metrics, reporter.should_stop, time.perf_counter() - start)
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """Ask Linux to SIGKILL this process when the driver dies (best effort elsewhere)."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(Exception):
+            import ctypes
+
+            libc = ctypes.CDLL("libc.so.6", use_errno=True)
+            pr_set_pdeathsig = 1
+            libc.prctl(pr_set_pdeathsig, signal.SIGKILL)
+    if os.getppid() != parent_pid:
+        os._exit(1)
+
+
+def worker_main(
+    conn: Connection, objective: ObjectiveRef, metric_names: list[str], parent_pid: int
+) -> None:
+    """Entry point of a worker process.
+
+    Ctrl-C is the driver's to handle: workers ignore SIGINT and are stopped by the driver.
+    """
+    _die_with_parent(parent_pid)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        fn = objective.load()
+        with_reporter = accepts_reporter(fn)
+    except Exception as exc:  # noqa: BLE001 - reported to the driver, which stops the study
+        conn.send(StartupFailed(str(exc)))
+        return
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
+    try:
+        while True:
+            task = conn.recv()
+            if task is None:
+                return
+            conn.send(
+                run_task(fn, task, conn, with_reporter=with_reporter, metric_names=metric_names)
+            )
+    except (BrokenPipeError, EOFError, ConnectionResetError):
+        return

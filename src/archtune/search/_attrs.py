@@ -1,0 +1,66 @@
+"""Names of the attributes archtune keeps in an Optuna study, and how to read them.
+
+archtune keeps its own records as ordinary Optuna user attributes (prefixed ``archtune.``), so
+optuna-dashboard and ``optuna`` commands show them as they are.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+__all__ = [
+    "STUDY_CONFIG",
+    "STUDY_DRIVER",
+    "STUDY_OBJECTIVES",
+    "STUDY_SPACE",
+    "STUDY_VERSION",
+    "TRIAL_ATTEMPT",
+    "TRIAL_COUNTED",
+    "TRIAL_CURVE",
+    "TRIAL_ERROR",
+    "TRIAL_FAILURE",
+    "TRIAL_METRICS",
+    "TRIAL_RETRY_OF",
+    "TRIAL_TRACEBACK",
+    "counts_toward_budget",
+    "lineage",
+]
+
+STUDY_VERSION = "archtune.version"
+STUDY_SPACE = "archtune.space"
+STUDY_OBJECTIVES = "archtune.objectives"
+STUDY_CONFIG = "archtune.config"
+STUDY_DRIVER = "archtune.driver"
+
+TRIAL_METRICS = "archtune.metrics"
+TRIAL_CURVE = "archtune.curve"
+TRIAL_ERROR = "archtune.error"
+TRIAL_TRACEBACK = "archtune.traceback"
+TRIAL_FAILURE = "archtune.failure"
+"""Why a trial failed: ``error``, ``nan``, ``config``, ``worker_lost`` or ``interrupted``."""
+TRIAL_COUNTED = "archtune.counted"
+"""``False`` on a failed trial that the machinery cut short and that runs again."""
+TRIAL_RETRY_OF = "archtune.retry_of"
+TRIAL_ATTEMPT = "archtune.attempt"
+
+
+def counts_toward_budget(trial: FrozenTrial) -> bool:
+    """Whether ``trial`` reached an end that ``budget.trials`` counts.
+
+    Complete and stopped-early trials count, and so do failures in the user's own code; a trial
+    cut short by the machinery (a killed worker or driver, Ctrl-C) does not: it runs again.
+    """
+    if trial.state in (TrialState.COMPLETE, TrialState.PRUNED):
+        return True
+    if trial.state == TrialState.FAIL:
+        return bool(trial.user_attrs.get(TRIAL_COUNTED, True))
+    return False
+
+
+def lineage(trial: FrozenTrial | optuna.Trial) -> tuple[int, int]:
+    """``(first trial number, attempt)`` of a trial that may be a retry of another."""
+    attrs: dict[str, Any] = trial.user_attrs
+    return int(attrs.get(TRIAL_RETRY_OF, trial.number)), int(attrs.get(TRIAL_ATTEMPT, 1))

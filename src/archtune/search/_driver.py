@@ -1,0 +1,325 @@
+"""The driver: the one process that owns the study, asks for trials and records their ends."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import signal
+import threading
+import time
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import optuna
+from optuna.trial import TrialState
+
+from archtune._errors import ArchtuneError, ObjectiveError
+from archtune._reporter import Decision
+from archtune.execution import (
+    BaseExecutor,
+    Event,
+    LocalExecutor,
+    Report,
+    TrialDone,
+    TrialError,
+    TrialTask,
+    WorkerLost,
+)
+from archtune.search import _attrs as attrs
+from archtune.search._experiment import Experiment
+from archtune.search._result import TuneResult
+from archtune.search._scheduler import BaseScheduler, NoScheduler, StudyView
+from archtune.search._study import open_study, release_study, requeue
+
+__all__ = ["Driver", "DriverStats", "ProgressSink", "TooManyFailuresError"]
+
+logger = logging.getLogger("archtune")
+
+
+class TooManyFailuresError(ArchtuneError, RuntimeError):
+    """Trials kept failing in the user's code; the study stopped. The message shows the last."""
+
+
+@dataclass
+class DriverStats:
+    """Live counts for progress displays."""
+
+    total: int
+    done: int = 0  # reached an end that counts: complete + stopped + failed (counted)
+    complete: int = 0
+    stopped: int = 0
+    failed: int = 0
+    retried: int = 0
+    running: int = 0
+    best: str = ""
+    started_at: float = field(default_factory=time.monotonic)
+
+
+class ProgressSink(Protocol):
+    """Receives :class:`DriverStats` whenever they change (a progress bar, a logger)."""
+
+    def update(self, stats: DriverStats) -> None:
+        """Show ``stats``."""
+
+
+class Driver:
+    """Runs an :class:`Experiment` to the end of its budget.
+
+    The driver is the only writer of the study: workers receive a plain config dict and stream
+    their reports back through the executor.
+
+    Args:
+        experiment: What to run.
+        resume: Continue the existing study of that name instead of creating it.
+        executor: Where trials run; a :class:`LocalExecutor` with ``experiment.n_workers``
+            workers by default.
+        scheduler: Decides on intermediate reports; never stops by default.
+        progress: Told about every change of the counts.
+    """
+
+    def __init__(
+        self,
+        experiment: Experiment,
+        *,
+        resume: bool = False,
+        executor: BaseExecutor | None = None,
+        scheduler: BaseScheduler | None = None,
+        progress: ProgressSink | None = None,
+    ) -> None:
+        self.experiment = experiment
+        self._resume = resume
+        self._executor = executor or LocalExecutor(experiment.n_workers)
+        self._scheduler = scheduler or NoScheduler()
+        self._progress = progress
+        self._live: dict[int, optuna.Trial] = {}
+        self._curves: dict[int, list[tuple[int, dict[str, float]]]] = {}
+        self._finished: dict[int, dict[str, float]] = {}
+        self._view = StudyView.of(experiment.objectives, self._curves, self._finished)
+        self._failures_in_row = 0
+        self._last_error = ""
+        self.stats = DriverStats(total=experiment.n_trials)
+        self.study: optuna.Study | None = None
+
+    # -- the loop ---------------------------------------------------------------------------
+    def run(self) -> TuneResult:
+        """Run trials until the budget is spent; return the result.
+
+        Raises:
+            ObjectiveError: the objective cannot be loaded or does not return its metrics.
+            TooManyFailuresError: ``max_consecutive_failures`` user failures in a row.
+            KeyboardInterrupt: after marking running trials interrupted (they run again on
+                resume).
+        """
+        exp = self.experiment
+        exp.objective.check()
+        study = open_study(exp, resume=self._resume)
+        self.study = study
+        done = sum(attrs.counts_toward_budget(t) for t in study.get_trials(deepcopy=False))
+        self.stats.done = done
+        self._count_existing(study)
+        deadline = None if exp.timeout_s is None else time.monotonic() + exp.timeout_s
+        try:
+            with self._executor as executor:
+                executor.start(exp.objective, metric_names=exp.objectives.names)
+                self._loop(study, executor, deadline)
+        except BaseException:
+            self._on_abort(study)
+            raise
+        finally:
+            release_study(study)
+        return TuneResult.from_study(study)
+
+    def _loop(self, study: optuna.Study, executor: BaseExecutor, deadline: float | None) -> None:
+        exp = self.experiment
+        while True:
+            out_of_time = deadline is not None and time.monotonic() >= deadline
+            while (
+                executor.n_free > 0
+                and not out_of_time
+                and self.stats.done + len(self._live) < exp.n_trials
+            ):
+                executor.submit(self._ask(study))
+            self.stats.running = len(self._live)
+            self._notify()
+            if not self._live:
+                return
+            wait_s = 1.0 if deadline is None else max(0.0, min(1.0, deadline - time.monotonic()))
+            for event in executor.poll(wait_s):
+                self._handle(study, executor, event)
+
+    def _ask(self, study: optuna.Study) -> TrialTask:
+        trial = study.ask()
+        self._live[trial.number] = trial  # before sampling: an interrupt must find it
+        config = self.experiment.space.sample(trial)
+        first, _ = attrs.lineage(trial)
+        seed = None if self.experiment.seed is None else self.experiment.seed + first
+        return TrialTask(trial.number, config, seed)
+
+    # -- events -----------------------------------------------------------------------------
+    def _handle(self, study: optuna.Study, executor: BaseExecutor, event: Event) -> None:
+        if isinstance(event, Report):
+            self._on_report(executor, event)
+        elif isinstance(event, TrialDone):
+            self._on_done(study, event)
+        elif isinstance(event, TrialError):
+            self._on_error(study, event)
+        else:
+            self._on_lost(study, event)
+
+    def _on_report(self, executor: BaseExecutor, event: Report) -> None:
+        curve = self._curves.setdefault(event.number, [])
+        curve.append((event.step, event.metrics))
+        decision = self._scheduler.decide(self._view, event.number, event.step)
+        executor.answer(event.number, decision)
+        objectives = self.experiment.objectives
+        trial = self._live.get(event.number)
+        metric = objectives.names[0]
+        if trial is not None and not objectives.is_multi and metric in event.metrics:
+            value = event.metrics[metric]
+            if value == value and abs(value) != float("inf"):  # Optuna rejects NaN and inf
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # a repeated step is ignored with a warning
+                    trial.report(value, event.step)
+
+    def _on_done(self, study: optuna.Study, event: TrialDone) -> None:
+        trial = self._live.pop(event.number)
+        self._record_curve(trial)
+        trial.set_user_attr(attrs.TRIAL_METRICS, event.metrics)
+        try:
+            values = self.experiment.objectives.values(event.metrics)
+        except ObjectiveError as exc:
+            self._fail(study, trial, "config", str(exc))
+            raise
+        except ValueError as exc:
+            self._fail(study, trial, "nan", str(exc))
+            return
+        if event.stopped:
+            study.tell(trial, state=TrialState.PRUNED)
+            self.stats.stopped += 1
+        else:
+            study.tell(trial, values)
+            self.stats.complete += 1
+            self._update_best(study)
+        self._finished[event.number] = {
+            k: v for k, v in event.metrics.items() if isinstance(v, float | int)
+        }
+        self.stats.done += 1
+        self._failures_in_row = 0
+
+    def _on_error(self, study: optuna.Study, event: TrialError) -> None:
+        trial = self._live.pop(event.number)
+        self._record_curve(trial)
+        kind = "config" if event.kind == "config" else "error"
+        self._fail(study, trial, kind, event.message, event.traceback)
+        if kind == "config":
+            raise ObjectiveError(event.message)
+
+    def _on_lost(self, study: optuna.Study, event: WorkerLost) -> None:
+        trial = self._live.pop(event.number)
+        self._record_curve(trial)
+        _, attempt = attrs.lineage(trial)
+        retry = attempt <= self.experiment.max_retries
+        message = event.reason + ("; it runs again" if retry else "; no retries left")
+        self._fail(study, trial, "worker_lost", message, counted=not retry)
+        if retry:
+            requeue(study, _frozen(study, trial), next_attempt=True)
+            self.stats.retried += 1
+
+    # -- recording --------------------------------------------------------------------------
+    def _fail(
+        self,
+        study: optuna.Study,
+        trial: optuna.Trial,
+        kind: str,
+        message: str,
+        traceback: str = "",
+        *,
+        counted: bool = True,
+    ) -> None:
+        trial.set_user_attr(attrs.TRIAL_FAILURE, kind)
+        trial.set_user_attr(attrs.TRIAL_ERROR, message)
+        if traceback:
+            trial.set_user_attr(attrs.TRIAL_TRACEBACK, traceback[-4000:])
+        if not counted:
+            trial.set_user_attr(attrs.TRIAL_COUNTED, False)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            study.tell(trial, state=TrialState.FAIL)
+        if counted:
+            self.stats.done += 1
+            self.stats.failed += 1
+            self._failures_in_row += 1
+            self._last_error = f"trial {trial.number}: {message}"
+            logger.warning("trial %d failed: %s", trial.number, message)
+            limit = self.experiment.max_consecutive_failures
+            if self._failures_in_row >= limit and kind != "config":
+                raise TooManyFailuresError(
+                    f"{limit} trials failed in a row, so the study stopped; the last error: "
+                    f"{self._last_error}. Fix the objective, then rerun with --resume"
+                )
+        else:
+            logger.warning("trial %d cut short: %s", trial.number, message)
+
+    def _record_curve(self, trial: optuna.Trial) -> None:
+        curve = self._curves.get(trial.number)
+        if curve:
+            trial.set_user_attr(
+                attrs.TRIAL_CURVE, [{"step": step, **metrics} for step, metrics in curve]
+            )
+
+    def _on_abort(self, study: optuna.Study) -> None:
+        """Mark trials still running as interrupted and queue them again (Ctrl-C, errors)."""
+        with _ignoring_sigint():
+            for trial in list(self._live.values()):
+                self._record_curve(trial)
+                trial.set_user_attr(attrs.TRIAL_FAILURE, "interrupted")
+                trial.set_user_attr(attrs.TRIAL_COUNTED, False)
+                trial.set_user_attr(attrs.TRIAL_ERROR, "interrupted: the study was stopped")
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    study.tell(trial, state=TrialState.FAIL)
+                requeue(study, _frozen(study, trial), next_attempt=False)
+            self._live.clear()
+
+    # -- progress ---------------------------------------------------------------------------
+    def _count_existing(self, study: optuna.Study) -> None:
+        for trial in study.get_trials(deepcopy=False):
+            if trial.state == TrialState.COMPLETE:
+                self.stats.complete += 1
+            elif trial.state == TrialState.PRUNED:
+                self.stats.stopped += 1
+            elif trial.state == TrialState.FAIL and attrs.counts_toward_budget(trial):
+                self.stats.failed += 1
+        if self.stats.complete:
+            self._update_best(study)
+
+    def _update_best(self, study: optuna.Study) -> None:
+        objectives = self.experiment.objectives
+        if objectives.is_multi:
+            self.stats.best = f"{len(study.best_trials)} on the Pareto front"
+        else:
+            best = study.best_trial
+            self.stats.best = f"{objectives.names[0]}={best.value:.4g} (trial {best.number})"
+
+    def _notify(self) -> None:
+        if self._progress is not None:
+            self._progress.update(self.stats)
+
+
+def _frozen(study: optuna.Study, trial: optuna.Trial) -> optuna.trial.FrozenTrial:
+    return study._storage.get_trial(trial._trial_id)
+
+
+@contextlib.contextmanager
+def _ignoring_sigint() -> Iterator[None]:
+    """Let cleanup finish even if Ctrl-C is pressed again (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -1,0 +1,64 @@
+"""The validated description of one study: what to run, over which space, with what budget."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from archtune.execution import ObjectiveRef
+from archtune.search._objectives import Objectives
+from archtune.space import Space
+
+__all__ = ["Experiment"]
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """Everything the driver needs; built from a config file or :func:`archtune.tune`.
+
+    Attributes:
+        name: The study's name in the storage (``None``: Optuna picks one).
+        objective: The function each trial calls.
+        space: The search space.
+        objectives: The metrics to optimise.
+        n_trials: ``budget.trials``: trials that must reach an end.
+        timeout_s: No new trial starts after this many seconds of this run.
+        max_consecutive_failures: Stop after this many user failures in a row.
+        max_retries: Reruns of a trial whose worker died before it is marked failed for good.
+        n_workers: Trials that run at once.
+        sampler: A name from :data:`archtune.search.SAMPLER_NAMES`.
+        storage: An Optuna storage URL (``None``: in memory).
+        seed: Seeds the sampler and each trial's ``reporter.seed``.
+        source: Where it came from (a file name or ``tune()``), for messages.
+    """
+
+    name: str | None
+    objective: ObjectiveRef
+    space: Space
+    objectives: Objectives
+    n_trials: int
+    timeout_s: float | None = None
+    max_consecutive_failures: int = 5
+    max_retries: int = 1
+    n_workers: int = 1
+    sampler: str = "auto"
+    storage: str | None = None
+    seed: int | None = None
+    source: str = "tune()"
+
+    def to_record(self) -> dict[str, Any]:
+        """The JSON-able form kept in the study, for ``archtune show`` and ``--resume``."""
+        return {
+            "objective": self.objective.name,
+            "space": self.space.to_dict(),
+            "objectives": self.objectives.to_dict(),
+            "budget": {
+                "trials": self.n_trials,
+                "timeout_s": self.timeout_s,
+                "max_consecutive_failures": self.max_consecutive_failures,
+            },
+            "max_retries": self.max_retries,
+            "workers": self.n_workers,
+            "sampler": self.sampler,
+            "seed": self.seed,
+        }

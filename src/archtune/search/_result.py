@@ -1,0 +1,173 @@
+"""What a study produced, read back from its storage."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+from archtune._errors import StudyStateError
+from archtune.search import _attrs as attrs
+from archtune.search._objectives import Objectives
+from archtune.space import Space
+
+__all__ = ["TrialResult", "TuneResult", "load_result"]
+
+TrialStatus = Literal["complete", "stopped", "failed", "interrupted", "running", "waiting"]
+
+
+@dataclass(frozen=True)
+class TrialResult:
+    """One trial: its configuration, its ending, its metrics.
+
+    Attributes:
+        number: Optuna's trial number.
+        status: ``complete``, ``stopped`` (early), ``failed``, ``interrupted`` (cut short by
+            the machinery and run again), ``running`` or ``waiting``.
+        config: The full configuration (fixed parameters included).
+        values: The objective values, in the order of the objectives (complete trials).
+        metrics: Everything the objective returned.
+        error: One line on why it failed (failed and interrupted trials).
+        duration_s: Wall time from start to end, when it ended.
+    """
+
+    number: int
+    status: TrialStatus
+    config: dict[str, Any]
+    values: list[float] | None
+    metrics: dict[str, Any]
+    error: str | None
+    duration_s: float | None
+
+    @classmethod
+    def from_frozen(cls, trial: FrozenTrial, space: Space | None) -> TrialResult:
+        """Read a trial back from Optuna's record."""
+        config: dict[str, Any] = dict(trial.params)
+        if space is not None:
+            try:
+                config = space.complete(trial.params)
+            except KeyError:  # an unfinished or foreign trial lacks some parameters
+                pass
+        duration = trial.duration.total_seconds() if trial.duration is not None else None
+        return cls(
+            number=trial.number,
+            status=_status(trial),
+            config=config,
+            values=list(trial.values) if trial.values is not None else None,
+            metrics=dict(trial.user_attrs.get(attrs.TRIAL_METRICS) or {}),
+            error=trial.user_attrs.get(attrs.TRIAL_ERROR),
+            duration_s=duration,
+        )
+
+
+def _status(trial: FrozenTrial) -> TrialStatus:
+    if trial.state == TrialState.COMPLETE:
+        return "complete"
+    if trial.state == TrialState.PRUNED:
+        return "stopped"
+    if trial.state == TrialState.FAIL:
+        return "failed" if attrs.counts_toward_budget(trial) else "interrupted"
+    if trial.state == TrialState.RUNNING:
+        return "running"
+    return "waiting"
+
+
+@dataclass(frozen=True)
+class TuneResult:
+    """The outcome of a study.
+
+    Attributes:
+        study: The Optuna study (open it in optuna-dashboard, or query it further).
+        objectives: Its objectives.
+        space: Its search space (``None`` for a study archtune did not create).
+        trials: Every trial, in order.
+    """
+
+    study: optuna.Study
+    objectives: Objectives
+    space: Space | None
+    trials: list[TrialResult]
+
+    @classmethod
+    def from_study(cls, study: optuna.Study) -> TuneResult:
+        """Read everything back from ``study``."""
+        stored_space = study.user_attrs.get(attrs.STUDY_SPACE)
+        space = Space.from_dict(stored_space) if stored_space is not None else None
+        stored_objectives = study.user_attrs.get(attrs.STUDY_OBJECTIVES)
+        if stored_objectives is None:
+            names = study.metric_names or [f"value{i}" for i in range(len(study.directions))]
+            stored_objectives = {
+                n: "max" if d == optuna.study.StudyDirection.MAXIMIZE else "min"
+                for n, d in zip(names, study.directions, strict=True)
+            }
+        objectives = Objectives.parse(stored_objectives)
+        trials = [TrialResult.from_frozen(t, space) for t in study.get_trials(deepcopy=False)]
+        return cls(study, objectives, space, trials)
+
+    @property
+    def name(self) -> str:
+        """The study's name."""
+        return self.study.study_name
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Trials by status."""
+        return dict(Counter(t.status for t in self.trials))
+
+    @property
+    def best_trials(self) -> list[TrialResult]:
+        """The best trial (one objective) or the Pareto front (several), best first."""
+        complete = [t for t in self.trials if t.status == "complete" and t.values is not None]
+        if not complete:
+            return []
+        if not self.objectives.is_multi:
+            sign = -1.0 if self.objectives.directions[0][1] == "max" else 1.0
+            return sorted(complete, key=lambda t: sign * t.values[0])[:1]  # type: ignore[index]
+        front = {t.number for t in self.study.best_trials}
+        return [t for t in complete if t.number in front]
+
+    @property
+    def best_trial(self) -> TrialResult:
+        """The best trial of a single-objective study.
+
+        Raises:
+            StudyStateError: no trial completed, or the study has several objectives.
+        """
+        if self.objectives.is_multi:
+            raise StudyStateError(
+                f"study {self.name!r} has {len(self.objectives.names)} objectives, so it has a "
+                "Pareto front, not one best trial; use best_trials"
+            )
+        best = self.best_trials
+        if not best:
+            raise StudyStateError(f"study {self.name!r} has no complete trial yet")
+        return best[0]
+
+    def top(self, n: int = 5) -> list[TrialResult]:
+        """The ``n`` best complete trials (single objective) or the Pareto front (several)."""
+        if self.objectives.is_multi:
+            return self.best_trials
+        sign = -1.0 if self.objectives.directions[0][1] == "max" else 1.0
+        complete = [t for t in self.trials if t.status == "complete" and t.values is not None]
+        return sorted(complete, key=lambda t: sign * t.values[0])[:n]  # type: ignore[index]
+
+
+def load_result(name: str, storage: str) -> TuneResult:
+    """Read the study ``name`` from ``storage``.
+
+    Raises:
+        StudyStateError: there is no such study (the message lists the ones there are).
+    """
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    try:
+        study = optuna.load_study(study_name=name, storage=storage)
+    except KeyError:
+        names = optuna.get_all_study_names(storage)
+        known = ", ".join(names) if names else "none"
+        raise StudyStateError(
+            f"no study named {name!r} in {storage}; the studies there: {known}"
+        ) from None
+    return TuneResult.from_study(study)
