@@ -43,8 +43,12 @@ def _fail(message: str, code: int = 2) -> NoReturn:
 
 def _setup_logging(quiet: bool) -> None:
     handler = RichHandler(console=err, show_path=False, show_time=False, markup=False)
-    logging.basicConfig(level=logging.ERROR if quiet else logging.INFO, handlers=[handler],
-                        format="%(message)s", force=True)
+    logging.basicConfig(
+        level=logging.ERROR if quiet else logging.INFO,
+        handlers=[handler],
+        format="%(message)s",
+        force=True,
+    )
 
 
 def _sigterm_as_interrupt() -> None:
@@ -63,7 +67,9 @@ def run(
     workers: Annotated[
         int | None, typer.Option(min=1, help="Trials at once; overrides `workers`.")
     ] = None,
-    resume: Annotated[bool, typer.Option(help="Continue the existing study of this name.")] = False,
+    resume: Annotated[
+        bool, typer.Option(help="Continue the existing study of this name.")
+    ] = False,
     seed: Annotated[int | None, typer.Option(help="Overrides the config's `seed`.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or logs.")] = False,
 ) -> None:
@@ -105,8 +111,7 @@ def run(
 def _print_result(result: Any, storage: str) -> None:
     from archtune.cli._tables import counts_line, trials_table
 
-    out.print(f"study [bold]{result.name}[/] in {storage}: {counts_line(result)}",
-              highlight=False)
+    out.print(f"study [bold]{result.name}[/] in {storage}: {counts_line(result)}", highlight=False)
     if result.objectives.is_multi:
         title = f"Pareto front ({len(result.best_trials)} trials)"
     else:
@@ -122,7 +127,7 @@ def _check_storage_exists(storage: str) -> None:
     """Read-only commands must not create an empty SQLite file where none was."""
     prefix = "sqlite:///"
     if storage.startswith(prefix):
-        path = Path(storage[len(prefix):])
+        path = Path(storage[len(prefix) :])
         if not path.exists():
             _fail(f"--storage {storage}: the file {path} does not exist (no studies there yet)")
 
@@ -174,8 +179,7 @@ def show(
         result = load_result(study, storage)
     except ArchtuneError as exc:
         _fail(str(exc))
-    out.print(f"study [bold]{result.name}[/] in {storage}: {counts_line(result)}",
-              highlight=False)
+    out.print(f"study [bold]{result.name}[/] in {storage}: {counts_line(result)}", highlight=False)
     best = result.top(top)
     if best:
         title = "Pareto front" if result.objectives.is_multi else f"best {len(best)} trials"
@@ -185,8 +189,9 @@ def show(
         out.print(f"[bold]failed trials[/] ({len(failed)})")
         for trial in failed:
             line = (trial.error or "no error recorded").splitlines()[0] if trial.error else "-"
-            out.print(f"  trial {trial.number} ({trial.status}): {line}", highlight=False,
-                      soft_wrap=True)
+            out.print(
+                f"  trial {trial.number} ({trial.status}): {line}", highlight=False, soft_wrap=True
+            )
 
 
 def main() -> None:

@@ -40,9 +40,11 @@ def trials_table(result: TuneResult, trials: list[TrialResult], *, title: str) -
         table.add_column(name, justify="right")
     table.add_column("time (s)", justify="right")
     for trial in trials:
-        values = trial.values or [None] * len(result.objectives.names)
         cells = [str(trial.number)]
-        cells += [format_value(v) if v is not None else "-" for v in values]
+        if trial.values is not None:
+            cells += [format_value(v) for v in trial.values]
+        else:
+            cells += ["-"] * len(result.objectives.names)
         cells += [format_value(trial.config[p]) if p in trial.config else "-" for p in params]
         cells.append(f"{trial.duration_s:.2f}" if trial.duration_s is not None else "-")
         table.add_row(*cells)

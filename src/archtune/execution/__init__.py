@@ -3,7 +3,14 @@
 from archtune.execution._base import BaseExecutor
 from archtune.execution._local import LocalExecutor
 from archtune.execution._objective import ObjectiveRef
-from archtune.execution._protocol import Event, Report, TrialDone, TrialError, TrialTask, WorkerLost
+from archtune.execution._protocol import (
+    Event,
+    Report,
+    TrialDone,
+    TrialError,
+    TrialTask,
+    WorkerLost,
+)
 
 __all__ = [
     "BaseExecutor",

@@ -17,7 +17,6 @@ from archtune.execution._base import BaseExecutor
 from archtune.execution._objective import ObjectiveRef
 from archtune.execution._protocol import (
     Event,
-    Report,
     TrialDone,
     TrialError,
     TrialTask,
@@ -133,10 +132,9 @@ class LocalExecutor(BaseExecutor):
         if worker is None:
             raise ArchtuneError("no free worker: check n_free before submit()")
         worker.number = task.number
-        try:
+        # A dead worker cannot take it; poll() then reports WorkerLost from its sentinel.
+        with contextlib.suppress(OSError):
             worker.conn.send(task)
-        except OSError:
-            pass  # the worker is dead; poll() reports WorkerLost from its sentinel
 
     def answer(self, number: int, decision: Decision) -> None:
         for worker in self._workers:

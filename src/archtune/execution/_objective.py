@@ -57,14 +57,14 @@ class ObjectiveRef:
                 if entry not in sys.path:
                     sys.path.insert(0, entry)
             try:
-                fn = importlib.import_module(module_name)
+                found: Any = importlib.import_module(module_name)
                 for part in attr.split("."):
-                    fn = getattr(fn, part)
+                    found = getattr(found, part)
             except Exception as exc:  # any error while importing user code is the user's
                 raise ObjectiveError(
-                    f"objective {self.target!r} cannot be imported: "
-                    f"{type(exc).__name__}: {exc}"
+                    f"objective {self.target!r} cannot be imported: {type(exc).__name__}: {exc}"
                 ) from exc
+            fn = found
         if not callable(fn):
             raise ObjectiveError(f"objective {self.name!r} must be callable, got {fn!r}")
         return fn

@@ -66,7 +66,9 @@ def _to_float(name: str, value: Any) -> float:
         raise TypeError(f"reported metric {name!r} must be a number, got {value!r}") from None
 
 
-def _to_metrics(result: Any, reporter: ConnectionReporter, metric_names: list[str]) -> dict[str, Any]:
+def _to_metrics(
+    result: Any, reporter: ConnectionReporter, metric_names: list[str]
+) -> dict[str, Any]:
     """Turn what the objective returned into a metrics dict.
 
     A mapping is the metrics; a bare number is the value of the single objective; ``None``
@@ -76,7 +78,7 @@ def _to_metrics(result: Any, reporter: ConnectionReporter, metric_names: list[st
         return dict(reporter.last_metrics)
     if isinstance(result, Mapping):
         return {str(k): _plain(v) for k, v in result.items()}
-    if isinstance(result, int | float) and not isinstance(result, bool) or hasattr(
+    if (isinstance(result, int | float) and not isinstance(result, bool)) or hasattr(
         result, "__float__"
     ):
         if len(metric_names) != 1:
@@ -118,14 +120,16 @@ def run_task(
         result = fn(dict(task.config), reporter) if with_reporter else fn(dict(task.config))
         metrics = _to_metrics(result, reporter, metric_names)
     except ObjectiveError as exc:
-        return TrialError(task.number, "config", str(exc), traceback.format_exc(),
-                          time.perf_counter() - start)
+        return TrialError(
+            task.number, "config", str(exc), traceback.format_exc(), time.perf_counter() - start
+        )
     except (BrokenPipeError, EOFError, ConnectionResetError):
         raise  # the driver is gone: let the worker exit
-    except BaseException as exc:  # noqa: BLE001 - the user's code may raise anything
+    except BaseException as exc:
         message = f"{type(exc).__name__}: {exc}".strip().rstrip(":")
-        return TrialError(task.number, "error", message, traceback.format_exc(),
-                          time.perf_counter() - start)
+        return TrialError(
+            task.number, "error", message, traceback.format_exc(), time.perf_counter() - start
+        )
     return TrialDone(task.number, metrics, reporter.should_stop, time.perf_counter() - start)
 
 
@@ -154,7 +158,7 @@ def worker_main(
     try:
         fn = objective.load()
         with_reporter = accepts_reporter(fn)
-    except Exception as exc:  # noqa: BLE001 - reported to the driver, which stops the study
+    except Exception as exc:
         conn.send(StartupFailed(str(exc)))
         return
     if "torch" in sys.modules:

@@ -16,7 +16,6 @@ import optuna
 from optuna.trial import TrialState
 
 from archtune._errors import ArchtuneError, ObjectiveError
-from archtune._reporter import Decision
 from archtune.execution import (
     BaseExecutor,
     Event,

@@ -39,9 +39,7 @@ class Objectives:
         if isinstance(spec, str):
             spec = {spec: "max"}
         if not isinstance(spec, Mapping) or not spec:
-            raise ConfigError(
-                f"{field} must map at least one metric to max or min, got {spec!r}"
-            )
+            raise ConfigError(f"{field} must map at least one metric to max or min, got {spec!r}")
         parsed: list[tuple[str, Direction]] = []
         for metric, direction in spec.items():
             if not isinstance(metric, str) or not metric:
@@ -58,7 +56,7 @@ class Objectives:
         return [name for name, _ in self.directions]
 
     @property
-    def optuna_directions(self) -> list[str]:
+    def optuna_directions(self) -> list[Literal["maximize", "minimize"]]:
         """The directions as Optuna spells them."""
         return ["maximize" if d == "max" else "minimize" for _, d in self.directions]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -47,10 +48,9 @@ class TrialResult:
         """Read a trial back from Optuna's record."""
         config: dict[str, Any] = dict(trial.params)
         if space is not None:
-            try:
+            # An unfinished or foreign trial may lack some parameters: keep its own then.
+            with contextlib.suppress(KeyError):
                 config = space.complete(trial.params)
-            except KeyError:  # an unfinished or foreign trial lacks some parameters
-                pass
         duration = trial.duration.total_seconds() if trial.duration is not None else None
         return cls(
             number=trial.number,

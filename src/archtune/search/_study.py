@@ -159,7 +159,9 @@ def _repair(study: optuna.Study) -> None:
         storage.set_trial_user_attr(trial._trial_id, attrs.TRIAL_FAILURE, "interrupted")
         storage.set_trial_user_attr(trial._trial_id, attrs.TRIAL_COUNTED, False)
         storage.set_trial_user_attr(
-            trial._trial_id, attrs.TRIAL_ERROR, "interrupted: its driver stopped (repaired on resume)"
+            trial._trial_id,
+            attrs.TRIAL_ERROR,
+            "interrupted: its driver stopped (repaired on resume)",
         )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

@@ -92,12 +92,9 @@ class Int(_Base):
 
     def contains(self, value: Any) -> bool:
         """Whether ``value`` is a value this parameter can take."""
-        return (
-            isinstance(value, int)
-            and not isinstance(value, bool)
-            and self.low <= value <= self.high
-            and (value - self.low) % self.step == 0
-        )
+        if not isinstance(value, int) or isinstance(value, bool):
+            return False
+        return self.low <= value <= self.high and (value - self.low) % self.step == 0
 
     def grid(self) -> list[Scalar]:
         """Every value, for grid search."""
@@ -157,7 +154,7 @@ class Float(_Base):
         if self.step is None:
             return True
         k = (value - self.low) / self.step
-        return abs(k - round(k)) < 1e-8
+        return bool(abs(k - round(k)) < 1e-8)
 
     def grid(self) -> list[Scalar]:
         """Every value on the step grid, for grid search."""

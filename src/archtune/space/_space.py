@@ -16,7 +16,12 @@ if TYPE_CHECKING:
 
 __all__ = ["Space"]
 
-_PARAM_TYPES: dict[str, type[Param]] = {"int": Int, "float": Float, "choice": Choice, "fixed": Fixed}
+_PARAM_TYPES: dict[str, type[Param]] = {
+    "int": Int,
+    "float": Float,
+    "choice": Choice,
+    "fixed": Fixed,
+}
 _PARAM_KEYS: dict[str, tuple[str, ...]] = {
     "int": ("type", "low", "high", "log", "step", "when"),
     "float": ("type", "low", "high", "log", "step", "when"),
