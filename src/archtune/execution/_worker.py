@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import math
 import os
 import signal
 import sys
@@ -100,8 +99,7 @@ def _plain(value: Any) -> Any:
     if isinstance(value, int):
         return value
     with contextlib.suppress(TypeError, ValueError):
-        number = float(value)
-        return number if math.isfinite(number) else str(number)
+        return float(value)  # NaN stays NaN: the driver fails the trial if it is an objective
     return repr(value)
 
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import signal
 import threading
 import time
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import optuna
 from optuna.trial import TrialState
@@ -177,7 +178,7 @@ class Driver:
         metric = objectives.names[0]
         if trial is not None and not objectives.is_multi and metric in event.metrics:
             value = event.metrics[metric]
-            if value == value and abs(value) != float("inf"):  # Optuna rejects NaN and inf
+            if math.isfinite(value):  # Optuna rejects NaN and inf
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")  # a repeated step is ignored with a warning
                     trial.report(value, event.step)
@@ -185,7 +186,7 @@ class Driver:
     def _on_done(self, study: optuna.Study, event: TrialDone) -> None:
         trial = self._live.pop(event.number)
         self._record_curve(trial)
-        trial.set_user_attr(attrs.TRIAL_METRICS, event.metrics)
+        trial.set_user_attr(attrs.TRIAL_METRICS, _json_safe(event.metrics))
         try:
             values = self.experiment.objectives.values(event.metrics)
         except ObjectiveError as exc:
@@ -305,6 +306,14 @@ class Driver:
     def _notify(self) -> None:
         if self._progress is not None:
             self._progress.update(self.stats)
+
+
+def _json_safe(metrics: dict[str, Any]) -> dict[str, Any]:
+    """Non-finite floats as text ("nan", "inf"): storages keep strict JSON."""
+    return {
+        k: str(v) if isinstance(v, float) and not math.isfinite(v) else v
+        for k, v in metrics.items()
+    }
 
 
 def _frozen(study: optuna.Study, trial: optuna.Trial) -> optuna.trial.FrozenTrial:

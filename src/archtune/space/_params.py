@@ -89,6 +89,13 @@ class Int(_Base):
             raise InvalidSpaceError("low", f"must be >= 1 when log is true, got {self.low}")
         if self.log and self.step != 1:
             raise InvalidSpaceError("step", f"must be 1 when log is true, got {self.step}")
+        if (self.high - self.low) % self.step:
+            fit = self.high - (self.high - self.low) % self.step
+            raise InvalidSpaceError(
+                "high",
+                f"must be low plus a multiple of step ({self.step}), got high={self.high}; "
+                f"use {fit} or {fit + self.step}",
+            )
 
     def contains(self, value: Any) -> bool:
         """Whether ``value`` is a value this parameter can take."""
@@ -146,6 +153,13 @@ class Float(_Base):
                     "step", "cannot be set when log is true; remove `step` or `log`"
                 )
             object.__setattr__(self, "step", float(self.step))
+            n_steps = (self.high - self.low) / self.step
+            if abs(n_steps - round(n_steps)) > 1e-8:
+                raise InvalidSpaceError(
+                    "high",
+                    f"must be low plus a multiple of step ({self.step:g}), got "
+                    f"high={self.high:g}; use {self.low + math.floor(n_steps) * self.step:g}",
+                )
 
     def contains(self, value: Any) -> bool:
         """Whether ``value`` is a value this parameter can take (steps within 1e-8)."""
