@@ -94,7 +94,8 @@ def build_experiment(
         if config.sampler == "grid":
             _check_grid(space, config.budget.trials, names)
     except InvalidSpaceError as exc:
-        raise ConfigError(f"{source}: {exc.path} {exc.reason}") from None
+        path = exc.path if exc.path.startswith("space.") else f"space.{exc.path}"
+        raise ConfigError(f"{source}: {path} {exc.reason}") from None
     except ConfigError as exc:
         raise ConfigError(f"{source}: {exc}") from None
     objective = ObjectiveRef(config.objective, search_path=search_path)

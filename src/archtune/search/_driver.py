@@ -31,7 +31,7 @@ from archtune.search import _attrs as attrs
 from archtune.search._experiment import Experiment
 from archtune.search._result import TuneResult
 from archtune.search._scheduler import BaseScheduler, NoScheduler, StudyView
-from archtune.search._study import open_study, release_study, requeue
+from archtune.search._study import fail_running, open_study, release_study, requeue
 
 __all__ = ["Driver", "DriverStats", "ProgressSink", "TooManyFailuresError"]
 
@@ -113,7 +113,10 @@ class Driver:
                 resume).
         """
         exp = self.experiment
-        exp.objective.check()
+        try:
+            exp.objective.check()
+        except ObjectiveError as exc:
+            raise ObjectiveError(f"{exp.source}: {exc}") from None
         study = open_study(exp, resume=self._resume)
         self.study = study
         done = sum(attrs.counts_toward_budget(t) for t in study.get_trials(deepcopy=False))
@@ -124,6 +127,9 @@ class Driver:
             with self._executor as executor:
                 executor.start(exp.objective, metric_names=exp.objectives.names)
                 self._loop(study, executor, deadline)
+        except ObjectiveError as exc:
+            self._on_abort(study)
+            raise ObjectiveError(f"{exp.source}: {exc}") from None
         except BaseException:
             self._on_abort(study)
             raise
@@ -270,18 +276,16 @@ class Driver:
             )
 
     def _on_abort(self, study: optuna.Study) -> None:
-        """Mark trials still running as interrupted and queue them again (Ctrl-C, errors)."""
+        """Mark trials still running as interrupted and queue them again (Ctrl-C, errors).
+
+        Reads the storage, not only ``self._live``: an interrupt inside ``study.ask()`` leaves
+        a RUNNING trial the driver has not seen yet.
+        """
         with _ignoring_sigint():
-            for trial in list(self._live.values()):
+            for trial in self._live.values():
                 self._record_curve(trial)
-                trial.set_user_attr(attrs.TRIAL_FAILURE, "interrupted")
-                trial.set_user_attr(attrs.TRIAL_COUNTED, False)
-                trial.set_user_attr(attrs.TRIAL_ERROR, "interrupted: the study was stopped")
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    study.tell(trial, state=TrialState.FAIL)
-                requeue(study, _frozen(study, trial), next_attempt=False)
             self._live.clear()
+            fail_running(study, "interrupted: the study was stopped")
 
     # -- progress ---------------------------------------------------------------------------
     def _count_existing(self, study: optuna.Study) -> None:

@@ -18,7 +18,7 @@ from archtune.search import _attrs as attrs
 from archtune.search._experiment import Experiment
 from archtune.search._samplers import make_sampler
 
-__all__ = ["open_study", "release_study", "requeue"]
+__all__ = ["fail_running", "open_study", "release_study", "requeue"]
 
 
 def _storage(url: str | None) -> BaseStorage:
@@ -65,7 +65,7 @@ def open_study(experiment: Experiment, *, resume: bool) -> optuna.Study:
         study = optuna.load_study(study_name=experiment.name, storage=storage)
         _check_matches(study, experiment)
         _check_not_held(study)
-        _repair(study)
+        fail_running(study, "interrupted: its driver stopped (repaired on resume)")
         n_trials_so_far = len(study.get_trials(deepcopy=False))
         # A fresh seed stream: the same seed again would re-propose the first configurations.
         seed = None if experiment.seed is None else experiment.seed + n_trials_so_far
@@ -151,18 +151,18 @@ def _check_not_held(study: optuna.Study) -> None:
         )
 
 
-def _repair(study: optuna.Study) -> None:
-    """Fail and requeue the trials a dead driver left RUNNING."""
+def fail_running(study: optuna.Study, reason: str) -> None:
+    """Mark every RUNNING trial as interrupted (not counted) and queue it to run again.
+
+    Only the driver that holds the study calls this: on resume, for the trials a dead driver
+    left, and when its own run stops early.
+    """
     storage = study._storage
     stale = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
     for trial in stale:
         storage.set_trial_user_attr(trial._trial_id, attrs.TRIAL_FAILURE, "interrupted")
         storage.set_trial_user_attr(trial._trial_id, attrs.TRIAL_COUNTED, False)
-        storage.set_trial_user_attr(
-            trial._trial_id,
-            attrs.TRIAL_ERROR,
-            "interrupted: its driver stopped (repaired on resume)",
-        )
+        storage.set_trial_user_attr(trial._trial_id, attrs.TRIAL_ERROR, reason)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             study.tell(trial.number, state=TrialState.FAIL)
