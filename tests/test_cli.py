@@ -37,52 +37,67 @@ def write_config(path: Path, **changes: Any) -> Path:
     return path
 
 
-def archtune(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*ARCHTUNE, *args], env=env, capture_output=True, text=True,
-                          timeout=timeout)
+def archtune(
+    *args: str, env: dict[str, str], timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*ARCHTUNE, *args], env=env, capture_output=True, text=True, timeout=timeout
+    )
 
 
-def test_run_with_two_workers_completes_and_prints_the_best(tmp_path: Path,
-                                                            cli_env: dict[str, str]) -> None:
+def test_run_with_two_workers_completes_and_prints_the_best(
+    tmp_path: Path, cli_env: dict[str, str]
+) -> None:
     config = write_config(tmp_path / "demo.yaml")
     done = archtune("run", str(config), env=cli_env)
     assert done.returncode == 0, done.stderr
     assert "study demo in sqlite:///" in done.stdout
     assert ": 6 complete" in done.stdout
-    assert "best trials" in done.stdout and "score (max)" in done.stdout
+    assert "best trials" in done.stdout
+    assert "score (max)" in done.stdout
 
-    listed = archtune("studies", "--storage", f"sqlite:///{tmp_path / 'archtune.db'}",
-                      env=cli_env)
+    listed = archtune("studies", "--storage", f"sqlite:///{tmp_path / 'archtune.db'}", env=cli_env)
     assert listed.returncode == 0, listed.stderr
-    assert "demo" in listed.stdout and "score (max)" in listed.stdout
+    assert "demo" in listed.stdout
+    assert "score (max)" in listed.stdout
     assert "6 complete" in listed.stdout
 
     again = archtune("run", str(config), env=cli_env)
     assert again.returncode == 2
-    assert "study 'demo' already exists" in again.stderr and "--resume" in again.stderr
+    assert "study 'demo' already exists" in again.stderr
+    assert "--resume" in again.stderr
     assert "Traceback" not in again.stderr
 
 
-def test_show_lists_the_best_the_counts_and_each_failure(tmp_path: Path,
-                                                         cli_env: dict[str, str]) -> None:
+def test_show_lists_the_best_the_counts_and_each_failure(
+    tmp_path: Path, cli_env: dict[str, str]
+) -> None:
     config = write_config(
-        tmp_path / "f.yaml", name="failing", objective="objectives:fail_when_negative",
-        space={"x": {"type": "float", "low": -1.0, "high": 1.0}}, sampler="random",
+        tmp_path / "f.yaml",
+        name="failing",
+        objective="objectives:fail_when_negative",
+        space={"x": {"type": "float", "low": -1.0, "high": 1.0}},
+        sampler="random",
         budget={"trials": 10, "max_consecutive_failures": 10},
     )
     assert archtune("run", str(config), "--quiet", env=cli_env).returncode == 0
-    shown = archtune("show", "failing", "--storage", f"sqlite:///{tmp_path / 'archtune.db'}",
-                     env=cli_env)
+    shown = archtune(
+        "show", "failing", "--storage", f"sqlite:///{tmp_path / 'archtune.db'}", env=cli_env
+    )
     assert shown.returncode == 0, shown.stderr
     assert "failed trials" in shown.stdout
     assert "RuntimeError: boom at x=-" in shown.stdout
-    study = optuna.load_study(study_name="failing", storage=f"sqlite:///{tmp_path / 'archtune.db'}")
+    study = optuna.load_study(
+        study_name="failing", storage=f"sqlite:///{tmp_path / 'archtune.db'}"
+    )
     n_failed = sum(t.state == optuna.trial.TrialState.FAIL for t in study.trials)
     assert f"{n_failed} failed" in shown.stdout
-    missing = archtune("show", "nope", "--storage", f"sqlite:///{tmp_path / 'archtune.db'}",
-                       env=cli_env)
+    missing = archtune(
+        "show", "nope", "--storage", f"sqlite:///{tmp_path / 'archtune.db'}", env=cli_env
+    )
     assert missing.returncode == 2
-    assert "no study named 'nope'" in missing.stderr and "failing" in missing.stderr
+    assert "no study named 'nope'" in missing.stderr
+    assert "failing" in missing.stderr
 
 
 @pytest.mark.parametrize(
@@ -91,26 +106,46 @@ def test_show_lists_the_best_the_counts_and_each_failure(tmp_path: Path,
         ({"budget": {"trials": -3}}, "budget.trials must be an integer >= 1, got -3"),
         ({"budget": {"trials": "ten"}}, "budget.trials must be an integer, got 'ten'"),
         ({"workerz": 2}, "workerz is not a known field; allowed: name, objective, space"),
-        ({"budget": {"trials": 3, "timout": "1m"}},
-         "budget.timout is not a known field; allowed: trials, timeout, max_consecutive_failures"),
-        ({"space": {"x": {"type": "float", "low": 1.0, "high": 0.0}}},
-         "space.x.low must be <= high, got low=1, high=0"),
-        ({"space": {"x": {"type": "float", "low": 0.0, "high": 1.0, "log": True}}},
-         "space.x.low must be > 0 when log is true, got 0"),
-        ({"space": {"x": {"type": "float", "low": 0.1, "high": 1.0, "when": {"opt": "sgd"}}}},
-         "space.x.when refers to unknown parameter 'opt'; known: "),
-        ({"objective": "objectives:no_such_function"},
-         "objective 'objectives:no_such_function' cannot be imported: AttributeError: module "
-         "'objectives' has no attribute 'no_such_function'"),
-        ({"objective": "no_such_module:train"},
-         "objective 'no_such_module:train' cannot be imported: ModuleNotFoundError"),
-        ({"sampler": "bayes"}, "sampler must be one of 'auto', 'random', 'tpe', 'gp', 'cmaes', "
-                               "'nsga2', 'qmc' or 'grid', got 'bayes'"),
+        (
+            {"budget": {"trials": 3, "timout": "1m"}},
+            "budget.timout is not a known field; allowed: trials, timeout, "
+            "max_consecutive_failures",
+        ),
+        (
+            {"space": {"x": {"type": "float", "low": 1.0, "high": 0.0}}},
+            "space.x.low must be <= high, got low=1, high=0",
+        ),
+        (
+            {"space": {"x": {"type": "float", "low": 0.0, "high": 1.0, "log": True}}},
+            "space.x.low must be > 0 when log is true, got 0",
+        ),
+        (
+            {"space": {"x": {"type": "float", "low": 0.1, "high": 1.0, "when": {"opt": "sgd"}}}},
+            "space.x.when refers to unknown parameter 'opt'; known: ",
+        ),
+        (
+            {"objective": "objectives:no_such_function"},
+            "objective 'objectives:no_such_function' cannot be imported: AttributeError: module "
+            "'objectives' has no attribute 'no_such_function'",
+        ),
+        (
+            {"objective": "no_such_module:train"},
+            "objective 'no_such_module:train' cannot be imported: ModuleNotFoundError",
+        ),
+        (
+            {"sampler": "bayes"},
+            "sampler must be one of 'auto', 'random', 'tpe', 'gp', 'cmaes', "
+            "'nsga2', 'qmc' or 'grid', got 'bayes'",
+        ),
         ({"objectives": {"score": "up"}}, "objectives.score must be max or min, got 'up'"),
-        ({"budget": {"trials": 3, "timeout": "soon"}},
-         "budget.timeout must be a duration such as 90s, 10m or 1h30m, got 'soon'"),
-        ({"objective": "objectives:missing_metric"},
-         "objectives names 'score', but the objective returned accuracy"),
+        (
+            {"budget": {"trials": 3, "timeout": "soon"}},
+            "budget.timeout must be a duration such as 90s, 10m or 1h30m, got 'soon'",
+        ),
+        (
+            {"objective": "objectives:missing_metric"},
+            "objectives names 'score', but the objective returned accuracy",
+        ),
     ],
 )
 def test_bad_config_is_one_line_and_exit_code_2(
@@ -136,14 +171,16 @@ def test_missing_field_and_broken_yaml(tmp_path: Path, cli_env: dict[str, str]) 
     assert done.returncode == 2
     assert f"{config}: line 2, column 1: invalid YAML" in done.stderr
     done = archtune("run", str(tmp_path / "absent.yaml"), env=cli_env)
-    assert done.returncode == 2 and "absent.yaml: no such file" in done.stderr
+    assert done.returncode == 2
+    assert "absent.yaml: no such file" in done.stderr
 
 
 def _states(db: Path, study: str) -> dict[str, int]:
     with sqlite3.connect(db) as conn:
         rows = conn.execute(
             "SELECT t.state, COUNT(*) FROM trials t JOIN studies s ON s.study_id = t.study_id "
-            "WHERE s.study_name = ? GROUP BY t.state", (study,)
+            "WHERE s.study_name = ? GROUP BY t.state",
+            (study,),
         ).fetchall()
     return {state: n for state, n in rows}
 
@@ -163,9 +200,13 @@ def _wait_for_complete(db: Path, study: str, n: int, timeout: float = 60) -> Non
 
 def _slow_config(tmp_path: Path, name: str) -> Path:
     return write_config(
-        tmp_path / f"{name}.yaml", name=name, objective="objectives:slow",
-        space={"x": {"type": "float", "low": 0.0, "high": 1.0},
-               "seconds": {"type": "fixed", "value": 0.6}},
+        tmp_path / f"{name}.yaml",
+        name=name,
+        objective="objectives:slow",
+        space={
+            "x": {"type": "float", "low": 0.0, "high": 1.0},
+            "seconds": {"type": "fixed", "value": 0.6},
+        },
         budget={"trials": 8},
     )
 
@@ -180,8 +221,13 @@ def test_driver_killed_then_resume_completes_every_budgeted_trial(
 ) -> None:
     config = _slow_config(tmp_path, "killed")
     db = tmp_path / "archtune.db"
-    driver = subprocess.Popen([*ARCHTUNE, "run", str(config), "--quiet"], env=cli_env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    driver = subprocess.Popen(
+        [*ARCHTUNE, "run", str(config), "--quiet"],
+        env=cli_env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         _wait_for_complete(db, "killed", 2)
         workers = _children(driver.pid)
@@ -193,19 +239,24 @@ def test_driver_killed_then_resume_completes_every_budgeted_trial(
     deadline = time.monotonic() + 10  # workers die with their driver
     while any(Path(f"/proc/{w}").exists() for w in workers) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert not [w for w in workers if Path(f"/proc/{w}/stat").exists()
-                and Path(f"/proc/{w}/stat").read_text().split()[2] != "Z"]
+    assert not [
+        w
+        for w in workers
+        if Path(f"/proc/{w}/stat").exists()
+        and Path(f"/proc/{w}/stat").read_text().split()[2] != "Z"
+    ]
     assert _states(db, "killed").get("RUNNING", 0) >= 1  # the stale trials a dead driver left
 
     resumed = archtune("run", str(config), "--resume", "--quiet", env=cli_env)
     assert resumed.returncode == 0, resumed.stderr
     states = _states(db, "killed")
     assert states.get("COMPLETE") == 8  # every budgeted trial complete
-    assert "RUNNING" not in states and "WAITING" not in states
+    assert "RUNNING" not in states
+    assert "WAITING" not in states
     study = optuna.load_study(study_name="killed", storage=f"sqlite:///{db}")
     interrupted = [t for t in study.trials if t.state == optuna.trial.TrialState.FAIL]
-    assert interrupted and all(t.user_attrs["archtune.failure"] == "interrupted"
-                               for t in interrupted)
+    assert interrupted
+    assert all(t.user_attrs["archtune.failure"] == "interrupted" for t in interrupted)
     rerun = {t.user_attrs.get("archtune.retry_of") for t in study.trials} - {None}
     assert rerun == {t.number for t in interrupted}  # each cut-short trial ran again
 
@@ -215,8 +266,13 @@ def test_ctrl_c_marks_running_trials_and_resume_finishes(
 ) -> None:
     config = _slow_config(tmp_path, "interrupted")
     db = tmp_path / "archtune.db"
-    driver = subprocess.Popen([*ARCHTUNE, "run", str(config)], env=cli_env,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    driver = subprocess.Popen(
+        [*ARCHTUNE, "run", str(config)],
+        env=cli_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         _wait_for_complete(db, "interrupted", 1)
         driver.send_signal(signal.SIGINT)
@@ -237,8 +293,12 @@ def test_resume_refuses_a_study_another_driver_is_running(
     tmp_path: Path, cli_env: dict[str, str]
 ) -> None:
     config = _slow_config(tmp_path, "busy")
-    driver = subprocess.Popen([*ARCHTUNE, "run", str(config), "--quiet"], env=cli_env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    driver = subprocess.Popen(
+        [*ARCHTUNE, "run", str(config), "--quiet"],
+        env=cli_env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         _wait_for_complete(tmp_path / "archtune.db", "busy", 1)
         second = archtune("run", str(config), "--resume", "--quiet", env=cli_env)

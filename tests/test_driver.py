@@ -5,11 +5,11 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import objectives as obj
 import optuna
 import pytest
 
 import archtune
+import objectives as obj
 from archtune import Choice, Float, Int, ObjectiveError, StudyStateError
 from archtune.search import TooManyFailuresError
 
@@ -18,13 +18,21 @@ pytestmark = pytest.mark.integration
 
 def test_two_workers_complete_every_trial_and_find_the_optimum() -> None:
     result = archtune.tune(
-        obj.quadratic, {"x": Float(0.0, 1.0)}, objectives={"score": "max"},
-        n_trials=16, n_workers=2, seed=0, storage="sqlite:///t.db", study_name="q",
+        obj.quadratic,
+        {"x": Float(0.0, 1.0)},
+        objectives={"score": "max"},
+        n_trials=16,
+        n_workers=2,
+        seed=0,
+        storage="sqlite:///t.db",
+        study_name="q",
     )
     assert result.counts == {"complete": 16}
     assert abs(result.best_trial.config["x"] - 0.3) < 0.15
-    assert result.best_trial.metrics == {"score": result.best_trial.values[0],  # type: ignore[index]
-                                         "x_abs": result.best_trial.config["x"]}
+    assert result.best_trial.metrics == {
+        "score": result.best_trial.values[0],  # type: ignore[index]
+        "x_abs": result.best_trial.config["x"],
+    }
     # An ordinary Optuna study: Optuna reads names, metric names and intermediate values.
     study = optuna.load_study(study_name="q", storage="sqlite:///t.db")
     assert study.metric_names == ["score"]
@@ -34,24 +42,34 @@ def test_two_workers_complete_every_trial_and_find_the_optimum() -> None:
 
 
 def test_objective_taking_only_config_may_return_a_number() -> None:
-    result = archtune.tune(obj.number_only, {"x": Int(1, 5)}, objectives={"x": "min"},
-                           n_trials=4, seed=1)
+    result = archtune.tune(
+        obj.number_only, {"x": Int(1, 5)}, objectives={"x": "min"}, n_trials=4, seed=1
+    )
     assert result.best_trial.values == [float(result.best_trial.config["x"])]
 
 
 def test_objective_given_as_text_with_conditional_space() -> None:
-    space = {"opt": Choice(["sgd", "adam"]), "x": Float(0, 1, when={"opt": "sgd"}),
-             "y": Float(0, 1, when={"opt": "adam"})}
-    result = archtune.tune("objectives:number_only", {**space, "x": Float(0, 1)},
-                           objectives="x", n_trials=6, seed=3)
+    space = {
+        "opt": Choice(["sgd", "adam"]),
+        "x": Float(0, 1, when={"opt": "sgd"}),
+        "y": Float(0, 1, when={"opt": "adam"}),
+    }
+    result = archtune.tune(
+        "objectives:number_only", {**space, "x": Float(0, 1)}, objectives="x", n_trials=6, seed=3
+    )
     assert result.counts == {"complete": 6}
     for trial in result.trials:
         assert ("y" in trial.config) == (trial.config["opt"] == "adam")
 
 
 def test_several_objectives_give_a_pareto_front() -> None:
-    result = archtune.tune(obj.two_objectives, {"size": Int(1, 50)},
-                           objectives={"accuracy": "max", "cost": "min"}, n_trials=12, seed=0)
+    result = archtune.tune(
+        obj.two_objectives,
+        {"size": Int(1, 50)},
+        objectives={"accuracy": "max", "cost": "min"},
+        n_trials=12,
+        seed=0,
+    )
     front = result.best_trials
     assert front
     # No front member is dominated by any complete trial.
@@ -65,9 +83,16 @@ def test_several_objectives_give_a_pareto_front() -> None:
 
 
 def test_failed_and_nan_trials_are_recorded_and_the_study_goes_on() -> None:
-    result = archtune.tune(obj.fail_when_negative, {"x": Float(-1.0, 1.0)},
-                           objectives={"score": "max"}, n_trials=20, n_workers=2, seed=0,
-                           sampler="random", max_consecutive_failures=20)
+    result = archtune.tune(
+        obj.fail_when_negative,
+        {"x": Float(-1.0, 1.0)},
+        objectives={"score": "max"},
+        n_trials=20,
+        n_workers=2,
+        seed=0,
+        sampler="random",
+        max_consecutive_failures=20,
+    )
     by_status: dict[str, list[archtune.search.TrialResult]] = {}
     for trial in result.trials:
         by_status.setdefault(trial.status, []).append(trial)
@@ -83,13 +108,22 @@ def test_failed_and_nan_trials_are_recorded_and_the_study_goes_on() -> None:
 
 def test_failures_in_a_row_stop_the_study_with_the_last_error() -> None:
     with pytest.raises(TooManyFailuresError, match=r"3 trials failed in a row.*the data file is"):
-        archtune.tune(obj.always_fail, {"x": Float(0, 1)}, objectives="score", n_trials=50,
-                      max_consecutive_failures=3, seed=0)
+        archtune.tune(
+            obj.always_fail,
+            {"x": Float(0, 1)},
+            objectives="score",
+            n_trials=50,
+            max_consecutive_failures=3,
+            seed=0,
+        )
 
 
 def test_a_metric_the_objective_never_returns_is_a_config_error() -> None:
-    with pytest.raises(ObjectiveError, match=r"objectives names 'score', but the objective "
-                                             r"returned accuracy"):
+    with pytest.raises(
+        ObjectiveError,
+        match=r"objectives names 'score', but the objective "
+        r"returned accuracy",
+    ):
         archtune.tune(obj.missing_metric, {"x": Float(0, 1)}, objectives="score", n_trials=5)
 
 
@@ -97,16 +131,23 @@ def test_a_killed_worker_fails_its_trial_which_runs_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("ARCHTUNE_TEST_MARKERS", str(tmp_path))
-    result = archtune.tune(obj.kill_first_attempt, {"x": Choice([1, 2, 3])},
-                           objectives={"score": "max"}, n_trials=5, n_workers=2, seed=0)
+    result = archtune.tune(
+        obj.kill_first_attempt,
+        {"x": Choice([1, 2, 3])},
+        objectives={"score": "max"},
+        n_trials=5,
+        n_workers=2,
+        seed=0,
+    )
     counts = result.counts
     assert counts["complete"] == 5  # every budgeted trial ends
     assert counts["interrupted"] == len({t.config["x"] for t in result.trials}) >= 2
     lost = [t for t in result.trials if t.status == "interrupted"]
     assert all(t.error == "worker process was killed by SIGKILL; it runs again" for t in lost)
     for trial in lost:  # its configuration ran again, as attempt 2
-        retry = next(t for t in result.trials
-                     if t.status == "complete" and t.config == trial.config)
+        retry = next(
+            t for t in result.trials if t.status == "complete" and t.config == trial.config
+        )
         frozen = result.study.trials[retry.number]
         assert frozen.user_attrs["archtune.retry_of"] == trial.number
         assert frozen.user_attrs["archtune.attempt"] == 2
@@ -114,27 +155,42 @@ def test_a_killed_worker_fails_its_trial_which_runs_again(
 
 def test_a_trial_that_always_kills_its_worker_fails_after_its_retries() -> None:
     with pytest.raises(TooManyFailuresError):
-        archtune.tune(obj.always_killed, {"x": Float(0, 1)}, objectives="score", n_trials=10,
-                      max_retries=1, max_consecutive_failures=2, seed=0)
+        archtune.tune(
+            obj.always_killed,
+            {"x": Float(0, 1)},
+            objectives="score",
+            n_trials=10,
+            max_retries=1,
+            max_consecutive_failures=2,
+            seed=0,
+        )
 
 
 def test_workers_use_one_thread() -> None:
-    result = archtune.tune(obj.thread_count, {"x": Float(0, 1)}, objectives="score",
-                           n_trials=2, n_workers=2)
+    result = archtune.tune(
+        obj.thread_count, {"x": Float(0, 1)}, objectives="score", n_trials=2, n_workers=2
+    )
     for trial in result.trials:
         assert trial.metrics["torch_threads"] == 1.0
         assert trial.metrics["omp"] == 1.0
 
 
 def test_trial_seeds_derive_from_the_study_seed() -> None:
-    result = archtune.tune(obj.seed_echo, {"x": Float(0, 1)}, objectives="score", n_trials=3,
-                           seed=100)
+    result = archtune.tune(
+        obj.seed_echo, {"x": Float(0, 1)}, objectives="score", n_trials=3, seed=100
+    )
     assert sorted(t.values[0] for t in result.trials) == [100.0, 101.0, 102.0]  # type: ignore[index]
 
 
 def test_timeout_stops_starting_trials() -> None:
-    result = archtune.tune(obj.slow, {"x": Float(0, 1), "seconds": Float(0.4, 0.4)},
-                           objectives="score", n_trials=100, timeout=1.0, seed=0)
+    result = archtune.tune(
+        obj.slow,
+        {"x": Float(0, 1), "seconds": Float(0.4, 0.4)},
+        objectives="score",
+        n_trials=100,
+        timeout=1.0,
+        seed=0,
+    )
     assert 1 <= len(result.trials) <= 4
     assert result.counts == {"complete": len(result.trials)}
 
@@ -142,8 +198,11 @@ def test_timeout_stops_starting_trials() -> None:
 def test_existing_study_needs_resume_and_resume_needs_a_study() -> None:
     kwargs = dict(objectives={"score": "max"}, storage="sqlite:///r.db", study_name="r", seed=0)
     archtune.tune(obj.quadratic, {"x": Float(0, 1)}, n_trials=3, **kwargs)  # type: ignore[arg-type]
-    with pytest.raises(StudyStateError, match=r"study 'r' already exists in sqlite:///r.db "
-                                              r"\(3 trials finished\); pass --resume"):
+    with pytest.raises(
+        StudyStateError,
+        match=r"study 'r' already exists in sqlite:///r.db "
+        r"\(3 trials finished\); pass --resume",
+    ):
         archtune.tune(obj.quadratic, {"x": Float(0, 1)}, n_trials=3, **kwargs)  # type: ignore[arg-type]
     with pytest.raises(StudyStateError, match="space differs at parameter 'x'"):
         archtune.tune(obj.quadratic, {"x": Float(0, 2)}, n_trials=3, resume=True, **kwargs)  # type: ignore[arg-type]
@@ -152,14 +211,22 @@ def test_existing_study_needs_resume_and_resume_needs_a_study() -> None:
     configs = [t.config["x"] for t in resumed.trials]
     assert len(set(configs)) == 5, "a resumed seeded study must not repeat its first samples"
     with pytest.raises(StudyStateError, match="does not exist"):
-        archtune.tune(obj.quadratic, {"x": Float(0, 1)}, n_trials=3, resume=True,
-                      objectives="score", storage="sqlite:///r.db", study_name="nope")
+        archtune.tune(
+            obj.quadratic,
+            {"x": Float(0, 1)},
+            n_trials=3,
+            resume=True,
+            objectives="score",
+            storage="sqlite:///r.db",
+            study_name="nope",
+        )
 
 
 @pytest.mark.parametrize("sampler", ["random", "tpe", "gp", "cmaes", "nsga2", "qmc", "grid"])
 def test_every_sampler_runs(sampler: str) -> None:
     space = {"x": Float(0.0, 1.0, step=0.25), "n": Int(1, 3)}
-    result = archtune.tune(obj.quadratic, space, objectives={"score": "max"}, n_trials=6,
-                           sampler=sampler, seed=0)
+    result = archtune.tune(
+        obj.quadratic, space, objectives={"score": "max"}, n_trials=6, sampler=sampler, seed=0
+    )
     assert result.counts == {"complete": 6}
     assert all(not math.isnan(t.values[0]) for t in result.trials)  # type: ignore[index]

@@ -18,8 +18,12 @@ sys.meta_path.insert(0, Block())
 
 
 def run_python(code: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", BLOCK_FRAMEWORKS + code],
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-c", BLOCK_FRAMEWORKS + code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_import_archtune_without_deep_learning_frameworks() -> None:

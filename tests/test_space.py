@@ -20,29 +20,63 @@ optuna.logging.set_verbosity(optuna.logging.WARNING)
 @pytest.mark.parametrize(
     ("spec", "path", "reason"),
     [
-        ({"type": "int", "low": 5, "high": 1}, "space.p.low", "must be <= high, got low=5, high=1"),
-        ({"type": "float", "low": 0, "high": 1, "log": True}, "space.p.low",
-         "must be > 0 when log is true, got 0"),
-        ({"type": "int", "low": 0, "high": 8, "log": True}, "space.p.low",
-         "must be >= 1 when log is true, got 0"),
-        ({"type": "int", "low": 1, "high": 8, "step": 0}, "space.p.step",
-         "must be an integer >= 1, got 0"),
-        ({"type": "float", "low": 0, "high": 1, "step": -1}, "space.p.step",
-         "must be a number > 0, got -1"),
-        ({"type": "choice", "options": []}, "space.p.options", "must list at least one option, got []"),
-        ({"type": "choice", "options": ["a", "a"]}, "space.p.options",
-         "must not repeat an option, got ['a', 'a']"),
-        ({"type": "integer", "low": 1, "high": 2}, "space.p.type",
-         "must be one of int, float, choice, fixed, got 'integer'"),
-        ({"type": "int", "low": 1, "high": 2, "lo": 3}, "space.p.lo",
-         "is not a field of a int parameter; allowed: type, low, high, log, step, when"),
+        (
+            {"type": "int", "low": 5, "high": 1},
+            "space.p.low",
+            "must be <= high, got low=5, high=1",
+        ),
+        (
+            {"type": "float", "low": 0, "high": 1, "log": True},
+            "space.p.low",
+            "must be > 0 when log is true, got 0",
+        ),
+        (
+            {"type": "int", "low": 0, "high": 8, "log": True},
+            "space.p.low",
+            "must be >= 1 when log is true, got 0",
+        ),
+        (
+            {"type": "int", "low": 1, "high": 8, "step": 0},
+            "space.p.step",
+            "must be an integer >= 1, got 0",
+        ),
+        (
+            {"type": "float", "low": 0, "high": 1, "step": -1},
+            "space.p.step",
+            "must be a number > 0, got -1",
+        ),
+        (
+            {"type": "choice", "options": []},
+            "space.p.options",
+            "must list at least one option, got []",
+        ),
+        (
+            {"type": "choice", "options": ["a", "a"]},
+            "space.p.options",
+            "must not repeat an option, got ['a', 'a']",
+        ),
+        (
+            {"type": "integer", "low": 1, "high": 2},
+            "space.p.type",
+            "must be one of int, float, choice, fixed, got 'integer'",
+        ),
+        (
+            {"type": "int", "low": 1, "high": 2, "lo": 3},
+            "space.p.lo",
+            "is not a field of a int parameter; allowed: type, low, high, log, step, when",
+        ),
         ({"type": "float", "low": 1}, "space.p.high", "is required for a float parameter"),
         ({"type": "int", "low": 1.5, "high": 2}, "space.p.low", "must be an integer, got 1.5"),
-        ({"type": "int", "low": 0, "high": 10, "step": 3}, "space.p.high",
-         "must be low plus a multiple of step (3), got high=10; use 9 or 12"),
+        (
+            {"type": "int", "low": 0, "high": 10, "step": 3},
+            "space.p.high",
+            "must be low plus a multiple of step (3), got high=10; use 9 or 12",
+        ),
     ],
 )
-def test_invalid_parameter_names_field_and_reason(spec: dict[str, Any], path: str, reason: str) -> None:
+def test_invalid_parameter_names_field_and_reason(
+    spec: dict[str, Any], path: str, reason: str
+) -> None:
     with pytest.raises(InvalidSpaceError) as info:
         Space.from_dict({"p": spec})
     assert info.value.path == path
@@ -52,8 +86,10 @@ def test_invalid_parameter_names_field_and_reason(spec: dict[str, Any], path: st
 def test_when_on_unknown_parameter_lists_the_known_ones() -> None:
     with pytest.raises(InvalidSpaceError) as info:
         Space.from_dict(
-            {"optimizer": ["sgd", "adam"], "momentum": {"type": "float", "low": 0, "high": 1,
-                                                        "when": {"optimiser": "sgd"}}}
+            {
+                "optimizer": ["sgd", "adam"],
+                "momentum": {"type": "float", "low": 0, "high": 1, "when": {"optimiser": "sgd"}},
+            }
         )
     assert str(info.value) == (
         "space.momentum.when refers to unknown parameter 'optimiser'; known: optimizer"
@@ -106,7 +142,10 @@ def test_check_config_rejects_inactive_missing_and_out_of_range() -> None:
 
 
 def test_grid_needs_a_step_for_floats() -> None:
-    assert Space({"a": Int(1, 7, step=3), "b": Choice(["x"])}).grid() == {"a": [1, 4, 7], "b": ["x"]}
+    assert Space({"a": Int(1, 7, step=3), "b": Choice(["x"])}).grid() == {
+        "a": [1, 4, 7],
+        "b": ["x"],
+    }
     assert Space({"f": Float(0.0, 1.0, step=0.25)}).grid()["f"] == [0.0, 0.25, 0.5, 0.75, 1.0]
     with pytest.raises(InvalidSpaceError, match=r"^f.step must be set for grid search"):
         Space({"f": Float(0.0, 1.0)}).grid()
@@ -121,8 +160,9 @@ _scalars = st.one_of(
 
 @st.composite
 def params(draw: st.DrawFn) -> Any:
-    kind = draw(st.sampled_from(["int", "int_log", "float", "float_log", "float_step", "choice",
-                                 "fixed"]))
+    kind = draw(
+        st.sampled_from(["int", "int_log", "float", "float_log", "float_step", "choice", "fixed"])
+    )
     if kind == "int":
         low, step = draw(st.integers(-100, 100)), draw(st.integers(1, 5))
         return Int(low, low + step * draw(st.integers(0, 40)), step=step)
@@ -168,10 +208,13 @@ def test_space_survives_yaml_and_json_round_trips(space: Space) -> None:
     )
 
 
-@settings(max_examples=60, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(spaces(), st.sampled_from(["random", "tpe", "qmc"]))
-def test_samples_lie_in_their_distributions_and_conditions_hold(space: Space, sampler: str) -> None:
+def test_samples_lie_in_their_distributions_and_conditions_hold(
+    space: Space, sampler: str
+) -> None:
     from archtune.search import make_sampler
 
     study = optuna.create_study(sampler=make_sampler(sampler, seed=0, space=space, n_objectives=1))
