@@ -1,0 +1,56 @@
+"""The PyTorch backend.
+
+Importing this package does not import torch: :func:`build_module` does, and raises
+:class:`archtune._errors.MissingDependencyError` with the install command when torch is missing.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from archtune._imports import require
+
+if TYPE_CHECKING:
+    from archtune.arch import Network
+    from archtune.backends.torch._build import NetworkModule
+
+__all__ = ["NetworkModule", "build_module"]
+
+
+def _load_build() -> Any:
+    require("torch", extra="torch", feature="the PyTorch backend")
+    from archtune.backends.torch import _build
+
+    return _build
+
+
+def build_module(network: Network) -> NetworkModule:
+    """Build ``network`` as a ``torch.nn.Module`` with PyTorch's default initialisation.
+
+    The module's ``forward`` takes a channels-last batch, ``(N, *network.input_shape)`` (int64
+    token ids when ``network.takes_token_ids``), and returns the head's logits: the head's
+    activation (``module.head_activation``) is not applied. ``module.layers[i]`` is the
+    description's ``layers[i]``; the module's parameter count is
+    :func:`archtune.arch.count_params` exactly. The module is on the CPU; move it with
+    ``module.to(device)``.
+
+    Example:
+        >>> import torch
+        >>> from archtune.arch import builtin_network
+        >>> module = build_module(builtin_network("cnn-32-64-64"))
+        >>> module(torch.zeros(2, 28, 28, 1)).shape
+        torch.Size([2, 10])
+
+    Raises:
+        InfeasibleNetworkError: The layers do not fit together.
+        MissingDependencyError: torch is not installed.
+    """
+    module: NetworkModule = _load_build().build_module(network)
+    return module
+
+
+def __getattr__(name: str) -> Any:
+    """Import :class:`NetworkModule` (and torch) only when it is asked for."""
+    if name == "NetworkModule":
+        return _load_build().NetworkModule
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
