@@ -119,11 +119,9 @@ class Driver:
             raise ObjectiveError(f"{exp.source}: {exc}") from None
         study = open_study(exp, resume=self._resume)
         self.study = study
-        done = sum(attrs.counts_toward_budget(t) for t in study.get_trials(deepcopy=False))
-        self.stats.done = done
-        self._count_existing(study)
         deadline = None if exp.timeout_s is None else time.monotonic() + exp.timeout_s
         try:
+            self._count_existing(study)
             with self._executor as executor:
                 executor.start(exp.objective, metric_names=exp.objectives.names)
                 self._loop(study, executor, deadline)
@@ -152,8 +150,14 @@ class Driver:
             if not self._live:
                 return
             wait_s = 1.0 if deadline is None else max(0.0, min(1.0, deadline - time.monotonic()))
+            stop: ArchtuneError | None = None
             for event in executor.poll(wait_s):
-                self._handle(study, executor, event)
+                try:  # record every event that arrived, even after one that stops the study
+                    self._handle(study, executor, event)
+                except ArchtuneError as exc:
+                    stop = stop or exc
+            if stop is not None:
+                raise stop
 
     def _ask(self, study: optuna.Study) -> TrialTask:
         trial = study.ask()
@@ -290,6 +294,7 @@ class Driver:
     # -- progress ---------------------------------------------------------------------------
     def _count_existing(self, study: optuna.Study) -> None:
         for trial in study.get_trials(deepcopy=False):
+            self.stats.done += attrs.counts_toward_budget(trial)
             if trial.state == TrialState.COMPLETE:
                 self.stats.complete += 1
             elif trial.state == TrialState.PRUNED:
