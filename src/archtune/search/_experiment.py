@@ -47,11 +47,9 @@ class Experiment:
     source: str = "tune()"
 
     def to_record(self) -> dict[str, Any]:
-        """The JSON-able form kept in the study, for ``archtune show`` and ``--resume``."""
+        """The run settings kept in the study (space and objectives are kept apart)."""
         return {
             "objective": self.objective.name,
-            "space": self.space.to_dict(),
-            "objectives": self.objectives.to_dict(),
             "budget": {
                 "trials": self.n_trials,
                 "timeout_s": self.timeout_s,
