@@ -13,6 +13,7 @@ from __future__ import annotations
 from archtune._errors import (
     ArchtuneError,
     ConfigError,
+    DivergedError,
     InvalidSpaceError,
     MissingDependencyError,
     ObjectiveError,
@@ -28,6 +29,7 @@ __all__ = [
     "Choice",
     "ConfigError",
     "Decision",
+    "DivergedError",
     "Fixed",
     "Float",
     "Int",

@@ -13,6 +13,7 @@ from __future__ import annotations
 __all__ = [
     "ArchtuneError",
     "ConfigError",
+    "DivergedError",
     "InvalidSpaceError",
     "MissingDependencyError",
     "ObjectiveError",
@@ -55,3 +56,25 @@ class StudyStateError(ArchtuneError, RuntimeError):
 
 class MissingDependencyError(ArchtuneError, ImportError):
     """An optional dependency is missing; the message is the command that installs it."""
+
+
+class DivergedError(ArchtuneError, FloatingPointError):
+    """The training loss became NaN or infinite.
+
+    Attributes:
+        epoch: The epoch (1-based) in which it happened.
+        step: The step within that epoch (0-based).
+        loss: The loss value (``nan`` or ``inf``).
+        lr: The learning rate of that step.
+    """
+
+    def __init__(self, *, epoch: int, step: int, loss: float, lr: float) -> None:
+        self.epoch = epoch
+        self.step = step
+        self.loss = loss
+        self.lr = lr
+        super().__init__(
+            f"training diverged: the loss became {loss} at epoch {epoch}, step {step} "
+            f"(lr={lr:.3g}). Lower the learning rate, add warm-up (warmup_epochs) or "
+            "gradient clipping (grad_clip_norm)."
+        )

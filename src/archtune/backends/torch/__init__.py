@@ -6,6 +6,7 @@ Importing this package does not import torch: :func:`build_module` does, and rai
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 from archtune._imports import require
@@ -14,7 +15,49 @@ if TYPE_CHECKING:
     from archtune.arch import Network
     from archtune.backends.torch._build import NetworkModule
 
-__all__ = ["NetworkModule", "build_module"]
+__all__ = [
+    "FitResult",
+    "InitSummary",
+    "LRFinderResult",
+    "NetworkModule",
+    "StepScheduler",
+    "apply_initialisation",
+    "build_module",
+    "evaluate",
+    "find_lr",
+    "fit",
+    "load_checkpoint",
+    "make_optimizer",
+    "make_scheduler",
+    "measure_latency",
+    "predict",
+    "read_state_dict",
+    "resolve_device",
+    "save_checkpoint",
+    "suggest_lr",
+]
+
+# Where each lazily imported name lives (importing any of them imports torch).
+_LAZY = {
+    "NetworkModule": "_build",
+    "FitResult": "_train",
+    "fit": "_train",
+    "InitSummary": "_init",
+    "apply_initialisation": "_init",
+    "make_optimizer": "_optim",
+    "StepScheduler": "_schedule",
+    "make_scheduler": "_schedule",
+    "predict": "_evaluate",
+    "evaluate": "_evaluate",
+    "save_checkpoint": "_checkpoint",
+    "load_checkpoint": "_checkpoint",
+    "read_state_dict": "_checkpoint",
+    "LRFinderResult": "_lr_find",
+    "find_lr": "_lr_find",
+    "suggest_lr": "_lr_find",
+    "measure_latency": "_latency",
+    "resolve_device": "_device",
+}
 
 
 def _load_build() -> Any:
@@ -50,7 +93,9 @@ def build_module(network: Network) -> NetworkModule:
 
 
 def __getattr__(name: str) -> Any:
-    """Import :class:`NetworkModule` (and torch) only when it is asked for."""
-    if name == "NetworkModule":
-        return _load_build().NetworkModule
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    """Import the training API (and torch) only when it is asked for."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    require("torch", extra="torch", feature="the PyTorch backend")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)

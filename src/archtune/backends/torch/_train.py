@@ -1,0 +1,232 @@
+"""Train a PyTorch module with a :class:`Recipe`: :func:`fit` and its :class:`FitResult`."""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from archtune._reporter import Decision, Reporter
+from archtune.backends.torch._checkpoint import save_checkpoint
+from archtune.backends.torch._device import (
+    DeviceData,
+    deterministic,
+    resolve_device,
+    to_device_data,
+)
+from archtune.backends.torch._evaluate import evaluate_tensors
+from archtune.backends.torch._init import apply_initialisation, seeded_rng
+from archtune.backends.torch._optim import make_optimizer
+from archtune.backends.torch._schedule import make_scheduler
+from archtune.data import Dataset
+from archtune.recipe import DivergedError, Recipe
+
+__all__ = ["FitResult", "fit"]
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """What :func:`fit` returns.
+
+    Attributes:
+        metrics: The final metrics: the last epoch's ``train_loss``, ``val_*`` and ``lr``, and
+            ``test_*`` on the test split (when it is not empty).
+        history: One dict per epoch: ``epoch`` (1-based), ``train_loss``, ``val_loss``,
+            ``val_accuracy`` or ``val_mse``/``val_mae``, ``lr`` (the epoch's last step's)
+            and ``epoch_time`` (seconds, training and validation).
+        epoch_times: The seconds each epoch took.
+        epochs_run: How many epochs were trained.
+        stopped_early: Whether the reporter stopped the run before ``recipe.epochs``.
+        n_steps: The optimizer steps taken.
+        device: Where it trained, e.g. ``"cpu"`` or ``"cuda:0"``.
+    """
+
+    metrics: dict[str, float]
+    history: list[dict[str, float]] = field(default_factory=list)
+    epoch_times: list[float] = field(default_factory=list)
+    epochs_run: int = 0
+    stopped_early: bool = False
+    n_steps: int = 0
+    device: str = "cpu"
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able dict of the result."""
+        return {
+            "metrics": dict(self.metrics),
+            "history": [dict(h) for h in self.history],
+            "epoch_times": list(self.epoch_times),
+            "epochs_run": self.epochs_run,
+            "stopped_early": self.stopped_early,
+            "n_steps": self.n_steps,
+            "device": self.device,
+        }
+
+
+def fit(
+    module: torch.nn.Module,
+    dataset: Dataset,
+    recipe: Recipe,
+    *,
+    reporter: Reporter | None = None,
+    seed: int = 0,
+    device: str | torch.device | None = None,
+    checkpoint_path: str | os.PathLike[str] | None = None,
+    pretrained_state: Mapping[str, torch.Tensor] | None = None,
+    eval_batch_size: int = 1024,
+) -> FitResult:
+    """Initialise and train ``module`` on ``dataset`` as ``recipe`` says; report every epoch.
+
+    The module takes channels-last float inputs and returns logits (classification, trained
+    with cross-entropy and ``recipe.label_smoothing``) or predictions (regression, MSE).
+    Everything is seeded from ``seed`` (initialisation, shuffling, dropout), so the same call
+    gives the same numbers on the same machine; the caller's global RNG state is kept. The
+    data are copied to the device once; each epoch shuffles them with a seeded generator and
+    takes contiguous batches (``gd``: the whole split, one step per epoch).
+
+    After each epoch it calls ``reporter.report(epoch, train_loss=..., val_loss=...,
+    val_accuracy=... | val_mse=..., val_mae=..., lr=...)`` with ``epoch`` counted from 1 (the
+    epochs trained so far) and stops when the answer is :attr:`Decision.STOP` (or when
+    ``reporter.should_stop`` is already true before an epoch). The module is left in eval mode
+    on the training device.
+
+    Args:
+        module: The network to train, in place.
+        dataset: The data (see :func:`archtune.data.load_dataset`).
+        recipe: Initialisation, optimizer, schedule, batch size, epochs.
+        reporter: Receives per-epoch metrics; ``None`` reports nothing.
+        seed: The seed of everything random in training.
+        device: ``"cpu"``, ``"cuda"``, ... (default: ``cuda`` when available, else ``cpu``).
+        checkpoint_path: When given, a checkpoint (weights, optimizer, recipe, metrics) is
+            written there at the end.
+        pretrained_state: The baseline's state dict for ``weight_init="pretrained"``.
+        eval_batch_size: Batch size of validation and test evaluation.
+
+    Returns:
+        The :class:`FitResult`.
+
+    Raises:
+        DivergedError: The training loss became NaN or infinite (with the epoch and step).
+        ConfigError: The module's output does not fit the dataset, or the device is missing.
+    """
+    dev = resolve_device(device)
+    with seeded_rng(seed, dev), deterministic(dev):
+        apply_initialisation(
+            module, recipe, seed=seed, dataset=dataset, pretrained_state=pretrained_state
+        )
+        module.to(dev)
+        data = to_device_data(module, dataset, dev)
+        result = _train(module, dataset, data, recipe, reporter, seed, dev, eval_batch_size)
+        if checkpoint_path is not None:
+            save_checkpoint(
+                checkpoint_path,
+                module,
+                optimizer=result[1],
+                recipe=recipe.to_dict(),
+                epoch=result[0].epochs_run,
+                metrics=result[0].metrics,
+            )
+    return result[0]
+
+
+def _train(
+    module: torch.nn.Module,
+    dataset: Dataset,
+    data: DeviceData,
+    recipe: Recipe,
+    reporter: Reporter | None,
+    seed: int,
+    dev: torch.device,
+    eval_batch_size: int,
+) -> tuple[FitResult, torch.optim.Optimizer]:
+    x, y = data.x_train, data.y_train
+    n = len(x)
+    bs = n if recipe.full_batch else min(recipe.batch_size, n)
+    spe = math.ceil(n / bs)
+    weights = torch.full((spe,), float(bs), device=dev)
+    weights[-1] = n - bs * (spe - 1)
+    weights /= n
+
+    optimizer = make_optimizer(module, recipe)
+    scheduler = make_scheduler(optimizer, recipe, steps_per_epoch=spe)
+    criterion: torch.nn.Module
+    if data.classification:
+        criterion = torch.nn.CrossEntropyLoss(label_smoothing=recipe.label_smoothing)
+    else:
+        criterion = torch.nn.MSELoss()
+    params = [p for p in module.parameters() if p.requires_grad]
+    clip = recipe.grad_clip_norm
+    gen = torch.Generator(device=dev).manual_seed(seed)
+    val_kwargs: dict[str, Any] = {
+        "classification": data.classification,
+        "batch_size": eval_batch_size,
+        "target_scale": dataset.target_scale,
+    }
+
+    history: list[dict[str, float]] = []
+    epoch_times: list[float] = []
+    metrics: dict[str, float] = {}
+    stopped = False
+    for epoch in range(1, recipe.epochs + 1):
+        if reporter is not None and reporter.should_stop:
+            stopped = True
+            break
+        start = time.perf_counter()
+        module.train()
+        if spe > 1:
+            perm = torch.randperm(n, generator=gen, device=dev)
+            xs, ys = x.index_select(0, perm), y.index_select(0, perm)
+        else:
+            xs, ys = x, y
+        losses: list[torch.Tensor] = []
+        for i in range(0, n, bs):
+            optimizer.zero_grad(set_to_none=True)
+            loss = criterion(module(xs[i : i + bs]), ys[i : i + bs])
+            loss.backward()
+            if clip is not None:
+                torch.nn.utils.clip_grad_norm_(params, clip)
+            optimizer.step()
+            scheduler.step()
+            losses.append(loss.detach())
+        step_losses = torch.stack(losses)
+        train_loss = float((step_losses * weights).sum())
+        last_lr = scheduler.schedule.lr_at(scheduler.step_count - 1)
+        if not math.isfinite(train_loss):
+            bad = int((~torch.isfinite(step_losses)).nonzero()[0, 0])
+            raise DivergedError(
+                epoch=epoch,
+                step=bad,
+                loss=float(step_losses[bad]),
+                lr=scheduler.schedule.lr_at((epoch - 1) * spe + bad),
+            )
+        val = evaluate_tensors(module, data.x_val, data.y_val, prefix="val", **val_kwargs)
+        if not math.isfinite(val["val_loss"]):
+            raise DivergedError(epoch=epoch, step=spe - 1, loss=val["val_loss"], lr=last_lr)
+        scheduler.end_epoch(val["val_loss"])
+        metrics = {"train_loss": train_loss, **val, "lr": last_lr}
+        elapsed = time.perf_counter() - start
+        epoch_times.append(elapsed)
+        history.append({"epoch": float(epoch), **metrics, "epoch_time": elapsed})
+        if reporter is not None and reporter.report(epoch, **metrics) is Decision.STOP:
+            stopped = epoch < recipe.epochs
+            break
+
+    if len(data.x_test):
+        metrics.update(
+            evaluate_tensors(module, data.x_test, data.y_test, prefix="test", **val_kwargs)
+        )
+    module.eval()
+    result = FitResult(
+        metrics=metrics,
+        history=history,
+        epoch_times=epoch_times,
+        epochs_run=len(history),
+        stopped_early=stopped,
+        n_steps=scheduler.step_count,
+        device=str(dev),
+    )
+    return result, optimizer

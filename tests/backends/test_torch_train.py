@@ -1,0 +1,347 @@
+"""fit: reporting, stopping, divergence, seeds, learning, full-batch GD, checkpoints, latency."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from archtune._errors import ArchtuneError, ConfigError  # noqa: E402
+from archtune._reporter import Decision, NullReporter  # noqa: E402
+from archtune.backends.torch._checkpoint import load_checkpoint, read_state_dict  # noqa: E402
+from archtune.backends.torch._device import resolve_device  # noqa: E402
+from archtune.backends.torch._evaluate import evaluate, predict  # noqa: E402
+from archtune.backends.torch._init import apply_initialisation  # noqa: E402
+from archtune.backends.torch._latency import measure_latency  # noqa: E402
+from archtune.backends.torch._train import fit  # noqa: E402
+from archtune.data import Dataset, load_dataset  # noqa: E402
+from archtune.recipe import OPTIMIZERS, SCHEDULES, DivergedError, Recipe  # noqa: E402
+
+torch.set_num_threads(1)
+nn = torch.nn
+
+
+@pytest.fixture(scope="module")
+def digits() -> Dataset:
+    return load_dataset("digits", seed=0)
+
+
+def mlp(hidden: int = 32, dropout: float = 0.0) -> torch.nn.Module:
+    torch.manual_seed(0)
+    return nn.Sequential(
+        nn.Flatten(), nn.Linear(64, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, 10)
+    )
+
+
+class StopAt(NullReporter):
+    def __init__(self, epoch: int) -> None:
+        super().__init__()
+        self.stop_epoch = epoch
+
+    def report(self, step: int, **metrics: float) -> Decision:
+        super().report(step, **metrics)
+        return Decision.STOP if step >= self.stop_epoch else Decision.CONTINUE
+
+
+def test_small_mlp_learns_digits(digits: Dataset) -> None:
+    result = fit(mlp(), digits, Recipe(lr=3e-3, epochs=5), seed=0)
+    assert result.metrics["val_accuracy"] >= 0.9
+    assert result.metrics["test_accuracy"] >= 0.88
+    assert result.history[-1]["train_loss"] < result.history[0]["train_loss"]
+    assert result.epochs_run == 5
+    assert not result.stopped_early
+    assert result.n_steps == 5 * math.ceil(digits.n_train / 32)
+    assert result.device == "cpu"
+
+
+def test_reports_every_epoch_with_the_metrics(digits: Dataset) -> None:
+    reporter = NullReporter()
+    result = fit(mlp(), digits, Recipe(epochs=3, lr=0.01, schedule="cosine"), reporter=reporter)
+    assert [step for step, _ in reporter.history] == [1, 2, 3]
+    for (_, metrics), row in zip(reporter.history, result.history, strict=True):
+        assert set(metrics) == {"train_loss", "val_loss", "val_accuracy", "lr"}
+        assert all(isinstance(v, float) and math.isfinite(v) for v in metrics.values())
+        assert metrics == {k: row[k] for k in metrics}
+        assert 0.0 <= metrics["val_accuracy"] <= 1.0
+    assert len(result.epoch_times) == 3
+    assert all(t > 0 for t in result.epoch_times)
+    assert set(result.metrics) == {
+        "train_loss", "val_loss", "val_accuracy", "lr", "test_loss", "test_accuracy"
+    }  # fmt: skip
+
+
+def test_stop_decision_is_honoured(digits: Dataset) -> None:
+    reporter = StopAt(2)
+    result = fit(mlp(), digits, Recipe(epochs=10), reporter=reporter)
+    assert result.epochs_run == 2
+    assert result.stopped_early
+    assert [step for step, _ in reporter.history] == [1, 2]
+    assert "test_accuracy" in result.metrics
+
+
+def test_should_stop_before_an_epoch_is_honoured(digits: Dataset) -> None:
+    class AlreadyStopped(NullReporter):
+        @property
+        def should_stop(self) -> bool:
+            return len(self.history) >= 1
+
+    result = fit(mlp(), digits, Recipe(epochs=5), reporter=AlreadyStopped())
+    assert result.epochs_run == 1
+    assert result.stopped_early
+
+
+class NaNAfter(nn.Module):
+    """Returns NaN logits from the `n`-th training forward pass on."""
+
+    def __init__(self, n: int) -> None:
+        super().__init__()
+        self.net = mlp()
+        self.n = n
+        self.calls = 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.net(x)
+        if self.training:
+            self.calls += 1
+            if self.calls > self.n:
+                return out * float("nan")
+        return out
+
+
+def test_nan_loss_raises_with_epoch_and_step(digits: Dataset) -> None:
+    spe = math.ceil(digits.n_train / 100)
+    module = NaNAfter(spe + 3)  # first bad call: epoch 2, step 3
+    with pytest.raises(DivergedError, match="epoch 2, step 3") as info:
+        fit(module, digits, Recipe(epochs=5, batch_size=100, lr=0.01, weight_init="keep"))
+    err = info.value
+    assert (err.epoch, err.step) == (2, 3)
+    assert math.isnan(err.loss)
+    assert err.lr == pytest.approx(0.01)
+    assert isinstance(err, ArchtuneError)
+    assert isinstance(err, FloatingPointError)
+
+
+def test_a_huge_learning_rate_diverges_clearly(digits: Dataset) -> None:
+    with pytest.raises(DivergedError, match="Lower the learning rate"):
+        fit(mlp(), digits, Recipe(optimizer="sgd", lr=1e12, epochs=3))
+
+
+@pytest.mark.parametrize("device_seed", [0, 7])
+def test_same_seed_gives_identical_results(digits: Dataset, device_seed: int) -> None:
+    recipe = Recipe(epochs=2, lr=0.01, weight_init="he_uniform", schedule="one_cycle")
+    a = fit(mlp(dropout=0.3), digits, recipe, seed=device_seed)
+    b = fit(mlp(dropout=0.3), digits, recipe, seed=device_seed)
+    assert a.metrics == b.metrics
+    assert [{k: v for k, v in h.items() if k != "epoch_time"} for h in a.history] == [
+        {k: v for k, v in h.items() if k != "epoch_time"} for h in b.history
+    ]
+    c = fit(mlp(dropout=0.3), digits, recipe, seed=device_seed + 1)
+    assert c.metrics["train_loss"] != a.metrics["train_loss"]
+
+
+def test_the_seed_drives_the_batch_order(digits: Dataset) -> None:
+    recipe = Recipe(epochs=1, lr=0.01, weight_init="keep")  # same weights, no dropout
+    a = fit(mlp(), digits, recipe, seed=1)
+    b = fit(mlp(), digits, recipe, seed=2)
+    assert a.metrics["train_loss"] != b.metrics["train_loss"]
+
+
+def test_default_init_makes_results_independent_of_how_the_module_was_built(
+    digits: Dataset,
+) -> None:
+    recipe = Recipe(epochs=1)
+    torch.manual_seed(1)
+    m1 = nn.Sequential(nn.Flatten(), nn.Linear(64, 10))
+    torch.manual_seed(2)
+    m2 = nn.Sequential(nn.Flatten(), nn.Linear(64, 10))
+    assert fit(m1, digits, recipe).metrics == fit(m2, digits, recipe).metrics
+
+
+def test_fit_keeps_the_global_rng_state(digits: Dataset) -> None:
+    module = mlp(dropout=0.2)
+    torch.manual_seed(3)
+    expected = torch.rand(3)
+    torch.manual_seed(3)
+    fit(module, digits, Recipe(epochs=1))
+    assert torch.equal(torch.rand(3), expected)
+
+
+def test_full_batch_gd_takes_one_exact_gradient_step_per_epoch(digits: Dataset) -> None:
+    module = mlp()
+    start = mlp()
+    x = torch.tensor(digits.x_train)
+    y = torch.tensor(digits.y_train)
+    loss = nn.functional.cross_entropy(start(x), y)
+    grads = torch.autograd.grad(loss, list(start.parameters()))
+    result = fit(module, digits, Recipe(optimizer="gd", lr=0.5, epochs=1, weight_init="keep"))
+    assert result.n_steps == 1
+    assert result.metrics["train_loss"] == pytest.approx(loss.item(), rel=1e-5)
+    for p, p0, g in zip(module.parameters(), start.parameters(), grads, strict=True):
+        torch.testing.assert_close(p.detach(), p0.detach() - 0.5 * g)
+    assert fit(mlp(), digits, Recipe(optimizer="gd", epochs=4)).n_steps == 4
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_every_optimizer_trains_and_changes_the_weights(digits: Dataset, name: str) -> None:
+    module = mlp()
+    recipe = Recipe(optimizer=name, lr=0.05 if name in ("gd", "sgd") else 0.005, epochs=2)
+    apply_initialisation(module, recipe, seed=0)
+    before = [p.detach().clone() for p in module.parameters()]
+    result = fit(module, digits, recipe, seed=0)
+    assert all(not torch.equal(a, b) for a, b in zip(before, module.parameters(), strict=True))
+    spe = 1 if name == "gd" else math.ceil(digits.n_train / 32)
+    assert result.n_steps == 2 * spe
+    assert result.history[1]["train_loss"] < result.history[0]["train_loss"]
+
+
+@pytest.mark.parametrize("schedule", SCHEDULES)
+def test_every_schedule_runs_and_reports_its_rate(digits: Dataset, schedule: str) -> None:
+    recipe = Recipe(lr=0.01, epochs=3, schedule=schedule, step_size=1, warmup_epochs=1)
+    result = fit(mlp(), digits, recipe)
+    lrs = [h["lr"] for h in result.history]
+    assert len(lrs) == 3
+    assert all(0 < lr <= 0.01 + 1e-12 for lr in lrs)
+
+
+def test_reported_rate_follows_warmup_and_step_decay(digits: Dataset) -> None:
+    recipe = Recipe(lr=0.02, epochs=4, schedule="step", step_size=1, step_gamma=0.5,
+                    warmup_epochs=1, batch_size=100)  # fmt: skip
+    lrs = [h["lr"] for h in fit(mlp(), digits, recipe).history]
+    spe = math.ceil(digits.n_train / 100)
+    # epoch 1 ends the warm-up one step before the schedule starts; then halvings per epoch
+    assert lrs[0] == pytest.approx(0.02 * spe / (spe + 1))
+    assert lrs[1:] == [pytest.approx(0.02), pytest.approx(0.01), pytest.approx(0.005)]
+
+
+def test_train_loss_is_the_sample_weighted_smoothed_loss(digits: Dataset) -> None:
+    recipe = Recipe(optimizer="sgd", lr=1e-12, epochs=1, batch_size=500, label_smoothing=0.2)
+    module = mlp()
+    result = fit(module, digits, recipe)
+    x = torch.tensor(digits.x_train)
+    y = torch.tensor(digits.y_train)
+    with torch.no_grad():
+        logits = module(x)
+    smoothed = nn.functional.cross_entropy(logits, y, label_smoothing=0.2).item()
+    plain = nn.functional.cross_entropy(logits, y).item()
+    assert result.metrics["train_loss"] == pytest.approx(smoothed, rel=1e-5)
+    assert result.metrics["train_loss"] != pytest.approx(plain, rel=1e-3)
+
+
+def test_gradient_clipping_bounds_the_update(digits: Dataset) -> None:
+    module = mlp()
+    recipe = Recipe(optimizer="gd", lr=1.0, epochs=1, grad_clip_norm=1e-3, weight_init="keep")
+    before = torch.cat([p.detach().flatten().clone() for p in module.parameters()])
+    fit(module, digits, recipe)
+    after = torch.cat([p.detach().flatten() for p in module.parameters()])
+    assert (after - before).norm().item() == pytest.approx(1e-3, rel=1e-3)
+
+
+def test_regression_reports_mse_and_mae_in_target_units() -> None:
+    ds = load_dataset("diabetes", seed=0)
+    torch.manual_seed(0)
+    module = nn.Sequential(nn.Linear(10, 16), nn.ReLU(), nn.Linear(16, 1))
+    reporter = NullReporter()
+    result = fit(module, ds, Recipe(lr=0.01, epochs=5, bias_init="mean"), reporter=reporter)
+    assert set(reporter.history[0][1]) == {"train_loss", "val_loss", "val_mse", "val_mae", "lr"}
+    m = result.metrics
+    assert m["val_mse"] == pytest.approx(m["val_loss"] * ds.target_scale**2)
+    assert m["val_mse"] < float(np.var(ds.y_val * ds.target_scale))  # better than the mean
+    assert {"test_mse", "test_mae", "test_loss"} <= set(m)
+    flat = nn.Sequential(nn.Linear(10, 1), nn.Flatten(0))  # (batch,) outputs work too
+    assert math.isfinite(fit(flat, ds, Recipe(epochs=1)).metrics["val_mse"])
+
+
+def test_output_shape_mismatch_is_a_clear_error(digits: Dataset) -> None:
+    wrong = nn.Sequential(nn.Flatten(), nn.Linear(64, 5))
+    with pytest.raises(ConfigError, match=r"logits of shape \(batch, 10\).*got \(batch, 5\)"):
+        fit(wrong, digits, Recipe(epochs=1))
+    not_flat = nn.Sequential(nn.Linear(64, 10))
+    with pytest.raises(ConfigError, match=r"cannot take the dataset's inputs of shape"):
+        fit(not_flat, digits, Recipe(epochs=1))
+
+
+def test_an_empty_validation_split_is_refused(digits: Dataset) -> None:
+    empty = dataclasses.replace(digits, x_val=digits.x_val[:0], y_val=digits.y_val[:0])
+    with pytest.raises(ConfigError, match=r"non-empty train and val splits.*n_val=0"):
+        fit(mlp(), empty, Recipe(epochs=1))
+
+
+def test_checkpoint_round_trip(digits: Dataset, tmp_path: Path) -> None:
+    path = tmp_path / "ckpt" / "model.pt"
+    module = mlp()
+    recipe = Recipe(epochs=2)
+    result = fit(module, digits, recipe, checkpoint_path=path)
+    fresh = mlp()
+    content = load_checkpoint(path, fresh)
+    assert content["epoch"] == 2
+    assert Recipe.from_dict(content["recipe"]) == recipe
+    assert content["metrics"] == result.metrics
+    np.testing.assert_array_equal(predict(fresh, digits.x_val), predict(module, digits.x_val))
+    assert set(read_state_dict(path)) == set(module.state_dict())
+    opt = torch.optim.Adam(fresh.parameters())
+    load_checkpoint(path, optimizer=opt)
+    assert len(opt.state) == len(list(fresh.parameters()))
+
+
+def test_checkpoint_errors(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_checkpoint(tmp_path / "none.pt")
+    plain = tmp_path / "plain.pt"
+    torch.save(mlp().state_dict(), plain)
+    with pytest.raises(ConfigError, match="not an archtune checkpoint"):
+        load_checkpoint(plain)
+
+
+def test_predict_and_evaluate_agree_with_fit(digits: Dataset) -> None:
+    module = mlp()
+    result = fit(module, digits, Recipe(epochs=2))
+    module.train()
+    logits = predict(module, digits.x_test)
+    assert module.training  # predict restores the mode
+    assert logits.shape == (digits.n_test, 10)
+    assert logits.dtype == np.float32
+    accuracy = float((logits.argmax(1) == digits.y_test).mean())
+    assert accuracy == pytest.approx(result.metrics["test_accuracy"])
+    metrics = evaluate(module, digits, split="test", batch_size=100)
+    assert metrics["test_accuracy"] == pytest.approx(result.metrics["test_accuracy"])
+    assert metrics["test_loss"] == pytest.approx(result.metrics["test_loss"], rel=1e-5)
+    assert set(evaluate(module, digits, split="val")) == {"val_loss", "val_accuracy"}
+
+
+def test_measure_latency_per_sample(digits: Dataset) -> None:
+    module = mlp()
+    module.train()
+    latency = measure_latency(module, digits.input_shape, batch_sizes=(1, 16), n_repeats=3)
+    assert set(latency) == {1, 16}
+    assert all(v > 0 and math.isfinite(v) for v in latency.values())
+    assert module.training
+    with pytest.raises(ConfigError, match="batch_sizes must be integers >= 1"):
+        measure_latency(module, digits.input_shape, batch_sizes=(0,))
+
+
+def test_device_choice() -> None:
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert resolve_device(None).type == expected
+    assert resolve_device("cpu").type == "cpu"
+    if not torch.cuda.is_available():
+        with pytest.raises(ConfigError, match="CUDA is not available"):
+            resolve_device("cuda")
+    with pytest.raises(ConfigError, match="device must be"):
+        resolve_device("tpu-ish")
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_training_is_deterministic_and_matches_cpu_closely(digits: Dataset) -> None:
+    recipe = Recipe(epochs=3, lr=0.01)
+    a = fit(mlp(), digits, recipe, device="cuda")
+    b = fit(mlp(), digits, recipe, device="cuda")
+    assert a.metrics == b.metrics
+    assert a.device.startswith("cuda")
+    cpu = fit(mlp(), digits, recipe, device="cpu")
+    assert a.metrics["val_accuracy"] == pytest.approx(cpu.metrics["val_accuracy"], abs=0.03)
