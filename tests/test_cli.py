@@ -165,7 +165,11 @@ def test_missing_field_and_broken_yaml(tmp_path: Path, cli_env: dict[str, str]) 
     config.write_text("name: x\nobjective: objectives:quadratic\n")
     done = archtune("run", str(config), env=cli_env)
     assert done.returncode == 2
-    assert f"{config}: space is required" in done.stderr
+    assert f"{config}: budget is required" in done.stderr
+    config.write_text("name: x\nobjective: objectives:quadratic\nbudget: {trials: 1}\n")
+    done = archtune("run", str(config), env=cli_env)
+    assert done.returncode == 2
+    assert f"{config}: space is required with `objective`" in done.stderr
     config.write_text("name: [unclosed\n")
     done = archtune("run", str(config), env=cli_env)
     assert done.returncode == 2

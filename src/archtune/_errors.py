@@ -14,6 +14,7 @@ __all__ = [
     "ArchtuneError",
     "ConfigError",
     "DivergedError",
+    "InfeasibleError",
     "InvalidSpaceError",
     "MissingDependencyError",
     "ObjectiveError",
@@ -41,6 +42,13 @@ class InvalidSpaceError(ConfigError):
         self.path = path
         self.reason = reason
         super().__init__(f"{path} {reason}" if path else reason)
+
+
+class InfeasibleError(ArchtuneError, ValueError):
+    """A configuration that cannot be trained (impossible shapes, a broken constraint).
+
+    The search records it with this reason and never trains it.
+    """
 
 
 class ObjectiveError(ConfigError):

@@ -72,10 +72,12 @@ from archtune.arch._shapes import (
     window,
 )
 from archtune.arch._summary import NetworkSummary, SummaryRow, describe_layer, summarize
+from archtune.arch.families import FAMILIES, Family, FamilyChoice, choose_family, get_family
 
 __all__ = [
     "ACTIVATIONS",
     "BYTES_PER_ELEMENT",
+    "FAMILIES",
     "GRU",
     "HEAD_ACTIVATIONS",
     "LSTM",
@@ -90,6 +92,8 @@ __all__ = [
     "Dense",
     "Dropout",
     "Embedding",
+    "Family",
+    "FamilyChoice",
     "Flatten",
     "GlobalAvgPool",
     "GlobalMaxPool",
@@ -116,9 +120,11 @@ __all__ = [
     "Window",
     "axes",
     "builtin_network",
+    "choose_family",
     "count_params",
     "describe_layer",
     "estimate_cost",
+    "get_family",
     "head_output_shape",
     "infer_output_shape",
     "infer_shapes",

@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from archtune._errors import ArchtuneError, ConfigError
+from archtune._errors import ConfigError, InfeasibleError
 
 __all__ = ["InfeasibleNetworkError", "InvalidNetworkError"]
 
@@ -31,7 +31,7 @@ class InvalidNetworkError(ConfigError):
         return (type(self), (self.path, self.reason))
 
 
-class InfeasibleNetworkError(ArchtuneError, ValueError):
+class InfeasibleNetworkError(InfeasibleError):
     """A well-formed network whose layers cannot be connected.
 
     Attributes:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import sys
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -23,8 +24,9 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console()
-err = Console(stderr=True)
+# Wide enough for tables of trials when the output is a file or a pipe (CI logs).
+out = Console(width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
 StorageOption = Annotated[
     str,
@@ -184,7 +186,7 @@ def show(
     if best:
         title = "Pareto front" if result.objectives.is_multi else f"best {len(best)} trials"
         out.print(trials_table(result, best, title=title))
-    failed = [t for t in result.trials if t.status in ("failed", "interrupted")]
+    failed = [t for t in result.trials if t.status in ("failed", "infeasible", "interrupted")]
     if failed:
         out.print(f"[bold]failed trials[/] ({len(failed)})")
         for trial in failed:
@@ -192,6 +194,68 @@ def show(
             out.print(
                 f"  trial {trial.number} ({trial.status}): {line}", highlight=False, soft_wrap=True
             )
+
+
+@app.command()
+def model(
+    name: Annotated[
+        str, typer.Argument(help="A built-in network (cnn-32-64-64, ...) or a family.")
+    ],
+    input_shape: Annotated[
+        str | None, typer.Option(help="For a family: the input shape, e.g. 28,28,1.")
+    ] = None,
+    outputs: Annotated[int, typer.Option(min=1, help="For a family: the outputs.")] = 10,
+) -> None:
+    """Print a network's layers, output shapes, parameters and FLOPs (like model.summary())."""
+    from archtune.cli._model_cmds import resolve_network, summary_table
+
+    try:
+        network = resolve_network(name, input_shape=input_shape, n_outputs=outputs)
+        table, torch_line = summary_table(network)
+    except ArchtuneError as exc:
+        _fail(str(exc))
+    out.print(table)
+    out.print(torch_line, highlight=False)
+
+
+@app.command("lr-find")
+def lr_find(
+    data: Annotated[str, typer.Option(help="A built-in dataset, a .npz/.csv file, module:fn.")],
+    model: Annotated[str, typer.Option(help="A built-in network or a family.")],
+    optimizer: Annotated[str, typer.Option(help="The optimizer to sweep.")] = "adam",
+    batch_size: Annotated[int, typer.Option(min=1)] = 64,
+    steps: Annotated[int, typer.Option(min=10, help="Steps of the sweep.")] = 200,
+    max_samples: Annotated[int | None, typer.Option(help="Use a subset of the data.")] = None,
+    seed: int = 0,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the curve (.csv or .json).")
+    ] = None,
+) -> None:
+    """Run the LR range test and print the suggested learning rate."""
+    from archtune.cli._model_cmds import lr_find_report, write_curve
+
+    try:
+        result = lr_find_report(
+            data=data,
+            model=model,
+            optimizer=optimizer,
+            batch_size=batch_size,
+            n_steps=steps,
+            seed=seed,
+            max_samples=max_samples,
+            console=out,
+        )
+        if output is not None:
+            write_curve(result, output)
+    except ArchtuneError as exc:
+        _fail(str(exc))
+    out.print(
+        f"suggested learning rate: {result.suggested_lr:.3g} (rule: {result.rule}; the "
+        f"loss was lowest at {result.min_loss_lr:.3g})",
+        highlight=False,
+    )
+    if output is not None:
+        out.print(f"curve written to {output}", highlight=False)
 
 
 def main() -> None:

@@ -25,12 +25,9 @@ class StudyProgress:
     def __init__(self, name: str, *, console: Console) -> None:
         self._progress = Progress(
             TextColumn("[bold]{task.description}"),
-            BarColumn(),
+            BarColumn(bar_width=24),
             MofNCompleteColumn(),
-            TextColumn("trials"),
-            TextColumn("[cyan]{task.fields[running]} running"),
-            TextColumn("{task.fields[stopped]} stopped"),
-            TextColumn("[red]{task.fields[failed]} failed"),
+            TextColumn("trials · {task.fields[counts]}"),
             TimeElapsedColumn(),
             TextColumn("eta"),
             TimeRemainingColumn(),
@@ -38,9 +35,7 @@ class StudyProgress:
             console=console,
             transient=False,
         )
-        self._task = self._progress.add_task(
-            name, total=None, running=0, stopped=0, failed=0, best=""
-        )
+        self._task = self._progress.add_task(name, total=None, counts="", best="")
         self._started = False
 
     def update(self, stats: DriverStats) -> None:
@@ -49,12 +44,15 @@ class StudyProgress:
             self._progress.update(self._task, total=stats.total, completed=stats.done)
             self._progress.reset(self._task, total=stats.total, completed=stats.done)
             self._started = True
+        counts = [f"[cyan]{stats.running} running[/]"]
+        counts += [f"{stats.stopped} stopped"] if stats.stopped else []
+        counts += [f"[red]{stats.failed} failed[/]"] if stats.failed else []
+        counts += [f"{stats.infeasible} infeasible"] if stats.infeasible else []
+        counts += [f"{stats.retried} retried"] if stats.retried else []
         self._progress.update(
             self._task,
             completed=stats.done,
-            running=stats.running,
-            stopped=stats.stopped,
-            failed=stats.failed,
+            counts=" · ".join(counts),
             best=f"best {stats.best}" if stats.best else "",
         )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -16,6 +16,9 @@ from archtune.config._model import ExperimentConfig
 from archtune.execution import ObjectiveRef
 from archtune.search import Experiment, Objectives
 from archtune.space import Space
+
+if TYPE_CHECKING:
+    from archtune.training import TrainingSetup
 
 __all__ = ["build_experiment", "load_config", "read_config_file"]
 
@@ -87,9 +90,20 @@ def build_experiment(
         config = ExperimentConfig.model_validate(dict(data))
     except ValidationError as exc:
         raise ConfigError(f"{source}: {_describe(exc, names)}") from None
+    precheck = None
+    study_attrs: dict[str, Any] = {}
     try:
-        space = Space.from_dict(config.space, path="space")
-        objectives = Objectives.parse(config.objectives)
+        if config.objective is None:
+            setup = _builtin(config)
+            objective = ObjectiveRef(setup.objective)
+            space = setup.space
+            objectives = Objectives.parse(config.objectives or setup.default_objectives)
+            _check_builtin_metrics(objectives, setup.task)
+            precheck, study_attrs = setup.objective.precheck, setup.study_attrs
+        else:
+            objective = ObjectiveRef(config.objective, search_path=search_path)
+            space = Space.from_dict(config.space, path="space")
+            objectives = Objectives.parse(config.objectives)
         timeout_s = _timeout(config.budget.timeout, names)
         if config.sampler == "grid":
             _check_grid(space, config.budget.trials, names)
@@ -98,7 +112,6 @@ def build_experiment(
         raise ConfigError(f"{source}: {path} {exc.reason}") from None
     except ConfigError as exc:
         raise ConfigError(f"{source}: {exc}") from None
-    objective = ObjectiveRef(config.objective, search_path=search_path)
     return Experiment(
         name=config.name,
         objective=objective,
@@ -113,7 +126,39 @@ def build_experiment(
         storage=config.storage,
         seed=config.seed,
         source=source,
+        precheck=precheck,
+        study_attrs=study_attrs,
     )
+
+
+def _builtin(config: ExperimentConfig) -> TrainingSetup:
+    """Resolve ``data:``/``model:``/``recipe:`` into the built-in objective and its space."""
+    from archtune.training import setup_training
+
+    if config.space is not None:
+        raise ConfigError(
+            "space cannot be used with built-in training; put parameters in the `model:` "
+            "block (the family's) or the `recipe:` block (training's)"
+        )
+    data, model = config.data, config.model
+    if data is None or model is None:  # the schema already requires both
+        raise ConfigError("built-in training needs `data:` and `model:` blocks")
+    recipe = config.recipe.model_dump() if config.recipe is not None else {}
+    return setup_training(
+        data.model_dump(exclude_none=True), model.model_dump(exclude_none=True), recipe
+    )
+
+
+def _check_builtin_metrics(objectives: Objectives, task: str) -> None:
+    from archtune.training import metric_names
+
+    allowed = metric_names(task)
+    for name in objectives.names:
+        if name not in allowed:
+            raise ConfigError(
+                f"objectives.{name} is not a metric of built-in {task} training; allowed: "
+                f"{', '.join(allowed)}"
+            )
 
 
 def _timeout(value: Any, names: Mapping[str, str]) -> float | None:
@@ -137,6 +182,10 @@ def _check_grid(space: Space, n_trials: int, names: Mapping[str, str]) -> None:
         )
 
 
+# Custom errors of whole blocks, whose input is the block itself (too long to repeat).
+_CUSTOM_WITHOUT_INPUT = ("objective_or_blocks", "model_kind")
+
+
 def _describe(exc: ValidationError, names: Mapping[str, str]) -> str:
     """One line for the first error of a pydantic ``ValidationError``."""
     errors = exc.errors()
@@ -158,9 +207,11 @@ def _describe(exc: ValidationError, names: Mapping[str, str]) -> str:
         line = f"{field} must be a string{got}"
     elif kind == "dict_type":
         line = f"{field} must be a mapping{got}"
+    elif kind in _CUSTOM_WITHOUT_INPUT:
+        line = f"{field} {error['msg']}".strip()
     else:
         message = error["msg"]
-        line = f"{field} {message[0].lower()}{message[1:]}{got}"
+        line = f"{field} {message[0].lower()}{message[1:]}{got}".strip()
     if len(errors) > 1:
         line += f" (and {len(errors) - 1} more)"
     return line

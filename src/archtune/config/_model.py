@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from archtune.search._samplers import SamplerName
 
-__all__ = ["DEFAULT_STORAGE", "BudgetConfig", "ExperimentConfig"]
+__all__ = [
+    "DEFAULT_STORAGE",
+    "BudgetConfig",
+    "DataConfig",
+    "ExperimentConfig",
+    "ModelBlock",
+    "RecipeBlock",
+]
 
 DEFAULT_STORAGE = "sqlite:///archtune.db"
+
+# `model: cnn2d` names a family; any other word names a built-in network.
+_FAMILY_WORDS = ("auto", "mlp", "cnn2d", "cnn1d", "resnet", "rnn", "transformer")
 
 
 def _at_least(minimum: int) -> AfterValidator:
@@ -47,6 +57,69 @@ class BudgetConfig(BaseModel):
     max_consecutive_failures: Annotated[int, _at_least(1)] = 5
 
 
+def _fraction(value: float) -> float:
+    if not 0 < value < 1:
+        raise PydanticCustomError("fraction", "must be a number in (0, 1)")
+    return value
+
+
+class DataConfig(BaseModel):
+    """``data:``: a built-in dataset name, a ``.npz``/``.csv`` file or ``module:function``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    dataset: str
+    val_fraction: Annotated[float, AfterValidator(_fraction)] = 0.2
+    test_fraction: Annotated[float, AfterValidator(_fraction)] = 0.2
+    max_samples: Annotated[int, _at_least(10)] | None = None
+    target: str | None = None
+    standardize: bool = True
+    seed: int = 0
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_name(cls, value: Any) -> Any:
+        return {"dataset": value} if isinstance(value, str) else value
+
+
+class ModelBlock(BaseModel):
+    """``model:``: a built-in network name, or a family and overrides of its space.
+
+    Keys other than the ones below are the family's parameters (``depth: {type: int, ...}``).
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    network: str | None = None
+    family: str | None = None
+    space: Literal["default", "none"] = "default"
+    max_params: Annotated[int, _at_least(1)] | None = None
+    max_flops: Annotated[int, _at_least(1)] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_name(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return {"family": value} if value in _FAMILY_WORDS else {"network": value}
+        return value
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> ModelBlock:
+        if self.network is not None and (self.family is not None or self.model_extra):
+            raise PydanticCustomError(
+                "model_kind", "must give either `network` or a `family` with its parameters"
+            )
+        return self
+
+
+class RecipeBlock(BaseModel):
+    """``recipe:``: ``space: default | none`` and recipe fields (values or parameters)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    space: Literal["default", "none"] = "default"
+
+
 class ExperimentConfig(BaseModel):
     """A whole experiment, as in ``examples/quickstart.yaml``.
 
@@ -58,12 +131,43 @@ class ExperimentConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
 
     name: Annotated[str, AfterValidator(_is_name)]
-    objective: Annotated[Any, AfterValidator(_is_objective)]
-    space: dict[str, Any]
-    objectives: Any  # checked by archtune.search.Objectives.parse
+    objective: Annotated[Any, AfterValidator(_is_objective)] = None
+    space: dict[str, Any] | None = None
+    objectives: Any = None  # checked by archtune.search.Objectives.parse
+    data: DataConfig | None = None
+    model: ModelBlock | None = None
+    recipe: RecipeBlock | None = None
+    backend: Literal["torch"] = "torch"
     budget: BudgetConfig
     workers: Annotated[int, _at_least(1)] = 1
     sampler: SamplerName = "auto"
     storage: str | None = DEFAULT_STORAGE  # None: in memory (the Python API's default)
     seed: int | None = None
     max_retries: Annotated[int, _at_least(0)] = Field(default=1)
+
+    @model_validator(mode="after")
+    def _objective_or_blocks(self) -> ExperimentConfig:
+        builtin = self.data is not None or self.model is not None
+        if self.objective is not None and builtin:
+            raise PydanticCustomError(
+                "objective_or_blocks",
+                "give either `objective` (your function) or `data` and `model` (built-in "
+                "training), not both",
+            )
+        if self.objective is None and not builtin:
+            raise PydanticCustomError(
+                "objective_or_blocks",
+                "needs `objective: module:function` or `data:` and `model:` blocks",
+            )
+        if builtin and (self.data is None or self.model is None):
+            missing = "data" if self.data is None else "model"
+            raise PydanticCustomError(
+                "objective_or_blocks", f"built-in training needs a `{missing}:` block too"
+            )
+        if self.objective is not None and self.space is None:
+            raise PydanticCustomError("objective_or_blocks", "space is required with `objective`")
+        if self.objective is not None and self.objectives is None:
+            raise PydanticCustomError(
+                "objective_or_blocks", "objectives is required with `objective`"
+            )
+        return self

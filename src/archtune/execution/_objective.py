@@ -35,8 +35,10 @@ class ObjectiveRef:
         """A readable name: ``module:function``."""
         if isinstance(self.target, str):
             return self.target
-        module = getattr(self.target, "__module__", "?")
-        return f"{module}:{getattr(self.target, '__qualname__', repr(self.target))}"
+        qualname = getattr(self.target, "__qualname__", None)
+        if qualname is None:  # a callable object, e.g. archtune's built-in training
+            return str(self.target)
+        return f"{getattr(self.target, '__module__', '?')}:{qualname}"
 
     def load(self) -> ObjectiveFn:
         """Import (or return) the function.

@@ -18,6 +18,7 @@ __all__ = [
     "STUDY_SPACE",
     "STUDY_VERSION",
     "TRIAL_ATTEMPT",
+    "TRIAL_COST",
     "TRIAL_COUNTED",
     "TRIAL_CURVE",
     "TRIAL_ERROR",
@@ -36,11 +37,13 @@ STUDY_CONFIG = "archtune.config"
 STUDY_DRIVER = "archtune.driver"
 
 TRIAL_METRICS = "archtune.metrics"
+TRIAL_COST = "archtune.cost"
+"""Cost known before training (``params``, ``flops``) from the experiment's precheck."""
 TRIAL_CURVE = "archtune.curve"
 TRIAL_ERROR = "archtune.error"
 TRIAL_TRACEBACK = "archtune.traceback"
 TRIAL_FAILURE = "archtune.failure"
-"""Why a trial failed: ``error``, ``nan``, ``config``, ``worker_lost`` or ``interrupted``."""
+"""Why: ``error``, ``nan``, ``config``, ``worker_lost``, ``interrupted`` or ``infeasible``."""
 TRIAL_COUNTED = "archtune.counted"
 """``False`` on a failed trial that the machinery cut short and that runs again."""
 TRIAL_RETRY_OF = "archtune.retry_of"

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 import optuna
 from optuna.trial import TrialState
 
-from archtune._errors import ArchtuneError, ObjectiveError
+from archtune._errors import ArchtuneError, InfeasibleError, ObjectiveError
 from archtune.execution import (
     BaseExecutor,
     Event,
@@ -33,7 +33,16 @@ from archtune.search._result import TuneResult
 from archtune.search._scheduler import BaseScheduler, NoScheduler, StudyView
 from archtune.search._study import fail_running, open_study, release_study, requeue
 
-__all__ = ["Driver", "DriverStats", "ProgressSink", "TooManyFailuresError"]
+__all__ = [
+    "MAX_INFEASIBLE_IN_ROW",
+    "Driver",
+    "DriverStats",
+    "ProgressSink",
+    "TooManyFailuresError",
+]
+
+MAX_INFEASIBLE_IN_ROW = 100
+"""A study stops when this many sampled configurations in a row cannot be trained."""
 
 logger = logging.getLogger("archtune")
 
@@ -52,6 +61,7 @@ class DriverStats:
     stopped: int = 0
     failed: int = 0
     retried: int = 0
+    infeasible: int = 0  # recorded, never trained, not counted
     running: int = 0
     best: str = ""
     started_at: float = field(default_factory=time.monotonic)
@@ -98,6 +108,7 @@ class Driver:
         self._finished: dict[int, dict[str, float]] = {}
         self._view = StudyView.of(experiment.objectives, self._curves, self._finished)
         self._failures_in_row = 0
+        self._infeasible_in_row = 0
         self._last_error = ""
         self.stats = DriverStats(total=experiment.n_trials)
         self.study: optuna.Study | None = None
@@ -144,7 +155,9 @@ class Driver:
                 and not out_of_time
                 and self.stats.done + len(self._live) < exp.n_trials
             ):
-                executor.submit(self._ask(study))
+                task = self._ask(study)
+                if task is not None:
+                    executor.submit(task)
             self.stats.running = len(self._live)
             self._notify()
             if not self._live:
@@ -159,10 +172,19 @@ class Driver:
             if stop is not None:
                 raise stop
 
-    def _ask(self, study: optuna.Study) -> TrialTask:
+    def _ask(self, study: optuna.Study) -> TrialTask | None:
+        """Ask for a trial and its task; ``None`` when it is infeasible (recorded, not run)."""
         trial = study.ask()
         self._live[trial.number] = trial  # before sampling: an interrupt must find it
         config = self.experiment.space.sample(trial)
+        if self.experiment.precheck is not None:
+            try:
+                cost = self.experiment.precheck(config)
+            except InfeasibleError as exc:
+                self._on_infeasible(study, self._live.pop(trial.number), str(exc))
+                return None
+            self._infeasible_in_row = 0
+            trial.set_user_attr(attrs.TRIAL_COST, cost)
         first, _ = attrs.lineage(trial)
         seed = None if self.experiment.seed is None else self.experiment.seed + first
         return TrialTask(trial.number, config, seed)
@@ -236,6 +258,23 @@ class Driver:
         if retry:
             requeue(study, _frozen(study, trial), next_attempt=True)
             self.stats.retried += 1
+
+    def _on_infeasible(self, study: optuna.Study, trial: optuna.Trial, reason: str) -> None:
+        """Record a configuration that cannot be trained; it does not count toward the budget."""
+        trial.set_user_attr(attrs.TRIAL_FAILURE, "infeasible")
+        trial.set_user_attr(attrs.TRIAL_COUNTED, False)
+        trial.set_user_attr(attrs.TRIAL_ERROR, f"infeasible: {reason}")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            study.tell(trial, state=TrialState.FAIL)
+        self.stats.infeasible += 1
+        self._infeasible_in_row += 1
+        logger.info("trial %d is infeasible, not trained: %s", trial.number, reason)
+        if self._infeasible_in_row >= MAX_INFEASIBLE_IN_ROW:
+            raise TooManyFailuresError(
+                f"{MAX_INFEASIBLE_IN_ROW} configurations in a row were infeasible (the last: "
+                f"{reason}); narrow the space to networks that fit the data"
+            )
 
     # -- recording --------------------------------------------------------------------------
     def _fail(

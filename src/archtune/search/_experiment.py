@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from archtune.execution import ObjectiveRef
@@ -30,6 +31,10 @@ class Experiment:
         storage: An Optuna storage URL (``None``: in memory).
         seed: Seeds the sampler and each trial's ``reporter.seed``.
         source: Where it came from (a file name or ``tune()``), for messages.
+        precheck: Returns a configuration's cost before training, or raises
+            :class:`~archtune.arch.InfeasibleNetworkError`: infeasible trials are recorded
+            and never trained.
+        study_attrs: Records kept in the study's user attributes when it is created.
     """
 
     name: str | None
@@ -45,6 +50,8 @@ class Experiment:
     storage: str | None = None
     seed: int | None = None
     source: str = "tune()"
+    precheck: Callable[[Mapping[str, Any]], dict[str, float]] | None = None
+    study_attrs: Mapping[str, Any] = field(default_factory=dict)
 
     def to_record(self) -> dict[str, Any]:
         """The run settings kept in the study (space and objectives are kept apart)."""

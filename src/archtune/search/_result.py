@@ -17,7 +17,9 @@ from archtune.space import Space
 
 __all__ = ["TrialResult", "TuneResult", "load_result"]
 
-TrialStatus = Literal["complete", "stopped", "failed", "interrupted", "running", "waiting"]
+TrialStatus = Literal[
+    "complete", "stopped", "failed", "infeasible", "interrupted", "running", "waiting"
+]
 
 
 @dataclass(frozen=True)
@@ -26,12 +28,13 @@ class TrialResult:
 
     Attributes:
         number: Optuna's trial number.
-        status: ``complete``, ``stopped`` (early), ``failed``, ``interrupted`` (cut short by
-            the machinery and run again), ``running`` or ``waiting``.
+        status: ``complete``, ``stopped`` (early), ``failed``, ``infeasible`` (could not be
+            built; never trained), ``interrupted`` (cut short by the machinery and run again),
+            ``running`` or ``waiting``.
         config: The full configuration (fixed parameters included).
         values: The objective values, in the order of the objectives (complete trials).
         metrics: Everything the objective returned.
-        error: One line on why it failed (failed and interrupted trials).
+        error: One line on why it failed (failed, infeasible and interrupted trials).
         duration_s: Wall time from start to end, when it ended.
     """
 
@@ -69,6 +72,8 @@ def _status(trial: FrozenTrial) -> TrialStatus:
     if trial.state == TrialState.PRUNED:
         return "stopped"
     if trial.state == TrialState.FAIL:
+        if trial.user_attrs.get(attrs.TRIAL_FAILURE) == "infeasible":
+            return "infeasible"
         return "failed" if attrs.counts_toward_budget(trial) else "interrupted"
     if trial.state == TrialState.RUNNING:
         return "running"

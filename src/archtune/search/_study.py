@@ -83,6 +83,8 @@ def open_study(experiment: Experiment, *, resume: bool) -> optuna.Study:
         study.set_user_attr(attrs.STUDY_VERSION, _version())
         study.set_user_attr(attrs.STUDY_SPACE, experiment.space.to_dict())
         study.set_user_attr(attrs.STUDY_OBJECTIVES, experiment.objectives.to_dict())
+        for key, value in experiment.study_attrs.items():
+            study.set_user_attr(key, value)
     study.set_user_attr(attrs.STUDY_CONFIG, experiment.to_record())
     study.set_user_attr(attrs.STUDY_DRIVER, _lease())
     return study

@@ -14,7 +14,7 @@ from archtune.space._params import Choice, Fixed, Float, Int, Param, Scalar
 if TYPE_CHECKING:
     import optuna
 
-__all__ = ["Space"]
+__all__ = ["Space", "param_from_dict"]
 
 _PARAM_TYPES: dict[str, type[Param]] = {
     "int": Int,
@@ -176,7 +176,7 @@ class Space(Mapping[str, Param]):
             if isinstance(spec, Int | Float | Choice | Fixed):
                 params[name] = spec
             else:
-                params[name] = _param_from_dict(spec, path=f"{path}.{name}")
+                params[name] = param_from_dict(spec, path=f"{path}.{name}")
         try:
             return cls(params)
         except InvalidSpaceError as exc:
@@ -201,7 +201,11 @@ class Space(Mapping[str, Param]):
         return cls.from_dict(json.loads(text))
 
 
-def _param_from_dict(spec: Any, *, path: str) -> Param:
+def param_from_dict(spec: Any, *, path: str) -> Param:
+    """Parse one parameter's plain-data form (or shorthand); ``path`` names it in errors.
+
+    Its ``when`` is not checked against other parameters here; :class:`Space` does that.
+    """
     if isinstance(spec, list):
         spec = {"type": "choice", "options": spec}
     elif not isinstance(spec, Mapping):

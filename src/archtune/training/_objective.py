@@ -1,0 +1,97 @@
+"""The built-in objective: build the trial's network, train it with its recipe, measure it."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from archtune._reporter import NullReporter, Reporter
+from archtune.arch import estimate_cost
+from archtune.recipe import Recipe
+from archtune.training._model import ModelSpec
+
+if TYPE_CHECKING:
+    from archtune.data import Dataset
+
+__all__ = ["COST_METRICS", "TrainObjective", "load_cached", "metric_names"]
+
+COST_METRICS = ("params", "flops", "latency_ms")
+"""Metrics every built-in trial reports besides its training metrics."""
+
+
+def metric_names(task: str) -> list[str]:
+    """Every metric a built-in trial of ``task`` returns (any can be an objective)."""
+    quality = ["accuracy"] if task == "classification" else ["mse", "mae"]
+    names = ["train_loss", "val_loss", *(f"val_{q}" for q in quality)]
+    names += ["test_loss", *(f"test_{q}" for q in quality)]
+    return [*names, *COST_METRICS, "epochs"]
+
+
+@functools.lru_cache(maxsize=4)
+def load_cached(data: tuple[tuple[str, Any], ...]) -> Dataset:
+    """Load a dataset once per process (workers run many trials on the same data)."""
+    from archtune.data import load_dataset
+
+    kwargs = dict(data)
+    return load_dataset(kwargs.pop("dataset"), **kwargs)
+
+
+@dataclass(frozen=True)
+class TrainObjective:
+    """``train(config, reporter)`` for configs with ``model:``/``data:``/``recipe:`` blocks.
+
+    Picklable plain data: each worker process rebuilds everything from it and the trial's
+    configuration (parameters are data).
+
+    Attributes:
+        model: Which network to build.
+        data: Keyword arguments of :func:`archtune.data.load_dataset` (``dataset`` = spec).
+        recipe: Recipe fields that no parameter of the space sets.
+        backend: ``"torch"``.
+    """
+
+    model: ModelSpec
+    data: tuple[tuple[str, Any], ...]
+    recipe: Mapping[str, Any] = field(default_factory=dict)
+    backend: str = "torch"
+
+    def __str__(self) -> str:
+        dataset = dict(self.data)["dataset"]
+        return f"built-in {self.backend} training of {self.model.describe()} on {dataset}"
+
+    def precheck(self, config: Mapping[str, Any]) -> dict[str, float]:
+        """The configuration's cost, known before training.
+
+        Raises:
+            InfeasibleNetworkError: its network cannot be built.
+        """
+        cost = estimate_cost(self.model.build(config))
+        return {"params": float(cost.params), "flops": float(cost.flops)}
+
+    def recipe_of(self, config: Mapping[str, Any]) -> Recipe:
+        """The trial's recipe: the fixed fields, then the sampled ones."""
+        return Recipe.from_config(config, base=Recipe.from_dict(dict(self.recipe)))
+
+    def __call__(
+        self, config: Mapping[str, Any], reporter: Reporter | None = None
+    ) -> dict[str, float]:
+        """Train one configuration; return its final metrics and cost."""
+        from archtune.backends.torch import build_module, fit, measure_latency
+
+        reporter = reporter if reporter is not None else NullReporter()
+        network = self.model.build(config)
+        cost = estimate_cost(network)
+        dataset = load_cached(self.data)
+        module = build_module(network)
+        seed = reporter.seed if reporter.seed is not None else 0
+        result = fit(module, dataset, self.recipe_of(config), reporter=reporter, seed=seed)
+        latency = measure_latency(module, network.input_shape, batch_sizes=(1,))
+        return {
+            **result.metrics,
+            "params": float(cost.params),
+            "flops": float(cost.flops),
+            "latency_ms": float(latency[1]),
+            "epochs": float(result.epochs_run),
+        }

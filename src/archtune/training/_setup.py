@@ -1,0 +1,255 @@
+"""Turn a config's ``data:``, ``model:`` and ``recipe:`` blocks into an objective and a space."""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from archtune._errors import ConfigError, InvalidSpaceError
+from archtune.data import Task
+from archtune.recipe import Recipe, default_recipe_space
+from archtune.space import Fixed, Float, Param, Scalar, Space, param_from_dict
+from archtune.training._model import ModelSpec
+from archtune.training._objective import TrainObjective
+
+__all__ = ["DEFAULT_EPOCHS", "TrainingSetup", "setup_training"]
+
+logger = logging.getLogger("archtune")
+
+DEFAULT_EPOCHS = 10
+"""Epochs of a built-in trial when the recipe does not fix them."""
+
+_DATA_KEYS = ("val_fraction", "test_fraction", "max_samples", "target", "standardize", "seed")
+
+
+@dataclass(frozen=True)
+class TrainingSetup:
+    """What :func:`setup_training` resolved.
+
+    Attributes:
+        objective: The built-in objective.
+        space: The search space: ``model.*`` parameters and recipe fields.
+        task: ``classification`` or ``regression``.
+        default_objectives: The objectives when the config names none.
+        study_attrs: Records for the study (the family choice, the LR range test).
+    """
+
+    objective: TrainObjective
+    space: Space
+    task: str
+    default_objectives: dict[str, str]
+    study_attrs: dict[str, Any] = field(default_factory=dict)
+
+
+def setup_training(
+    data: Mapping[str, Any], model: Mapping[str, Any], recipe: Mapping[str, Any]
+) -> TrainingSetup:
+    """Resolve the blocks (already shape-checked by the config schema).
+
+    Args:
+        data: ``{dataset: spec, val_fraction, test_fraction, max_samples, target, standardize,
+            seed}``.
+        model: ``{network: name}`` or ``{family: name | auto, space: default | none,
+            max_params, max_flops, <knob>: value or parameter}``.
+        recipe: ``{space: default | none, <Recipe field>: value, parameter, or lr: auto}``.
+
+    Raises:
+        ConfigError: with the field path (``model.depth``, ``recipe.lr``, ...).
+    """
+    from archtune.data import load_dataset
+
+    data_kwargs = {"dataset": data["dataset"]} | {k: data[k] for k in _DATA_KEYS if k in data}
+    try:
+        dataset = load_dataset(
+            data_kwargs["dataset"], **{k: v for k, v in data_kwargs.items() if k != "dataset"}
+        )
+    except ConfigError as exc:
+        raise ConfigError(f"data: {exc}") from None
+    task = dataset.task
+    n_outputs = dataset.n_outputs
+    head = "softmax" if task == "classification" else "none"
+    study_attrs: dict[str, Any] = {}
+
+    model_space, spec = _model_part(
+        model, dataset.input_shape, int(n_outputs or 1), head, task, study_attrs
+    )
+    recipe_space = _recipe_part(recipe, task)
+    space = _compose({**model_space, **recipe_space})
+    objective = TrainObjective(model=spec, data=tuple(sorted(data_kwargs.items())))
+    if recipe.get("lr") == "auto":
+        space, study_attrs["archtune.lr_find"] = _auto_lr(space, objective)
+    default = {"val_accuracy": "max"} if task == "classification" else {"val_mse": "min"}
+    return TrainingSetup(objective, space, task, default, study_attrs)
+
+
+def _model_part(
+    model: Mapping[str, Any],
+    input_shape: tuple[int, ...],
+    n_outputs: int,
+    head: str,
+    task: Task,
+    study_attrs: dict[str, Any],
+) -> tuple[dict[str, Any], ModelSpec]:
+    if model.get("network") is not None:
+        from archtune.arch import builtin_network
+
+        try:
+            network = builtin_network(str(model["network"]))
+        except ConfigError as exc:
+            raise ConfigError(f"model.network: {exc}") from None
+        if tuple(network.input_shape) != tuple(input_shape):
+            raise ConfigError(
+                f"model.network {network.name!r} takes inputs of shape "
+                f"{tuple(network.input_shape)}, but the data's are {tuple(input_shape)}; choose "
+                "a network for this data or a family (`model: {family: auto}`)"
+            )
+        spec = ModelSpec(network.to_dict(), None, tuple(input_shape), n_outputs, head)
+        return {}, spec
+    from archtune.arch.families import FAMILIES, choose_family, get_family
+
+    name = str(model.get("family", "auto"))
+    choice = None
+    if name == "auto":
+        try:
+            choice = choose_family(
+                tuple(input_shape),
+                task=task,
+                n_outputs=n_outputs,
+                max_params=model.get("max_params"),
+                max_flops=model.get("max_flops"),
+            )
+        except ConfigError as exc:
+            raise ConfigError(f"model.family auto: {exc}") from None
+        name = choice.family.name
+        logger.info("family auto chose %s: %s", name, choice.reason)
+        study_attrs["archtune.family"] = {"family": name, "reason": choice.reason}
+    elif name not in FAMILIES:
+        known = ", ".join(FAMILIES)
+        raise ConfigError(f"model.family must be auto or one of {known}, got {name!r}")
+    family = get_family(name)
+    defaults = family.default_space()
+    space: dict[str, Any] = dict(defaults) if model.get("space", "default") == "default" else {}
+    if choice is not None and not space:  # no search of the structure: the budget's fit
+        space = {key: {"type": "fixed", "value": value} for key, value in choice.config.items()}
+    for key, value in model.items():
+        if key in ("family", "space", "max_params", "max_flops", "network"):
+            continue
+        param = key if key.startswith("model.") else f"model.{key}"
+        if param not in defaults:
+            allowed = ", ".join(k.removeprefix("model.") for k in defaults)
+            hint = difflib.get_close_matches(param, defaults, n=1)
+            fix = f" (did you mean {hint[0].removeprefix('model.')!r}?)" if hint else ""
+            raise ConfigError(
+                f"model.{key.removeprefix('model.')} is not a parameter of family {name}"
+                f"{fix}; allowed: {allowed}"
+            )
+        space[param] = value
+    return space, ModelSpec(None, name, tuple(input_shape), n_outputs, head)
+
+
+def _recipe_part(recipe: Mapping[str, Any], task: str) -> dict[str, Any]:
+    epochs = recipe.get("epochs", DEFAULT_EPOCHS)
+    base_epochs = epochs if isinstance(epochs, int) and not isinstance(epochs, bool) else 10
+    space: dict[str, Any] = {}
+    if recipe.get("space", "default") == "default":
+        space = default_recipe_space(task=task, epochs=max(1, base_epochs))
+    else:
+        space["epochs"] = {"type": "fixed", "value": DEFAULT_EPOCHS}
+    for key, value in recipe.items():
+        if key == "space" or (key == "lr" and value == "auto"):
+            continue
+        if key not in Recipe.FIELDS:
+            hint = difflib.get_close_matches(key, Recipe.FIELDS, n=1)
+            fix = f" (did you mean {hint[0]!r}?)" if hint else ""
+            raise ConfigError(
+                f"recipe.{key} is not a recipe field{fix}; allowed: {', '.join(Recipe.FIELDS)}"
+            )
+        space[key] = value
+    return space
+
+
+def _compose(entries: dict[str, Any]) -> Space:
+    """Parse the merged entries; drop condition values a fixed or narrowed parent cannot take.
+
+    The default spaces condition on values (``momentum`` when ``optimizer`` is ``nesterov``)
+    that a user's override may rule out; such a parameter then never exists.
+    """
+    params: dict[str, Param] = {}
+    for name, spec in entries.items():
+        path = name if name.startswith("model.") else f"recipe.{name}"
+        try:
+            params[name] = param_from_dict(spec, path=path)
+        except InvalidSpaceError as exc:
+            raise ConfigError(f"{exc.path} {exc.reason}") from None
+    changed = True
+    while changed:
+        changed = False
+        for name, param in list(params.items()):
+            when: dict[str, tuple[Scalar, ...]] | None = {}
+            for parent, allowed in param.when.items():
+                possible = tuple(
+                    v for v in allowed if parent in params and params[parent].contains(v)
+                )
+                if not possible:
+                    when = None
+                    break
+                when[parent] = possible  # type: ignore[index]
+            if when is None:
+                del params[name]
+                changed = True
+            elif when != dict(param.when):
+                params[name] = dataclasses.replace(param, when=when)
+                changed = True
+    try:
+        return Space(params)
+    except InvalidSpaceError as exc:
+        raise ConfigError(f"{_field(exc.path)} {exc.reason}") from None
+
+
+def _field(name: str) -> str:
+    return name if name.startswith("model.") else f"recipe.{name}"
+
+
+def _auto_lr(space: Space, objective: TrainObjective) -> tuple[Space, dict[str, Any]]:
+    """Centre ``lr``'s range on the LR range test of the default configuration.
+
+    The test trains the family's default configuration (or the fixed network) with the
+    recipe's fixed fields and the recipe defaults for the rest.
+    """
+    import torch
+
+    from archtune.backends.torch import build_module, find_lr
+    from archtune.training._objective import load_cached
+
+    torch.set_num_threads(1)
+    fixed = {name: p.value for name, p in space.items() if isinstance(p, Fixed)}
+    config = dict(fixed)
+    if objective.model.family is not None:
+        from archtune.arch.families import get_family
+
+        config |= get_family(objective.model.family).default_config()
+    network = objective.model.build(config)
+    recipe = objective.recipe_of({k: v for k, v in fixed.items() if k != "lr"})
+    result = find_lr(build_module(network), load_cached(objective.data), recipe, seed=0)
+    suggestion = float(result.suggested_lr)
+    low, high = suggestion / 10, min(1.0, suggestion * 10)
+    logger.info(
+        "lr auto: the LR range test suggests %.3g; searching lr in [%.3g, %.3g]",
+        suggestion,
+        low,
+        high,
+    )
+    params = dict(space.items())
+    params["lr"] = Float(low, high, log=True)
+    record = {
+        "suggestion": suggestion,
+        "low": low,
+        "high": high,
+        "lrs": [float(x) for x in result.lrs],
+        "losses": [float(x) for x in result.smoothed_losses],
+    }
+    return Space(params), record
