@@ -1,9 +1,13 @@
 """Framework backends: build, train and export models from an :mod:`archtune.arch` description.
 
-Each backend lives in its own subpackage (``archtune.backends.torch``) and imports its framework
-only when used, so ``import archtune.backends`` works with no framework installed.
+Each backend lives in its own subpackage (``archtune.backends.torch``,
+``archtune.backends.keras``), implements :class:`BaseBackend`, and imports its framework only
+when used, so ``import archtune.backends`` works with no framework installed.
 """
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from archtune.backends._base import BACKEND_NAMES, BaseBackend, get_backend
+from archtune.backends._result import FitResult
+
+__all__ = ["BACKEND_NAMES", "BaseBackend", "FitResult", "get_backend"]

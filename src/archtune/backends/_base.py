@@ -1,0 +1,104 @@
+"""The backend interface: one small class per framework, one conformance suite for all."""
+
+from __future__ import annotations
+
+import abc
+import importlib
+import os
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from archtune._errors import ConfigError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from archtune._reporter import Reporter
+    from archtune.arch import Network
+    from archtune.backends._result import FitResult
+    from archtune.data import Dataset
+    from archtune.recipe import Recipe
+
+__all__ = ["BACKEND_NAMES", "BaseBackend", "get_backend"]
+
+BACKEND_NAMES = ("torch", "keras")
+
+# name -> (module, class); a backend's module imports its framework only when it is used.
+_REGISTRY = {
+    "torch": ("archtune.backends.torch._backend", "TorchBackend"),
+    "keras": ("archtune.backends.keras._backend", "KerasBackend"),
+}
+
+
+class BaseBackend(abc.ABC):
+    """Builds, trains, measures and exports models of one framework.
+
+    Models are the framework's own objects (``torch.nn.Module``, ``keras.Model``). Inputs and
+    outputs at this interface are channels-last NumPy arrays; a classifier's outputs are logits
+    (the head's activation is not applied). Every backend passes
+    :mod:`archtune.testing` 's backend conformance suite: the same network has the analytic
+    parameter count, the right output shape, trains with a :class:`~archtune.recipe.Recipe`,
+    reports every epoch, honours STOP, and exports to ONNX with the same outputs.
+    """
+
+    name: str
+    native_suffix: str
+    """The suffix of :meth:`save` files, e.g. ``".pt"`` or ``".keras"``."""
+
+    @abc.abstractmethod
+    def build(self, network: Network, *, seed: int = 0) -> Any:
+        """The framework's model of ``network``, initialised from ``seed``."""
+
+    @abc.abstractmethod
+    def count_params(self, model: Any) -> int:
+        """The model's trainable parameters, as the framework counts them."""
+
+    @abc.abstractmethod
+    def fit(
+        self,
+        model: Any,
+        dataset: Dataset,
+        recipe: Recipe,
+        *,
+        reporter: Reporter | None = None,
+        seed: int = 0,
+    ) -> FitResult:
+        """Train ``model`` in place; report each epoch (1-based) and stop when told."""
+
+    @abc.abstractmethod
+    def predict(self, model: Any, x: np.ndarray) -> np.ndarray:
+        """The model's outputs (logits for a classifier) on ``x``."""
+
+    @abc.abstractmethod
+    def measure_latency(
+        self, model: Any, input_shape: Sequence[int], *, batch_sizes: Sequence[int] = (1, 64)
+    ) -> dict[int, float]:
+        """Milliseconds per sample of inference at each batch size."""
+
+    @abc.abstractmethod
+    def save(self, model: Any, path: str | os.PathLike[str]) -> None:
+        """Save in the framework's own format (weights and structure)."""
+
+    @abc.abstractmethod
+    def load(self, path: str | os.PathLike[str]) -> Any:
+        """Load what :meth:`save` wrote."""
+
+    @abc.abstractmethod
+    def export_onnx(
+        self, model: Any, path: str | os.PathLike[str], *, input_shape: Sequence[int]
+    ) -> None:
+        """Write an ONNX model whose input is a channels-last batch and output the logits."""
+
+
+def get_backend(name: str) -> BaseBackend:
+    """The backend called ``name`` (``torch`` or ``keras``).
+
+    Raises:
+        ConfigError: an unknown name.
+        MissingDependencyError: its framework is not installed (the message says how).
+    """
+    if name not in _REGISTRY:
+        raise ConfigError(f"backend must be one of {', '.join(BACKEND_NAMES)}, got {name!r}")
+    module, cls = _REGISTRY[name]
+    backend: BaseBackend = getattr(importlib.import_module(module), cls)()
+    return backend
