@@ -247,3 +247,19 @@ def test_recurrent_and_attention_matrices_are_initialised() -> None:
     assert "in_proj_weight" in summary.weights
     assert "in_proj_bias" in summary.biases
     assert torch.all(att.in_proj_bias == 0)
+
+
+def test_default_init_is_repeatable_for_attention_layers() -> None:
+    """Attention keeps its projections in ``_reset_parameters``: they are redrawn too."""
+    from archtune.arch import Head, Network, TransformerBlock
+    from archtune.backends.torch import apply_initialisation, build_module
+    from archtune.recipe import Recipe
+
+    network = Network((8, 16), layers=(TransformerBlock(16, n_heads=2, d_ff=32),), head=Head(3))
+    first, second = build_module(network), build_module(network)  # different draws
+    for module in (first, second):
+        apply_initialisation(module, Recipe(), seed=7)
+    for (name, a), (_, b) in zip(
+        first.state_dict().items(), second.state_dict().items(), strict=True
+    ):
+        assert torch.equal(a, b), name

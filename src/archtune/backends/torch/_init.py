@@ -100,7 +100,11 @@ def _reset(module: torch.nn.Module, seed: int) -> None:
     first = next(module.parameters(), None)
     with seeded_rng(seed, None if first is None else first.device):
         for sub in module.modules():
-            reset = getattr(sub, "reset_parameters", None)
+            # nn.MultiheadAttention initialises its packed projections in the private
+            # `_reset_parameters` and has no public `reset_parameters`.
+            reset = getattr(sub, "reset_parameters", None) or getattr(
+                sub, "_reset_parameters", None
+            )
             if callable(reset):
                 reset()
 
