@@ -103,7 +103,9 @@ class Driver:
         self._executor = executor or LocalExecutor(experiment.n_workers)
         self._scheduler = scheduler or NoScheduler()
         self._progress = progress
-        self._live: dict[int, optuna.Trial] = {}
+        self._live: dict[int, optuna.Trial] = {}  # asked and not ended (running or ready)
+        self._ready: TrialTask | None = None  # asked ahead, not yet on a worker
+        self._durations: list[float] = []  # of trials that ended, for asking ahead
         self._curves: dict[int, list[tuple[int, dict[str, float]]]] = {}
         self._finished: dict[int, dict[str, float]] = {}
         self._view = StudyView.of(experiment.objectives, self._curves, self._finished)
@@ -136,6 +138,8 @@ class Driver:
             with self._executor as executor:
                 executor.start(exp.objective, metric_names=exp.objectives.names)
                 self._loop(study, executor, deadline)
+            if self._ready is not None:  # asked ahead, then the time ran out: run it on resume
+                self._on_abort(study)
         except ObjectiveError as exc:
             self._on_abort(study)
             raise ObjectiveError(f"{exp.source}: {exc}") from None
@@ -147,30 +151,62 @@ class Driver:
         return TuneResult.from_study(study)
 
     def _loop(self, study: optuna.Study, executor: BaseExecutor, deadline: float | None) -> None:
-        exp = self.experiment
+        """Keep every worker busy until the budget or the time is spent.
+
+        One trial is asked ahead (``self._ready``) while the workers run, so a worker that
+        finishes gets its next configuration at once: the sampler and the storage write of the
+        finished trial no longer sit between two trials of the same worker.
+        """
         while True:
             out_of_time = deadline is not None and time.monotonic() >= deadline
-            while (
-                executor.n_free > 0
-                and not out_of_time
-                and self.stats.done + len(self._live) < exp.n_trials
-            ):
-                task = self._ask(study)
-                if task is not None:
-                    executor.submit(task)
-            self.stats.running = len(self._live)
+            self._dispatch(study, executor, out_of_time)
+            if not self._ready and self._can_ask() and self._may_ask_ahead(deadline):
+                self._ready = self._ask(study)
+            self.stats.running = len(self._live) - (self._ready is not None)
             self._notify()
-            if not self._live:
+            if self.stats.running == 0:
                 return
             wait_s = 1.0 if deadline is None else max(0.0, min(1.0, deadline - time.monotonic()))
+            events = executor.poll(wait_s)
+            self._dispatch(study, executor, out_of_time)  # first: free workers start at once
             stop: ArchtuneError | None = None
-            for event in executor.poll(wait_s):
+            for event in events:
                 try:  # record every event that arrived, even after one that stops the study
                     self._handle(study, executor, event)
                 except ArchtuneError as exc:
                     stop = stop or exc
             if stop is not None:
                 raise stop
+
+    def _may_ask_ahead(self, deadline: float | None) -> bool:
+        """Ask ahead only when the trial will surely start before the timeout.
+
+        With a timeout, only once a trial has finished (to know how long one takes) and while
+        more than two such durations remain; a trial asked ahead that cannot start is recorded
+        as interrupted and queued for ``--resume``.
+        """
+        if deadline is None:
+            return True
+        if not self._durations:
+            return False
+        mean_s = sum(self._durations) / len(self._durations)
+        return deadline - time.monotonic() > 2 * mean_s
+
+    def _can_ask(self) -> bool:
+        return self.stats.done + len(self._live) < self.experiment.n_trials
+
+    def _dispatch(self, study: optuna.Study, executor: BaseExecutor, out_of_time: bool) -> None:
+        """Give each free worker the trial asked ahead, or a new one."""
+        while executor.n_free > 0 and not out_of_time:
+            task: TrialTask | None
+            if self._ready is not None:
+                task, self._ready = self._ready, None
+            elif self._can_ask():
+                task = self._ask(study)
+            else:
+                return
+            if task is not None:
+                executor.submit(task)
 
     def _ask(self, study: optuna.Study) -> TrialTask | None:
         """Ask for a trial and its task; ``None`` when it is infeasible (recorded, not run)."""
@@ -217,6 +253,7 @@ class Driver:
 
     def _on_done(self, study: optuna.Study, event: TrialDone) -> None:
         trial = self._live.pop(event.number)
+        self._durations.append(event.duration_s)
         self._record_curve(trial)
         trial.set_user_attr(attrs.TRIAL_METRICS, _json_safe(event.metrics))
         try:
