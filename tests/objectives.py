@@ -90,3 +90,28 @@ def thread_count(config: dict[str, Any], reporter: Reporter) -> dict[str, float]
 def seed_echo(config: dict[str, Any], reporter: Reporter) -> dict[str, float]:
     """Returns the trial's seed, to check seeds are derived and stable."""
     return {"score": float(reporter.seed if reporter.seed is not None else -1)}
+
+
+def misleading_curve(config: dict[str, Any], reporter: Reporter) -> dict[str, float]:
+    """Epoch 1 ranks configurations in reverse of their final ranking (as on some real tasks).
+
+    ``x`` near 1 learns slowly but ends best; ``x`` near 0 starts fast and plateaus low.
+    """
+    x = config["x"]
+    value = 0.0
+    for epoch in range(1, 10):
+        value = (1 - x) * 0.5 if epoch == 1 else x * epoch / 9
+        if reporter.report(epoch, score=value) is Decision.STOP:
+            break
+    return {"score": value}
+
+
+def accuracy_and_size(config: dict[str, Any], reporter: Reporter) -> dict[str, float]:
+    """A learning curve that saturates at a level set by ``width``; cost = ``width``."""
+    width, quality = config["width"], config["quality"]
+    accuracy = 0.0
+    for epoch in range(1, 10):
+        accuracy = quality * (1 - 1 / (1 + width)) * (1 - 0.5**epoch)
+        if reporter.report(epoch, accuracy=accuracy, size=float(width)) is Decision.STOP:
+            break
+    return {"accuracy": accuracy, "size": float(width)}

@@ -29,6 +29,7 @@ def write_config(path: Path, **changes: Any) -> Path:
         "budget": {"trials": 6},
         "workers": 2,
         "sampler": "tpe",
+        "scheduler": "none",
         "storage": f"sqlite:///{path.parent / 'archtune.db'}",
         "seed": 0,
     }

@@ -21,6 +21,7 @@ def test_two_workers_complete_every_trial_and_find_the_optimum() -> None:
         obj.quadratic,
         {"x": Float(0.0, 1.0)},
         objectives={"score": "max"},
+        scheduler="none",
         n_trials=16,
         n_workers=2,
         seed=0,
@@ -197,7 +198,13 @@ def test_timeout_stops_starting_trials() -> None:
 
 
 def test_existing_study_needs_resume_and_resume_needs_a_study() -> None:
-    kwargs = dict(objectives={"score": "max"}, storage="sqlite:///r.db", study_name="r", seed=0)
+    kwargs = dict(
+        objectives={"score": "max"},
+        storage="sqlite:///r.db",
+        study_name="r",
+        seed=0,
+        scheduler="none",
+    )
     archtune.tune(obj.quadratic, {"x": Float(0, 1)}, n_trials=3, **kwargs)  # type: ignore[arg-type]
     with pytest.raises(
         StudyStateError,
@@ -227,7 +234,13 @@ def test_existing_study_needs_resume_and_resume_needs_a_study() -> None:
 def test_every_sampler_runs(sampler: str) -> None:
     space = {"x": Float(0.0, 1.0, step=0.25), "n": Int(1, 3)}
     result = archtune.tune(
-        obj.quadratic, space, objectives={"score": "max"}, n_trials=6, sampler=sampler, seed=0
+        obj.quadratic,
+        space,
+        objectives={"score": "max"},
+        n_trials=6,
+        sampler=sampler,
+        scheduler="none",
+        seed=0,
     )
     assert result.counts == {"complete": 6}
     assert all(not math.isnan(t.values[0]) for t in result.trials)  # type: ignore[index]

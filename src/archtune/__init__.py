@@ -33,6 +33,7 @@ __all__ = [
     "DivergedError",
     "Fixed",
     "Float",
+    "ImportedModel",
     "InfeasibleError",
     "Int",
     "InvalidSpaceError",
@@ -43,7 +44,10 @@ __all__ = [
     "Space",
     "StudyStateError",
     "TuneResult",
+    "UnsupportedLayerError",
     "__version__",
+    "from_keras",
+    "from_torch",
     "load_config",
     "tune",
 ]
@@ -59,6 +63,10 @@ def __getattr__(name: str) -> object:
         from archtune.search import TuneResult
 
         return TuneResult
+    if name in ("from_keras", "from_torch", "ImportedModel", "UnsupportedLayerError"):
+        from archtune import interop
+
+        return getattr(interop, name)
     if name == "load_config":
         from archtune.config import load_config
 

@@ -30,6 +30,7 @@ def tune(
     n_workers: int = 1,
     timeout: str | float | None = None,
     sampler: str = "auto",
+    scheduler: str | Mapping[str, Any] = "auto",
     storage: str | None = None,
     study_name: str | None = None,
     resume: bool = False,
@@ -52,6 +53,9 @@ def tune(
         n_workers: Trials that run at once, each in its own process.
         timeout: No new trial starts after this long (``"10m"``, seconds).
         sampler: ``auto``, ``random``, ``tpe``, ``gp``, ``cmaes``, ``nsga2``, ``qmc`` or ``grid``.
+        scheduler: Early stopping: ``auto`` (MO-ASHA for several objectives, ASHA for one),
+            ``none``, ``median``, ``asha``, ``hyperband``, ``moasha``, or a mapping with
+            ``name``, ``eta``, ``min_steps``, ``max_steps`` and ``guard``.
         storage: An Optuna storage URL such as ``"sqlite:///archtune.db"``; in memory if ``None``.
         study_name: The study's name in the storage (required to resume).
         resume: Continue the existing study ``study_name``.
@@ -83,6 +87,7 @@ def tune(
         },
         "workers": n_workers,
         "sampler": sampler,
+        "scheduler": scheduler,
         "storage": storage,
         "seed": seed,
         "max_retries": max_retries,

@@ -14,8 +14,8 @@ from archtune._errors import ConfigError, InvalidSpaceError
 from archtune.config._duration import parse_duration
 from archtune.config._model import ExperimentConfig
 from archtune.execution import ObjectiveRef
-from archtune.search import Experiment, Objectives
-from archtune.space import Space
+from archtune.search import Experiment, Objectives, SchedulerSpec
+from archtune.space import Fixed, Space
 
 if TYPE_CHECKING:
     from archtune.training import TrainingSetup
@@ -126,9 +126,19 @@ def build_experiment(
         storage=config.storage,
         seed=config.seed,
         source=source,
+        scheduler=_scheduler(config, space),
         precheck=precheck,
         study_attrs=study_attrs,
     )
+
+
+def _scheduler(config: ExperimentConfig, space: Space) -> SchedulerSpec:
+    """The scheduler settings; built-in training knows its last step (the fixed epochs)."""
+    settings = config.scheduler.model_dump()
+    epochs = space.get("epochs")
+    if settings["max_steps"] is None and config.objective is None and isinstance(epochs, Fixed):
+        settings["max_steps"] = int(epochs.value)  # type: ignore[arg-type]
+    return SchedulerSpec(**settings)
 
 
 def _builtin(config: ExperimentConfig) -> TrainingSetup:

@@ -8,6 +8,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 from pydantic_core import PydanticCustomError
 
 from archtune.search._samplers import SamplerName
+from archtune.search._schedulers import SchedulerName
 
 __all__ = [
     "DEFAULT_STORAGE",
@@ -16,6 +17,7 @@ __all__ = [
     "ExperimentConfig",
     "ModelBlock",
     "RecipeBlock",
+    "SchedulerConfig",
 ]
 
 DEFAULT_STORAGE = "sqlite:///archtune.db"
@@ -120,6 +122,23 @@ class RecipeBlock(BaseModel):
     space: Literal["default", "none"] = "default"
 
 
+class SchedulerConfig(BaseModel):
+    """``scheduler:``: a name, or a mapping with the name and settings."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: SchedulerName = "auto"
+    eta: Annotated[int, _at_least(2)] = 3
+    min_steps: Annotated[int, _at_least(1)] = 1
+    max_steps: Annotated[int, _at_least(1)] | None = None
+    guard: bool = True
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_name(cls, value: Any) -> Any:
+        return {"name": value} if isinstance(value, str) else value
+
+
 class ExperimentConfig(BaseModel):
     """A whole experiment, as in ``examples/quickstart.yaml``.
 
@@ -141,6 +160,7 @@ class ExperimentConfig(BaseModel):
     budget: BudgetConfig
     workers: Annotated[int, _at_least(1)] = 1
     sampler: SamplerName = "auto"
+    scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
     storage: str | None = DEFAULT_STORAGE  # None: in memory (the Python API's default)
     seed: int | None = None
     max_retries: Annotated[int, _at_least(0)] = Field(default=1)

@@ -8,26 +8,44 @@ from archtune.search._driver import (
     TooManyFailuresError,
 )
 from archtune.search._experiment import Experiment
+from archtune.search._median import MedianScheduler
 from archtune.search._objectives import Direction, Objectives
 from archtune.search._result import TrialResult, TuneResult, load_result
+from archtune.search._rung_guard import RungGuard
+from archtune.search._rung_schedulers import (
+    ASHAScheduler,
+    HyperbandScheduler,
+    MOASHAScheduler,
+    rung_levels,
+)
 from archtune.search._samplers import SAMPLER_NAMES, make_sampler
 from archtune.search._scheduler import BaseScheduler, NoScheduler, StudyView
+from archtune.search._schedulers import SCHEDULER_NAMES, SchedulerSpec, make_scheduler
 
 __all__ = [
     "MAX_INFEASIBLE_IN_ROW",
     "SAMPLER_NAMES",
+    "SCHEDULER_NAMES",
+    "ASHAScheduler",
     "BaseScheduler",
     "Direction",
     "Driver",
     "DriverStats",
     "Experiment",
+    "HyperbandScheduler",
+    "MOASHAScheduler",
+    "MedianScheduler",
     "NoScheduler",
     "Objectives",
     "ProgressSink",
+    "RungGuard",
+    "SchedulerSpec",
     "StudyView",
     "TooManyFailuresError",
     "TrialResult",
     "TuneResult",
     "load_result",
     "make_sampler",
+    "make_scheduler",
+    "rung_levels",
 ]

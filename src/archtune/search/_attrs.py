@@ -25,9 +25,11 @@ __all__ = [
     "TRIAL_FAILURE",
     "TRIAL_METRICS",
     "TRIAL_RETRY_OF",
+    "TRIAL_STOPPED_AT",
     "TRIAL_TRACEBACK",
     "counts_toward_budget",
     "lineage",
+    "was_stopped",
 ]
 
 STUDY_VERSION = "archtune.version"
@@ -46,6 +48,8 @@ TRIAL_FAILURE = "archtune.failure"
 """Why: ``error``, ``nan``, ``config``, ``worker_lost``, ``interrupted`` or ``infeasible``."""
 TRIAL_COUNTED = "archtune.counted"
 """``False`` on a failed trial that the machinery cut short and that runs again."""
+TRIAL_STOPPED_AT = "archtune.stopped_at"
+"""The last step of a trial the scheduler stopped early."""
 TRIAL_RETRY_OF = "archtune.retry_of"
 TRIAL_ATTEMPT = "archtune.attempt"
 
@@ -61,6 +65,14 @@ def counts_toward_budget(trial: FrozenTrial) -> bool:
     if trial.state == TrialState.FAIL:
         return bool(trial.user_attrs.get(TRIAL_COUNTED, True))
     return False
+
+
+def was_stopped(trial: FrozenTrial) -> bool:
+    """Whether the scheduler stopped ``trial`` early (told PRUNED, or COMPLETE with its values
+    at the time it stopped so that samplers learn from it)."""
+    return trial.state == TrialState.PRUNED or (
+        trial.state == TrialState.COMPLETE and TRIAL_STOPPED_AT in trial.user_attrs
+    )
 
 
 def lineage(trial: FrozenTrial | optuna.Trial) -> tuple[int, int]:

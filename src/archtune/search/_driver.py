@@ -29,8 +29,10 @@ from archtune.execution import (
 )
 from archtune.search import _attrs as attrs
 from archtune.search._experiment import Experiment
+from archtune.search._ranking import dominates_or_equals
 from archtune.search._result import TuneResult
-from archtune.search._scheduler import BaseScheduler, NoScheduler, StudyView
+from archtune.search._scheduler import BaseScheduler, StudyView, TrialPhase
+from archtune.search._schedulers import make_scheduler
 from archtune.search._study import fail_running, open_study, release_study, requeue
 
 __all__ = [
@@ -101,14 +103,19 @@ class Driver:
         self.experiment = experiment
         self._resume = resume
         self._executor = executor or LocalExecutor(experiment.n_workers)
-        self._scheduler = scheduler or NoScheduler()
+        self._scheduler = scheduler or make_scheduler(experiment.scheduler, experiment.objectives)
         self._progress = progress
         self._live: dict[int, optuna.Trial] = {}  # asked and not ended (running or ready)
         self._ready: TrialTask | None = None  # asked ahead, not yet on a worker
         self._durations: list[float] = []  # of trials that ended, for asking ahead
+        self._front: dict[int, list[float]] = {}  # complete trials no other one dominates
         self._curves: dict[int, list[tuple[int, dict[str, float]]]] = {}
-        self._finished: dict[int, dict[str, float]] = {}
-        self._view = StudyView.of(experiment.objectives, self._curves, self._finished)
+        self._costs: dict[int, dict[str, float]] = {}
+        self._phases: dict[int, TrialPhase] = {}
+        self._final: dict[int, dict[str, float]] = {}
+        self._view = StudyView.of(
+            experiment.objectives, self._curves, self._costs, self._phases, self._final
+        )
         self._failures_in_row = 0
         self._infeasible_in_row = 0
         self._last_error = ""
@@ -221,6 +228,8 @@ class Driver:
                 return None
             self._infeasible_in_row = 0
             trial.set_user_attr(attrs.TRIAL_COST, cost)
+            self._costs[trial.number] = cost
+        self._phases[trial.number] = "running"
         first, _ = attrs.lineage(trial)
         seed = None if self.experiment.seed is None else self.experiment.seed + first
         return TrialTask(trial.number, config, seed)
@@ -256,26 +265,48 @@ class Driver:
         self._durations.append(event.duration_s)
         self._record_curve(trial)
         trial.set_user_attr(attrs.TRIAL_METRICS, _json_safe(event.metrics))
-        try:
-            values = self.experiment.objectives.values(event.metrics)
-        except ObjectiveError as exc:
-            self._fail(study, trial, "config", str(exc))
-            raise
-        except ValueError as exc:
-            self._fail(study, trial, "nan", str(exc))
-            return
         if event.stopped:
-            study.tell(trial, state=TrialState.PRUNED)
-            self.stats.stopped += 1
+            self._on_stopped(study, trial, event)
         else:
+            try:
+                values = self.experiment.objectives.values(event.metrics)
+            except ObjectiveError as exc:
+                self._fail(study, trial, "config", str(exc))
+                raise
+            except ValueError as exc:
+                self._fail(study, trial, "nan", str(exc))
+                return
             study.tell(trial, values)
             self.stats.complete += 1
-            self._update_best(study)
-        self._finished[event.number] = {
-            k: v for k, v in event.metrics.items() if isinstance(v, float | int)
-        }
+            self._update_best(trial.number, values)
+            self._phases[event.number] = "complete"
+            self._final[event.number] = {
+                k: float(v) for k, v in event.metrics.items() if isinstance(v, float | int)
+            }
         self.stats.done += 1
         self._failures_in_row = 0
+
+    def _on_stopped(self, study: optuna.Study, trial: optuna.Trial, event: TrialDone) -> None:
+        """Record a trial stopped early so that samplers learn from what it showed.
+
+        It is told COMPLETE with the objective values it had when it stopped (its last
+        reports, and the cost known before training), marked ``archtune.stopped_at``: samplers
+        then rank it by those values instead of below every finished trial, as they rank PRUNED
+        trials. archtune's results count it as stopped, never as a best trial. When a value is
+        missing it is told PRUNED.
+        """
+        curve = self._curves.get(trial.number, [])
+        last_step = curve[-1][0] if curve else 0
+        seen = {**self._costs.get(trial.number, {}), **(curve[-1][1] if curve else {})}
+        trial.set_user_attr(attrs.TRIAL_STOPPED_AT, last_step)
+        try:
+            values = self.experiment.objectives.values({**seen, **event.metrics})
+        except ValueError:  # a missing or non-finite value: nothing to learn from
+            study.tell(trial, state=TrialState.PRUNED)
+        else:
+            study.tell(trial, values)
+        self.stats.stopped += 1
+        self._phases[event.number] = "stopped"
 
     def _on_error(self, study: optuna.Study, event: TrialError) -> None:
         trial = self._live.pop(event.number)
@@ -371,22 +402,29 @@ class Driver:
     def _count_existing(self, study: optuna.Study) -> None:
         for trial in study.get_trials(deepcopy=False):
             self.stats.done += attrs.counts_toward_budget(trial)
-            if trial.state == TrialState.COMPLETE:
-                self.stats.complete += 1
-            elif trial.state == TrialState.PRUNED:
+            if attrs.was_stopped(trial):
                 self.stats.stopped += 1
+            elif trial.state == TrialState.COMPLETE and trial.values is not None:
+                self.stats.complete += 1
+                self._update_best(trial.number, list(trial.values))
             elif trial.state == TrialState.FAIL and attrs.counts_toward_budget(trial):
                 self.stats.failed += 1
-        if self.stats.complete:
-            self._update_best(study)
 
-    def _update_best(self, study: optuna.Study) -> None:
+    def _update_best(self, number: int, values: list[float]) -> None:
+        """Keep the best trial (one objective) or the Pareto front (several) up to date."""
         objectives = self.experiment.objectives
+        point = [
+            v if d == "max" else -v
+            for v, (_, d) in zip(values, objectives.directions, strict=True)
+        ]
+        if any(dominates_or_equals(other, point) for other in self._front.values()):
+            return
+        self._front = {n: p for n, p in self._front.items() if not dominates_or_equals(point, p)}
+        self._front[number] = point
         if objectives.is_multi:
-            self.stats.best = f"{len(study.best_trials)} on the Pareto front"
+            self.stats.best = f"{len(self._front)} on the Pareto front"
         else:
-            best = study.best_trial
-            self.stats.best = f"{objectives.names[0]}={best.value:.4g} (trial {best.number})"
+            self.stats.best = f"{objectives.names[0]}={values[0]:.4g} (trial {number})"
 
     def _notify(self) -> None:
         if self._progress is not None:

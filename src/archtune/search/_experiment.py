@@ -8,6 +8,7 @@ from typing import Any
 
 from archtune.execution import ObjectiveRef
 from archtune.search._objectives import Objectives
+from archtune.search._schedulers import SchedulerSpec
 from archtune.space import Space
 
 __all__ = ["Experiment"]
@@ -31,6 +32,7 @@ class Experiment:
         storage: An Optuna storage URL (``None``: in memory).
         seed: Seeds the sampler and each trial's ``reporter.seed``.
         source: Where it came from (a file name or ``tune()``), for messages.
+        scheduler: Early stopping (``auto``: MO-ASHA for several objectives, ASHA for one).
         precheck: Returns a configuration's cost before training, or raises
             :class:`~archtune.arch.InfeasibleNetworkError`: infeasible trials are recorded
             and never trained.
@@ -50,6 +52,7 @@ class Experiment:
     storage: str | None = None
     seed: int | None = None
     source: str = "tune()"
+    scheduler: SchedulerSpec = field(default_factory=SchedulerSpec)
     precheck: Callable[[Mapping[str, Any]], dict[str, float]] | None = None
     study_attrs: Mapping[str, Any] = field(default_factory=dict)
 
@@ -65,5 +68,6 @@ class Experiment:
             "max_retries": self.max_retries,
             "workers": self.n_workers,
             "sampler": self.sampler,
+            "scheduler": self.scheduler.resolved_name(self.objectives),
             "seed": self.seed,
         }

@@ -13,6 +13,7 @@ from optuna.trial import FrozenTrial, TrialState
 from archtune._errors import StudyStateError
 from archtune.search import _attrs as attrs
 from archtune.search._objectives import Objectives
+from archtune.search._ranking import non_dominated
 from archtune.space import Space
 
 __all__ = ["TrialResult", "TuneResult", "load_result"]
@@ -67,10 +68,10 @@ class TrialResult:
 
 
 def _status(trial: FrozenTrial) -> TrialStatus:
+    if attrs.was_stopped(trial):
+        return "stopped"
     if trial.state == TrialState.COMPLETE:
         return "complete"
-    if trial.state == TrialState.PRUNED:
-        return "stopped"
     if trial.state == TrialState.FAIL:
         if trial.user_attrs.get(attrs.TRIAL_FAILURE) == "infeasible":
             return "infeasible"
@@ -131,8 +132,9 @@ class TuneResult:
         if not self.objectives.is_multi:
             sign = -1.0 if self.objectives.directions[0][1] == "max" else 1.0
             return sorted(complete, key=lambda t: sign * t.values[0])[:1]  # type: ignore[index]
-        front = {t.number for t in self.study.best_trials}
-        return [t for t in complete if t.number in front]
+        signs = [1.0 if d == "max" else -1.0 for _, d in self.objectives.directions]
+        points = [[s * v for s, v in zip(signs, t.values or [], strict=True)] for t in complete]
+        return [complete[i] for i in sorted(non_dominated(points))]
 
     @property
     def best_trial(self) -> TrialResult:

@@ -11,36 +11,72 @@ import abc
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import Literal
 
 from archtune._reporter import Decision
 from archtune.search._objectives import Objectives
 
-__all__ = ["BaseScheduler", "NoScheduler", "StudyView"]
+__all__ = ["BaseScheduler", "NoScheduler", "StudyView", "TrialPhase"]
+
+TrialPhase = Literal["running", "complete", "stopped"]
+Curve = Sequence[tuple[int, Mapping[str, float]]]
 
 
 @dataclass(frozen=True)
 class StudyView:
-    """What a scheduler may read: the objectives and every trial's curve so far.
+    """What a scheduler may read: the objectives, each trial's curve, cost and phase.
 
     Attributes:
         objectives: The study's objectives.
-        curves: ``{trial number: [(step, metrics), ...]}`` for running and finished trials.
-        finished: ``{trial number: final metrics}`` of the trials that ended.
+        curves: ``{trial number: [(step, metrics), ...]}`` for running and ended trials.
+        costs: ``{trial number: cost}`` known before training (``params``, ``flops``), when
+            the experiment has a precheck.
+        phases: ``{trial number: running | complete | stopped}``.
+        final: ``{trial number: final metrics}`` of the trials that completed.
     """
 
     objectives: Objectives
-    curves: Mapping[int, Sequence[tuple[int, Mapping[str, float]]]]
-    finished: Mapping[int, Mapping[str, float]]
+    curves: Mapping[int, Curve]
+    costs: Mapping[int, Mapping[str, float]]
+    phases: Mapping[int, TrialPhase]
+    final: Mapping[int, Mapping[str, float]]
 
     @classmethod
     def of(
         cls,
         objectives: Objectives,
         curves: dict[int, list[tuple[int, dict[str, float]]]],
-        finished: dict[int, dict[str, float]],
+        costs: dict[int, dict[str, float]],
+        phases: dict[int, TrialPhase],
+        final: dict[int, dict[str, float]],
     ) -> StudyView:
         """A read-only view over the driver's live dictionaries."""
-        return cls(objectives, MappingProxyType(curves), MappingProxyType(finished))
+        return cls(
+            objectives,
+            MappingProxyType(curves),
+            MappingProxyType(costs),
+            MappingProxyType(phases),
+            MappingProxyType(final),
+        )
+
+    def value_at(self, number: int, step: int, metric: str) -> float | None:
+        """``metric`` of trial ``number`` at the last report at or before ``step``.
+
+        Costs (``params``, ``flops``, ...) known before training answer for any step. ``None``
+        when the trial has not reached ``step`` or never reported ``metric``.
+        """
+        curve = self.curves.get(number, ())
+        if not curve or curve[-1][0] < step:
+            return None
+        value = None
+        for reported, metrics in curve:
+            if reported > step:
+                break
+            if metric in metrics:
+                value = metrics[metric]
+        if value is None:
+            value = self.costs.get(number, {}).get(metric)
+        return value
 
 
 class BaseScheduler(abc.ABC):

@@ -1,0 +1,192 @@
+"""Early stopping: ASHA, Hyperband, MO-ASHA, median, and the guard against misleading rungs."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import archtune
+import objectives as obj
+from archtune import Decision, Float, Int
+from archtune.search import (
+    ASHAScheduler,
+    HyperbandScheduler,
+    MedianScheduler,
+    MOASHAScheduler,
+    Objectives,
+    RungGuard,
+    StudyView,
+    rung_levels,
+)
+from archtune.search._ranking import kendall_tau, pareto_order
+
+NO_GUARD = RungGuard(enabled=False)
+
+
+class Study:
+    """A hand-driven study view: trials report steps one by one."""
+
+    def __init__(
+        self, objectives: dict[str, str], costs: dict[int, dict[str, float]] | None = None
+    ):
+        self.curves: dict[int, list[tuple[int, dict[str, float]]]] = {}
+        self.costs = costs or {}
+        self.phases: dict[int, Any] = {}
+        self.final: dict[int, dict[str, float]] = {}
+        self.view = StudyView.of(
+            Objectives.parse(objectives), self.curves, self.costs, self.phases, self.final
+        )
+
+    def report(self, scheduler: Any, number: int, step: int, **metrics: float) -> Decision:
+        self.curves.setdefault(number, []).append((step, metrics))
+        return scheduler.decide(self.view, number, step)
+
+
+def test_rung_levels() -> None:
+    assert rung_levels(1, 3, 27) == [1, 3, 9]
+    assert rung_levels(2, 2, 20) == [2, 4, 8, 16]
+    assert rung_levels(1, 3, None)[:4] == [1, 3, 9, 27]
+    with pytest.raises(ValueError, match="eta >= 2"):
+        rung_levels(1, 1, 10)
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(
+    st.lists(st.floats(0, 1, allow_nan=False), min_size=1, max_size=40, unique=True),
+    st.integers(2, 4),
+)
+def test_a_rung_never_keeps_more_than_its_share(values: list[float], eta: int) -> None:
+    """Each decision keeps a trial only if it is in the best ceil(n/eta) of the n trials at the
+    rung so far (or fewer than eta have arrived); with all values known, exactly that share."""
+    scheduler = ASHAScheduler(eta=eta, min_steps=1, max_steps=9, guard=NO_GUARD)
+    study = Study({"score": "max"})
+    for number, value in enumerate(values):
+        decision = study.report(scheduler, number, 1, score=value)
+        arrived = values[: number + 1]
+        if decision is Decision.CONTINUE and len(arrived) >= eta:
+            rank = sorted(arrived, reverse=True).index(value)
+            assert rank < math.ceil(len(arrived) / eta)
+    if len(values) >= eta:  # decisions with every value known keep exactly the share
+        kept = [
+            n
+            for n in range(len(values))
+            if scheduler.decide(study.view, n, 1) is Decision.CONTINUE
+        ]
+        assert len(kept) == math.ceil(len(values) / eta)
+
+
+def test_asha_stops_the_worst_at_each_rung_and_minimises_too() -> None:
+    scheduler = ASHAScheduler(eta=2, min_steps=1, max_steps=8, guard=NO_GUARD)
+    study = Study({"loss": "min"})
+    assert study.report(scheduler, 0, 1, loss=0.5) is Decision.CONTINUE  # too few to judge
+    assert study.report(scheduler, 1, 1, loss=0.9) is Decision.STOP  # worse of two
+    assert study.report(scheduler, 2, 1, loss=0.1) is Decision.CONTINUE
+    assert study.report(scheduler, 2, 2, loss=0.05) is Decision.CONTINUE  # rung 2: alone
+
+
+def test_hyperband_brackets_start_at_different_rungs() -> None:
+    scheduler = HyperbandScheduler(eta=3, min_steps=1, max_steps=27, guard=NO_GUARD)
+    assert scheduler.n_brackets == 3
+    assert [scheduler._levels(n) for n in range(3)] == [[1, 3, 9], [3, 9], [9]]
+    study = Study({"score": "max"})
+    for number in (1, 4, 7):  # bracket 1: nothing happens at step 1
+        assert study.report(scheduler, number, 1, score=0.1 * number) is Decision.CONTINUE
+    decisions = [study.report(scheduler, n, 3, score=0.1 * n) for n in (1, 4, 7)]
+    assert decisions == [Decision.CONTINUE] * 3  # fewer than eta at the rung, then the best
+    assert scheduler.decide(study.view, 4, 3) is Decision.STOP  # judged with all three
+    assert study.report(scheduler, 2, 1, score=0.0) is Decision.CONTINUE  # bracket 2: no rung 1
+
+
+def test_moasha_keeps_the_front_and_uses_costs_known_before_training() -> None:
+    costs = {0: {"params": 100.0}, 1: {"params": 10.0}, 2: {"params": 100.0}, 3: {"params": 50.0}}
+    scheduler = MOASHAScheduler(eta=2, min_steps=1, max_steps=9, guard=NO_GUARD)
+    study = Study({"accuracy": "max", "params": "min"}, costs)
+    study.report(scheduler, 0, 1, accuracy=0.9)
+    study.report(scheduler, 1, 1, accuracy=0.5)
+    # Trial 2 is dominated by trial 0 (same size, less accurate): stopped.
+    assert study.report(scheduler, 2, 1, accuracy=0.6) is Decision.STOP
+    # Trial 3 is dominated by neither: on the front, kept.
+    assert scheduler.decide(study.view, 0, 1) is Decision.CONTINUE
+    assert pareto_order([(0.9, -100), (0.5, -10), (0.6, -100)])[-1] == 2
+
+
+def test_median_stops_below_the_median_after_startup() -> None:
+    scheduler = MedianScheduler(min_steps=1, n_startup_trials=3, guard=NO_GUARD)
+    study = Study({"score": "max"})
+    for number, value in enumerate([0.5, 0.6, 0.7]):
+        assert study.report(scheduler, number, 1, score=value) is Decision.CONTINUE
+    assert study.report(scheduler, 3, 1, score=0.2) is Decision.STOP
+    assert study.report(scheduler, 4, 1, score=0.65) is Decision.CONTINUE
+
+
+def test_kendall_tau() -> None:
+    assert kendall_tau([1, 2, 3], [10, 20, 30]) == 1.0
+    assert kendall_tau([1, 2, 3], [30, 20, 10]) == -1.0
+    assert kendall_tau([1, 1, 1], [1, 2, 3]) == 0.0
+
+
+def test_guard_disables_a_rung_whose_ranking_disagrees_with_the_final_one() -> None:
+    guard = RungGuard(eta=3, sentinel_every=1, min_pairs=4, min_agreement=0.3)
+    study = Study({"score": "max"})
+    for number, x in enumerate([0.1, 0.4, 0.6, 0.9]):  # epoch 1 reversed, final in order
+        study.curves[number] = [(1, {"score": 1 - x}), (9, {"score": x})]
+        study.final[number] = {"score": x}
+    assert not guard.trusts(study.view, 1, "score", 1.0)
+    assert guard.disabled_rungs[1] == pytest.approx(-1.0)
+    assert guard.trusts(study.view, 9, "score", 1.0)
+
+
+def _misleading(guard: bool) -> archtune.TuneResult:
+    return archtune.tune(
+        obj.misleading_curve,
+        {"x": Float(0.0, 1.0)},
+        objectives={"score": "max"},
+        n_trials=36,
+        sampler="random",
+        seed=3,
+        scheduler={"name": "asha", "eta": 3, "min_steps": 1, "max_steps": 9, "guard": guard},
+    )
+
+
+@pytest.mark.integration
+def test_the_guard_rescues_a_search_where_epoch_one_misleads(caplog: Any) -> None:
+    with caplog.at_level("INFO", logger="archtune"):
+        guarded = _misleading(guard=True)
+    unguarded = _misleading(guard=False)
+    best_guarded = guarded.best_trial.values[0]  # type: ignore[index]
+    best_unguarded = unguarded.best_trial.values[0]  # type: ignore[index]
+    # Without the guard, ASHA keeps the trials that start fast and stops the ones that end best.
+    assert best_guarded > best_unguarded + 0.1
+    assert "guard: rung 1 no longer stops trials" in caplog.text
+    assert guarded.counts["stopped"] > 0
+    assert unguarded.counts["stopped"] > 0
+
+
+@pytest.mark.integration
+def test_a_multi_objective_study_stops_most_trials_early() -> None:
+    result = archtune.tune(
+        obj.accuracy_and_size,
+        {"width": Int(1, 64, log=True), "quality": Float(0.5, 1.0)},
+        objectives={"accuracy": "max", "size": "min"},
+        n_trials=30,
+        n_workers=2,
+        seed=0,
+        sampler="random",
+        scheduler={"name": "auto", "max_steps": 9},
+    )
+    counts = result.counts
+    assert counts["stopped"] > counts["complete"]  # most trials stopped before epoch 9
+    assert counts["stopped"] + counts["complete"] == 30
+    for trial in result.trials:
+        frozen = result.study.trials[trial.number]
+        if trial.status == "stopped":
+            assert frozen.user_attrs["archtune.stopped_at"] < 9
+            # Told with the values it had, so samplers learn from it.
+            assert frozen.values is not None
+    front = result.best_trials
+    assert front
+    assert all(t.status == "complete" for t in front)
