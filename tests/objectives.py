@@ -115,3 +115,20 @@ def accuracy_and_size(config: dict[str, Any], reporter: Reporter) -> dict[str, f
         if reporter.report(epoch, accuracy=accuracy, size=float(width)) is Decision.STOP:
             break
     return {"accuracy": accuracy, "size": float(width)}
+
+
+class CountingTrainObjective:
+    """archtune's built-in training, logging each call to ``$ARCHTUNE_TEST_MARKERS/calls``.
+
+    Wraps a :class:`~archtune.training.TrainObjective` (picklable), so a test can count the
+    trainings that really ran in the worker processes.
+    """
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def __call__(self, config: dict[str, Any], reporter: Reporter) -> dict[str, float]:
+        with (Path(os.environ["ARCHTUNE_TEST_MARKERS"]) / "calls").open("a") as log:
+            log.write(f"{reporter.trial_number}\n")
+        result: dict[str, float] = self.inner(config, reporter)
+        return result

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,8 +15,9 @@ from archtune._errors import ConfigError, InvalidSpaceError
 from archtune.config._duration import parse_duration
 from archtune.config._model import ExperimentConfig
 from archtune.execution import ObjectiveRef
-from archtune.search import Experiment, Objectives, SchedulerSpec
+from archtune.search import Constraint, Experiment, Objectives, SchedulerSpec, parse_constraints
 from archtune.space import Fixed, Space
+from archtune.training._objective import COST_METRICS
 
 if TYPE_CHECKING:
     from archtune.training import TrainingSetup
@@ -104,6 +106,9 @@ def build_experiment(
             objective = ObjectiveRef(config.objective, search_path=search_path)
             space = Space.from_dict(config.space, path="space")
             objectives = Objectives.parse(config.objectives)
+        constraints = parse_constraints(config.constraints)
+        if constraints:
+            precheck = _constrained_precheck(config, constraints, precheck)
         timeout_s = _timeout(config.budget.timeout, names)
         if config.sampler == "grid":
             _check_grid(space, config.budget.trials, names)
@@ -127,9 +132,33 @@ def build_experiment(
         seed=config.seed,
         source=source,
         scheduler=_scheduler(config, space),
+        constraints=constraints,
         precheck=precheck,
         study_attrs=study_attrs,
     )
+
+
+def _constrained_precheck(
+    config: ExperimentConfig,
+    constraints: tuple[Constraint, ...],
+    precheck: Callable[..., dict[str, float]] | None,
+) -> Callable[..., dict[str, float]]:
+    """The precheck that measures what the constraints bound (latency only when asked)."""
+    if precheck is None:
+        raise ConfigError(
+            "constraints are checked before training, on costs that built-in training knows "
+            "(params, flops, latency_ms): use `data:` and `model:` blocks, or drop "
+            "`constraints:` and make the cost an objective"
+        )
+    for constraint in constraints:
+        if constraint.metric not in COST_METRICS:
+            raise ConfigError(
+                f"constraints.{constraint.metric} is not a cost known before training; "
+                f"allowed: {', '.join(COST_METRICS)}"
+            )
+    if any(c.metric == "latency_ms" for c in constraints):
+        return functools.partial(precheck, with_latency=True)
+    return precheck
 
 
 def _scheduler(config: ExperimentConfig, space: Space) -> SchedulerSpec:

@@ -161,6 +161,7 @@ class ExperimentConfig(BaseModel):
     workers: Annotated[int, _at_least(1)] = 1
     sampler: SamplerName = "auto"
     scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
+    constraints: dict[str, Any] | None = None  # checked by archtune.search.parse_constraints
     storage: str | None = DEFAULT_STORAGE  # None: in memory (the Python API's default)
     seed: int | None = None
     max_retries: Annotated[int, _at_least(0)] = Field(default=1)

@@ -1,5 +1,6 @@
 """The Optuna glue: experiments, samplers, objectives, schedulers, the driver and results."""
 
+from archtune.search._constraints import Constraint, parse_constraints
 from archtune.search._driver import (
     MAX_INFEASIBLE_IN_ROW,
     Driver,
@@ -28,6 +29,7 @@ __all__ = [
     "SCHEDULER_NAMES",
     "ASHAScheduler",
     "BaseScheduler",
+    "Constraint",
     "Direction",
     "Driver",
     "DriverStats",
@@ -47,5 +49,6 @@ __all__ = [
     "load_result",
     "make_sampler",
     "make_scheduler",
+    "parse_constraints",
     "rung_levels",
 ]

@@ -28,6 +28,7 @@ __all__ = [
     "TRIAL_STOPPED_AT",
     "TRIAL_TRACEBACK",
     "counts_toward_budget",
+    "is_infeasible",
     "lineage",
     "was_stopped",
 ]
@@ -60,6 +61,8 @@ def counts_toward_budget(trial: FrozenTrial) -> bool:
     Complete and stopped-early trials count, and so do failures in the user's own code; a trial
     cut short by the machinery (a killed worker or driver, Ctrl-C) does not: it runs again.
     """
+    if is_infeasible(trial):
+        return False
     if trial.state in (TrialState.COMPLETE, TrialState.PRUNED):
         return True
     if trial.state == TrialState.FAIL:
@@ -67,9 +70,16 @@ def counts_toward_budget(trial: FrozenTrial) -> bool:
     return False
 
 
+def is_infeasible(trial: FrozenTrial) -> bool:
+    """Whether ``trial`` was recorded as infeasible (never trained)."""
+    return trial.user_attrs.get(TRIAL_FAILURE) == "infeasible"
+
+
 def was_stopped(trial: FrozenTrial) -> bool:
     """Whether the scheduler stopped ``trial`` early (told PRUNED, or COMPLETE with its values
     at the time it stopped so that samplers learn from it)."""
+    if is_infeasible(trial):
+        return False
     return trial.state == TrialState.PRUNED or (
         trial.state == TrialState.COMPLETE and TRIAL_STOPPED_AT in trial.user_attrs
     )

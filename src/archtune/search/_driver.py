@@ -28,6 +28,7 @@ from archtune.execution import (
     WorkerLost,
 )
 from archtune.search import _attrs as attrs
+from archtune.search._constraints import Constraint
 from archtune.search._experiment import Experiment
 from archtune.search._ranking import dominates_or_equals
 from archtune.search._result import TuneResult
@@ -118,6 +119,7 @@ class Driver:
         )
         self._failures_in_row = 0
         self._infeasible_in_row = 0
+        self._smallest_cost: dict[str, float] = {}  # per constrained metric, for messages
         self._last_error = ""
         self.stats = DriverStats(total=experiment.n_trials)
         self.study: optuna.Study | None = None
@@ -224,10 +226,18 @@ class Driver:
             try:
                 cost = self.experiment.precheck(config)
             except InfeasibleError as exc:
-                self._on_infeasible(study, self._live.pop(trial.number), str(exc))
+                self._on_infeasible(study, self._live.pop(trial.number), str(exc), {})
+                return None
+            trial.set_user_attr(attrs.TRIAL_COST, cost)
+            broken = self._broken_constraints(cost)
+            if broken:
+                reason = "; ".join(
+                    f"{c.metric} {_count(cost[c.metric])} breaks {c}" for c in broken
+                )
+                violations = {c.metric: c.violation(cost[c.metric]) for c in broken}
+                self._on_infeasible(study, self._live.pop(trial.number), reason, violations)
                 return None
             self._infeasible_in_row = 0
-            trial.set_user_attr(attrs.TRIAL_COST, cost)
             self._costs[trial.number] = cost
         self._phases[trial.number] = "running"
         first, _ = attrs.lineage(trial)
@@ -327,21 +337,49 @@ class Driver:
             requeue(study, _frozen(study, trial), next_attempt=True)
             self.stats.retried += 1
 
-    def _on_infeasible(self, study: optuna.Study, trial: optuna.Trial, reason: str) -> None:
-        """Record a configuration that cannot be trained; it does not count toward the budget."""
+    def _broken_constraints(self, cost: dict[str, float]) -> list[Constraint]:
+        broken = []
+        for constraint in self.experiment.constraints:
+            value = cost[constraint.metric]
+            smallest = self._smallest_cost.get(constraint.metric, math.inf)
+            self._smallest_cost[constraint.metric] = min(smallest, value)
+            if constraint.violation(value) > 0:
+                broken.append(constraint)
+        return broken
+
+    def _on_infeasible(
+        self,
+        study: optuna.Study,
+        trial: optuna.Trial,
+        reason: str,
+        violations: dict[str, float],
+    ) -> None:
+        """Record a configuration that is not trained: it cannot be built or breaks a constraint.
+
+        It is told PRUNED with its violations as Optuna constraints (``trial.set_constraint``;
+        an unbuildable network violates ``buildable``), so constraint-aware samplers (TPE,
+        NSGA-II, GP) learn where the feasible region is. It does not count toward the budget.
+        """
         trial.set_user_attr(attrs.TRIAL_FAILURE, "infeasible")
         trial.set_user_attr(attrs.TRIAL_COUNTED, False)
         trial.set_user_attr(attrs.TRIAL_ERROR, f"infeasible: {reason}")
+        for name, amount in (violations or {"buildable": 1.0}).items():
+            trial.set_constraint(name, amount)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            study.tell(trial, state=TrialState.FAIL)
+            study.tell(trial, state=TrialState.PRUNED)
         self.stats.infeasible += 1
         self._infeasible_in_row += 1
         logger.info("trial %d is infeasible, not trained: %s", trial.number, reason)
         if self._infeasible_in_row >= MAX_INFEASIBLE_IN_ROW:
+            smallest = ", ".join(
+                f"{metric} {_count(value)}" for metric, value in self._smallest_cost.items()
+            )
+            seen = f"; the smallest cost seen: {smallest}" if smallest else ""
             raise TooManyFailuresError(
                 f"{MAX_INFEASIBLE_IN_ROW} configurations in a row were infeasible (the last: "
-                f"{reason}); narrow the space to networks that fit the data"
+                f"{reason}){seen}. Relax the constraints or narrow the space to networks that "
+                "fit the data and the budget"
             )
 
     # -- recording --------------------------------------------------------------------------
@@ -402,7 +440,9 @@ class Driver:
     def _count_existing(self, study: optuna.Study) -> None:
         for trial in study.get_trials(deepcopy=False):
             self.stats.done += attrs.counts_toward_budget(trial)
-            if attrs.was_stopped(trial):
+            if attrs.is_infeasible(trial):
+                self.stats.infeasible += 1
+            elif attrs.was_stopped(trial):
                 self.stats.stopped += 1
             elif trial.state == TrialState.COMPLETE and trial.values is not None:
                 self.stats.complete += 1
@@ -429,6 +469,11 @@ class Driver:
     def _notify(self) -> None:
         if self._progress is not None:
             self._progress.update(self.stats)
+
+
+def _count(value: float) -> str:
+    """``93,322`` for counts, ``1.52`` otherwise."""
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:.3g}"
 
 
 def _json_safe(metrics: dict[str, Any]) -> dict[str, Any]:

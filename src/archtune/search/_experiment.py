@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from archtune.execution import ObjectiveRef
+from archtune.search._constraints import Constraint
 from archtune.search._objectives import Objectives
 from archtune.search._schedulers import SchedulerSpec
 from archtune.space import Space
@@ -33,6 +34,8 @@ class Experiment:
         seed: Seeds the sampler and each trial's ``reporter.seed``.
         source: Where it came from (a file name or ``tune()``), for messages.
         scheduler: Early stopping (``auto``: MO-ASHA for several objectives, ASHA for one).
+        constraints: Bounds on the cost known before training; a configuration that breaks
+            one is recorded as infeasible and never trained (needs ``precheck``).
         precheck: Returns a configuration's cost before training, or raises
             :class:`~archtune.arch.InfeasibleNetworkError`: infeasible trials are recorded
             and never trained.
@@ -53,6 +56,7 @@ class Experiment:
     seed: int | None = None
     source: str = "tune()"
     scheduler: SchedulerSpec = field(default_factory=SchedulerSpec)
+    constraints: tuple[Constraint, ...] = ()
     precheck: Callable[[Mapping[str, Any]], dict[str, float]] | None = None
     study_attrs: Mapping[str, Any] = field(default_factory=dict)
 
@@ -69,5 +73,6 @@ class Experiment:
             "workers": self.n_workers,
             "sampler": self.sampler,
             "scheduler": self.scheduler.resolved_name(self.objectives),
+            "constraints": [str(c) for c in self.constraints],
             "seed": self.seed,
         }

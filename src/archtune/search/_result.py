@@ -68,13 +68,13 @@ class TrialResult:
 
 
 def _status(trial: FrozenTrial) -> TrialStatus:
+    if attrs.is_infeasible(trial):
+        return "infeasible"
     if attrs.was_stopped(trial):
         return "stopped"
     if trial.state == TrialState.COMPLETE:
         return "complete"
     if trial.state == TrialState.FAIL:
-        if trial.user_attrs.get(attrs.TRIAL_FAILURE) == "infeasible":
-            return "infeasible"
         return "failed" if attrs.counts_toward_budget(trial) else "interrupted"
     if trial.state == TrialState.RUNNING:
         return "running"

@@ -61,14 +61,24 @@ class TrainObjective:
         dataset = dict(self.data)["dataset"]
         return f"built-in {self.backend} training of {self.model.describe()} on {dataset}"
 
-    def precheck(self, config: Mapping[str, Any]) -> dict[str, float]:
-        """The configuration's cost, known before training.
+    def precheck(
+        self, config: Mapping[str, Any], *, with_latency: bool = False
+    ) -> dict[str, float]:
+        """The configuration's cost, known before training: params and FLOPs from the cost
+        model and, with ``with_latency``, one quick latency measurement of the built model.
 
         Raises:
             InfeasibleNetworkError: its network cannot be built.
         """
-        cost = estimate_cost(self.model.build(config))
-        return {"params": float(cost.params), "flops": float(cost.flops)}
+        network = self.model.build(config)
+        cost = estimate_cost(network)
+        result = {"params": float(cost.params), "flops": float(cost.flops)}
+        if with_latency:
+            from archtune.backends.torch import build_module, measure_latency
+
+            latency = measure_latency(build_module(network), network.input_shape, batch_sizes=(1,))
+            result["latency_ms"] = float(latency[1])
+        return result
 
     def recipe_of(self, config: Mapping[str, Any]) -> Recipe:
         """The trial's recipe: the fixed fields, then the sampled ones."""
