@@ -21,6 +21,7 @@ __all__ = [
     "LRFinderResult",
     "NetworkModule",
     "StepScheduler",
+    "TorchBackend",
     "apply_initialisation",
     "build_module",
     "evaluate",
@@ -57,6 +58,7 @@ _LAZY = {
     "suggest_lr": "_lr_find",
     "measure_latency": "_latency",
     "resolve_device": "_device",
+    "TorchBackend": "_backend",
 }
 
 

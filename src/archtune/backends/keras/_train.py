@@ -1,0 +1,134 @@
+"""Train a ``keras.Model`` with a :class:`Recipe`: :func:`fit`."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy.typing as npt
+
+from archtune._reporter import Reporter
+from archtune.backends._result import FitResult
+from archtune.backends.keras._callback import ReporterCallback
+from archtune.backends.keras._evaluate import evaluate_arrays, task_data
+from archtune.backends.keras._init import apply_initialisation
+from archtune.backends.keras._keras import import_keras
+from archtune.backends.keras._optim import make_optimizer
+from archtune.backends.keras._random import reset_seed_generators, seeded
+from archtune.data import Dataset
+from archtune.recipe import LRSchedule, Recipe
+
+keras = import_keras()
+
+__all__ = ["device_name", "fit"]
+
+
+def device_name() -> str:
+    """Where Keras computes: ``"cpu"``/``"cuda"`` on PyTorch, else ``"<backend>"``."""
+    backend = str(keras.config.backend())
+    if backend == "torch":
+        import torch
+
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return backend
+
+
+def fit(
+    model: Any,
+    dataset: Dataset,
+    recipe: Recipe,
+    *,
+    reporter: Reporter | None = None,
+    seed: int = 0,
+    pretrained_weights: Mapping[str, npt.ArrayLike] | None = None,
+    eval_batch_size: int = 1024,
+) -> FitResult:
+    """Initialise and train ``model`` on ``dataset`` as ``recipe`` says; report every epoch.
+
+    The Keras counterpart of :func:`archtune.backends.torch.fit`, with the same metrics: the
+    model returns logits (classification: cross-entropy with ``recipe.label_smoothing``) or
+    predictions (regression: MSE). It is compiled with the recipe's optimizer and trained
+    with ``model.fit`` and a :class:`ReporterCallback`, which sets every step's learning rate
+    from :class:`archtune.recipe.LRSchedule`, raises :class:`archtune.DivergedError` on a
+    NaN/inf loss, and calls ``reporter.report(epoch, train_loss=..., val_loss=...,
+    val_accuracy=... | val_mse=..., val_mae=..., lr=...)`` after each epoch (``epoch`` from
+    1), stopping on :attr:`Decision.STOP`. ``gd`` trains on the whole split, one step per
+    epoch. Everything is seeded from ``seed`` (initialisation, shuffling, dropout); the
+    caller's Python, NumPy and PyTorch random states are kept.
+
+    Args:
+        model: The ``keras.Model`` to train, in place (compiled again by this call).
+        dataset: The data (see :func:`archtune.data.load_dataset`).
+        recipe: Initialisation, optimizer, schedule, batch size, epochs.
+        reporter: Receives per-epoch metrics; ``None`` reports nothing.
+        seed: The seed of everything random in training.
+        pretrained_weights: ``{variable path: array}`` for ``weight_init="pretrained"``.
+        eval_batch_size: Batch size of validation and test evaluation.
+
+    Returns:
+        The :class:`~archtune.backends.FitResult`.
+
+    Raises:
+        DivergedError: The training loss became NaN or infinite (with the epoch and step).
+        ConfigError: The model's output does not fit the dataset.
+    """
+    with seeded(seed):
+        apply_initialisation(
+            model, recipe, seed=seed, dataset=dataset, pretrained_weights=pretrained_weights
+        )
+        reset_seed_generators(model, seed)
+        data = task_data(model, dataset)
+        n = dataset.n_train
+        batch_size = n if recipe.full_batch else min(recipe.batch_size, n)
+        steps_per_epoch = math.ceil(n / batch_size)
+        eval_kwargs: dict[str, Any] = {
+            "classification": data.classification,
+            "batch_size": eval_batch_size,
+            "target_scale": dataset.target_scale,
+        }
+
+        def validate() -> dict[str, float]:
+            x, y = dataset.x_val, dataset.y_val
+            return evaluate_arrays(model, x, y, prefix="val", **eval_kwargs)
+
+        callback = ReporterCallback(
+            LRSchedule(recipe, steps_per_epoch=steps_per_epoch),
+            validate,
+            reporter=reporter,
+            epochs=recipe.epochs,
+        )
+        loss: Any
+        if data.classification:
+            loss = keras.losses.CategoricalCrossentropy(
+                from_logits=True, label_smoothing=recipe.label_smoothing
+            )
+        else:
+            loss = keras.losses.MeanSquaredError()
+        model.compile(optimizer=make_optimizer(model, recipe), loss=loss)
+        if reporter is not None and reporter.should_stop:
+            callback.stopped_early = True
+        else:
+            model.fit(
+                dataset.x_train,
+                data.y_train,
+                batch_size=batch_size,
+                epochs=recipe.epochs,
+                shuffle=steps_per_epoch > 1,
+                verbose=0,
+                callbacks=[callback],
+            )
+    metrics = dict(callback.metrics)
+    if dataset.n_test:
+        metrics.update(
+            evaluate_arrays(model, dataset.x_test, dataset.y_test, prefix="test", **eval_kwargs)
+        )
+    return FitResult(
+        metrics=metrics,
+        history=callback.history,
+        epoch_times=callback.epoch_times,
+        epochs_run=len(callback.history),
+        stopped_early=callback.stopped_early,
+        n_steps=callback.n_steps,
+        device=device_name(),
+    )

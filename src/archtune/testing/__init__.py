@@ -1,0 +1,23 @@
+"""Test suites that implementations of archtune's interfaces inherit, as Optuna's
+``optuna.testing.pytest_samplers`` does for samplers.
+
+:class:`BackendConformance` holds the tests every :class:`~archtune.backends.BaseBackend`
+passes. A backend's test module subclasses it and overrides the ``backend`` fixture::
+
+    import pytest
+    from archtune.testing import BackendConformance
+
+    class TestMyBackend(BackendConformance):
+        @pytest.fixture
+        def backend(self):
+            return MyBackend()
+
+This package needs pytest and hypothesis (the ``test`` extra) and, for the training tests,
+scikit-learn's digits (the ``data`` extra) and onnxruntime (the ``onnx`` extra).
+"""
+
+from __future__ import annotations
+
+from archtune.testing._backend import BackendConformance
+
+__all__ = ["BackendConformance"]

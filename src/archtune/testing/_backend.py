@@ -1,0 +1,326 @@
+"""The backend conformance suite: :class:`BackendConformance`."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from archtune._errors import DivergedError
+from archtune._reporter import Decision, NullReporter
+from archtune.arch import (
+    GRU,
+    LSTM,
+    BatchNorm,
+    Conv2D,
+    Dense,
+    Dropout,
+    Flatten,
+    Head,
+    MaxPool2D,
+    Network,
+    builtin_network,
+    estimate_cost,
+    infer_output_shape,
+    list_builtin_networks,
+)
+from archtune.arch._strategies import FAMILIES, networks
+from archtune.backends._base import BaseBackend
+from archtune.data import Dataset
+from archtune.recipe import LRSchedule, Recipe
+
+__all__ = ["BackendConformance", "StopAt"]
+
+_CLASSIFICATION_METRICS = {"train_loss", "val_loss", "val_accuracy", "lr"}
+_REGRESSION_METRICS = {"train_loss", "val_loss", "val_mse", "val_mae", "lr"}
+
+
+class StopAt(NullReporter):
+    """A reporter that answers STOP from epoch ``epoch`` on."""
+
+    def __init__(self, epoch: int) -> None:
+        super().__init__()
+        self.stop_epoch = epoch
+
+    def report(self, step: int, **metrics: float) -> Decision:
+        super().report(step, **metrics)
+        return Decision.STOP if step >= self.stop_epoch else Decision.CONTINUE
+
+
+def _mlp(n_classes: int = 10) -> Network:
+    layers = (Flatten(), Dense(32, activation="relu"), Dropout(0.1))
+    return Network((8, 8, 1), layers=layers, head=Head(n_classes), name="mlp")
+
+
+def _cnn() -> Network:
+    layers = (
+        Conv2D(8, 3, padding="same", activation="relu"),
+        MaxPool2D(2),
+        BatchNorm(),
+        Conv2D(16, 3, separable=True, activation="relu"),
+        Flatten(),
+    )
+    return Network((8, 8, 1), layers=layers, head=Head(10), name="cnn")
+
+
+def _rnn() -> Network:
+    layers = (LSTM(6, bidirectional=True, return_sequences=True), GRU(5))
+    return Network((6, 4), layers=layers, head=Head(3), name="rnn")
+
+
+_EXPORTED = {"mlp": _mlp, "cnn": _cnn, "rnn": _rnn}
+
+
+def _inputs(network: Network, n: int, seed: int) -> npt.NDArray[Any]:
+    rng = np.random.default_rng(seed)
+    if network.takes_token_ids:
+        vocab = int(network.layers[0].vocab_size)  # type: ignore[attr-defined]
+        return rng.integers(0, vocab, (n, *network.input_shape))
+    return rng.standard_normal((n, *network.input_shape)).astype(np.float32)
+
+
+class BackendConformance:
+    """The tests every backend passes; subclass it and override the ``backend`` fixture.
+
+    Class attributes tune the suite for a slow backend; the defaults are what the PyTorch
+    and Keras backends meet.
+
+    Attributes:
+        n_examples: Hypothesis examples per network family for the build tests.
+        min_accuracy: The validation accuracy a small MLP and CNN reach on ``digits``.
+        onnx_atol: How far ONNX Runtime's outputs may be from :meth:`BaseBackend.predict`.
+    """
+
+    n_examples: ClassVar[int] = 25
+    min_accuracy: ClassVar[float] = 0.85
+    onnx_atol: ClassVar[float] = 1e-4
+
+    @pytest.fixture
+    def backend(self) -> BaseBackend:
+        """The backend under test; subclasses override this fixture."""
+        raise NotImplementedError("override the `backend` fixture in the subclass")
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def digits(cls) -> Dataset:
+        """scikit-learn's 8x8 digits, split 60/20/20 with seed 0."""
+        pytest.importorskip("sklearn")
+        from archtune.data import load_dataset
+
+        return load_dataset("digits", seed=0)
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def diabetes(cls) -> Dataset:
+        """scikit-learn's diabetes regression data, split with seed 0."""
+        pytest.importorskip("sklearn")
+        from archtune.data import load_dataset
+
+        return load_dataset("diabetes", seed=0)
+
+    # --- the interface -------------------------------------------------------------------
+
+    def test_declares_its_name_and_file_suffix(self, backend: BaseBackend) -> None:
+        assert isinstance(backend, BaseBackend)
+        assert isinstance(backend.name, str)
+        assert backend.name
+        assert backend.native_suffix.startswith(".")
+
+    # --- building ------------------------------------------------------------------------
+
+    @pytest.mark.parametrize("family", FAMILIES)
+    def test_generated_networks_have_the_analytic_params_and_output_shape(
+        self, backend: BaseBackend, family: str
+    ) -> None:
+        self._check_generated(backend, family, self.n_examples)
+
+    @pytest.mark.slow
+    @pytest.mark.parametrize("family", FAMILIES)
+    def test_many_generated_networks(self, backend: BaseBackend, family: str) -> None:
+        self._check_generated(backend, family, 150)
+
+    @staticmethod
+    def _check_generated(backend: BaseBackend, family: str, n_examples: int) -> None:
+        @settings(
+            max_examples=n_examples,
+            derandomize=True,
+            deadline=None,
+            database=None,
+            suppress_health_check=[HealthCheck.too_slow],
+        )
+        @given(networks(families=(family,)))
+        def check(network: Network) -> None:
+            model = backend.build(network, seed=0)
+            assert backend.count_params(model) == estimate_cost(network).params
+            with warnings.catch_warnings():
+                # Attention over a single position: Keras warns that its softmax is constant.
+                warnings.filterwarnings("ignore", "You are using a softmax over axis")
+                out = backend.predict(model, _inputs(network, 2, seed=0))
+            assert out.shape == (2, *infer_output_shape(network))
+            assert np.isfinite(out).all()
+
+        check()
+
+    @pytest.mark.parametrize("name", list_builtin_networks())
+    def test_reference_networks_have_their_documented_params(
+        self, backend: BaseBackend, name: str
+    ) -> None:
+        network = builtin_network(name)
+        assert backend.count_params(backend.build(network)) == estimate_cost(network).params
+
+    def test_the_same_seed_builds_the_same_weights(self, backend: BaseBackend) -> None:
+        network = _cnn()
+        x = _inputs(network, 4, seed=0)
+        first = backend.predict(backend.build(network, seed=1), x)
+        np.testing.assert_array_equal(backend.predict(backend.build(network, seed=1), x), first)
+        assert not np.allclose(backend.predict(backend.build(network, seed=2), x), first)
+
+    # --- training ------------------------------------------------------------------------
+
+    @pytest.mark.parametrize("make", [_mlp, _cnn], ids=["mlp", "cnn"])
+    def test_small_networks_learn_digits(
+        self, backend: BaseBackend, digits: Dataset, make: Any
+    ) -> None:
+        recipe = Recipe(optimizer="adam", lr=3e-3, epochs=3, batch_size=32)
+        result = backend.fit(backend.build(make(), seed=0), digits, recipe, seed=0)
+        assert result.metrics["val_accuracy"] >= self.min_accuracy
+        assert result.metrics["test_accuracy"] >= self.min_accuracy - 0.05
+        assert result.history[-1]["train_loss"] < result.history[0]["train_loss"]
+        assert result.epochs_run == 3
+        assert not result.stopped_early
+        assert result.n_steps == 3 * math.ceil(digits.n_train / 32)
+
+    def test_reports_every_epoch_with_the_metric_names(
+        self, backend: BaseBackend, digits: Dataset
+    ) -> None:
+        reporter = NullReporter()
+        recipe = Recipe(lr=0.01, epochs=3, schedule="cosine", warmup_epochs=0.5)
+        result = backend.fit(backend.build(_mlp()), digits, recipe, reporter=reporter)
+        assert [step for step, _ in reporter.history] == [1, 2, 3]
+        schedule = LRSchedule(recipe, steps_per_epoch=math.ceil(digits.n_train / 32))
+        for epoch, ((_, metrics), row) in enumerate(
+            zip(reporter.history, result.history, strict=True), start=1
+        ):
+            assert set(metrics) == _CLASSIFICATION_METRICS
+            assert all(isinstance(v, float) and math.isfinite(v) for v in metrics.values())
+            assert metrics == {k: row[k] for k in metrics}
+            assert row["epoch"] == epoch
+            assert 0.0 <= metrics["val_accuracy"] <= 1.0
+            assert metrics["lr"] == pytest.approx(
+                schedule.lr_at(epoch * schedule.steps_per_epoch - 1)
+            )
+        assert len(result.epoch_times) == 3
+        assert all(t > 0 for t in result.epoch_times)
+        assert set(result.metrics) == _CLASSIFICATION_METRICS | {"test_loss", "test_accuracy"}
+
+    def test_regression_reports_mse_and_mae(self, backend: BaseBackend, diabetes: Dataset) -> None:
+        network = Network(
+            (10,), layers=(Dense(16, activation="relu"),), head=Head(1, activation="none")
+        )
+        reporter = NullReporter()
+        result = backend.fit(
+            backend.build(network), diabetes, Recipe(lr=0.01, epochs=2), reporter=reporter
+        )
+        assert [set(metrics) for _, metrics in reporter.history] == [_REGRESSION_METRICS] * 2
+        expected = _REGRESSION_METRICS | {"test_loss", "test_mse", "test_mae"}
+        assert set(result.metrics) == expected
+        assert result.metrics["val_mse"] > result.metrics["val_loss"]  # in the target's units
+
+    def test_a_stop_after_epoch_two_is_honoured(
+        self, backend: BaseBackend, digits: Dataset
+    ) -> None:
+        reporter = StopAt(2)
+        result = backend.fit(backend.build(_mlp()), digits, Recipe(epochs=6), reporter=reporter)
+        assert [step for step, _ in reporter.history] == [1, 2]
+        assert result.epochs_run == 2
+        assert len(result.history) == 2
+        assert result.stopped_early
+        assert result.n_steps == 2 * math.ceil(digits.n_train / 32)
+
+    def test_a_stop_at_the_last_epoch_is_not_early(
+        self, backend: BaseBackend, digits: Dataset
+    ) -> None:
+        result = backend.fit(backend.build(_mlp()), digits, Recipe(epochs=2), reporter=StopAt(2))
+        assert result.epochs_run == 2
+        assert not result.stopped_early
+
+    def test_full_batch_gd_takes_one_step_per_epoch(
+        self, backend: BaseBackend, digits: Dataset
+    ) -> None:
+        recipe = Recipe(optimizer="gd", lr=0.5, epochs=3)
+        result = backend.fit(backend.build(_mlp()), digits, recipe, seed=0)
+        assert result.n_steps == 3
+        assert result.history[-1]["train_loss"] < result.history[0]["train_loss"]
+
+    def test_a_nan_loss_raises_diverged_error(self, backend: BaseBackend, digits: Dataset) -> None:
+        recipe = Recipe(optimizer="sgd", lr=1e9, epochs=5)
+        reporter = NullReporter()
+        with pytest.raises(DivergedError) as info:
+            backend.fit(backend.build(_mlp()), digits, recipe, reporter=reporter, seed=0)
+        assert isinstance(info.value, FloatingPointError)
+        assert 1 <= info.value.epoch <= recipe.epochs
+        assert 0 <= info.value.step < math.ceil(digits.n_train / recipe.batch_size)
+        assert not math.isfinite(info.value.loss)
+        assert info.value.lr == pytest.approx(1e9)
+        # Epochs before the divergence were reported; the diverged one was not.
+        assert [step for step, _ in reporter.history] == list(range(1, info.value.epoch))
+
+    def test_the_same_seed_gives_the_same_metrics(
+        self, backend: BaseBackend, digits: Dataset
+    ) -> None:
+        recipe = Recipe(lr=3e-3, epochs=2, weight_init="he_uniform", bias_init="zeros")
+
+        def history(seed: int, model: Any = None) -> list[dict[str, float]]:
+            model = backend.build(_mlp(), seed=7) if model is None else model
+            result = backend.fit(model, digits, recipe, seed=seed)
+            return [{k: v for k, v in row.items() if k != "epoch_time"} for row in result.history]
+
+        model = backend.build(_mlp(), seed=7)
+        first = history(3, model)
+        assert history(3) == first
+        assert history(3, model) == first  # training the same model again repeats the run
+        assert history(4) != first
+
+    # --- files ---------------------------------------------------------------------------
+
+    def test_save_then_load_gives_the_same_predictions(
+        self, backend: BaseBackend, digits: Dataset, tmp_path: Path
+    ) -> None:
+        model = backend.build(_cnn(), seed=0)
+        backend.fit(model, digits, Recipe(epochs=1), seed=0)  # moves batch-norm statistics
+        path = tmp_path / f"model{backend.native_suffix}"
+        backend.save(model, path)
+        loaded = backend.load(path)
+        x = digits.x_test[:16]
+        np.testing.assert_allclose(backend.predict(loaded, x), backend.predict(model, x))
+        assert backend.count_params(loaded) == backend.count_params(model)
+
+    @pytest.mark.parametrize("name", list(_EXPORTED))
+    def test_onnx_export_gives_the_outputs_of_predict(
+        self, backend: BaseBackend, name: str, tmp_path: Path
+    ) -> None:
+        onnxruntime = pytest.importorskip("onnxruntime")
+        network = _EXPORTED[name]()
+        model = backend.build(network, seed=0)
+        path = tmp_path / f"{name}.onnx"
+        backend.export_onnx(model, path, input_shape=network.input_shape)
+        session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        (graph_input,) = session.get_inputs()
+        assert graph_input.shape[1:] == list(network.input_shape)
+        x = _inputs(network, 5, seed=1)  # another batch size than any example the export saw
+        (got,) = session.run(None, {graph_input.name: x})
+        np.testing.assert_allclose(got, backend.predict(model, x), rtol=0, atol=self.onnx_atol)
+
+    def test_measures_latency_per_batch_size(self, backend: BaseBackend) -> None:
+        network = _mlp()
+        latency = backend.measure_latency(
+            backend.build(network), network.input_shape, batch_sizes=(1, 8)
+        )
+        assert set(latency) == {1, 8}
+        assert all(math.isfinite(ms) and ms > 0 for ms in latency.values())
