@@ -224,3 +224,26 @@ def test_lr_find_prints_a_finite_suggestion(tmp_path: Path) -> None:
     assert 1e-7 <= suggestion <= 10
     curve = yaml.safe_load((tmp_path / "curve.json").read_text())
     assert len(curve["lr"]) == len(curve["smoothed_loss"]) > 10
+
+
+@pytest.mark.parametrize("backend", ["torch", "keras"])
+def test_the_python_api_trains_with_either_backend(backend: str) -> None:
+    import archtune
+
+    result = archtune.tune(
+        data={"dataset": "digits"},
+        model={"family": "mlp", "space": "none", "depth": [1, 2]},
+        recipe={"space": "none", "epochs": 2, "lr": 0.003},
+        backend=backend,
+        n_trials=2,
+        sampler="grid",
+        scheduler="none",
+        seed=0,
+    )
+    assert result.counts == {"complete": 2}
+    by_depth = {t.config["model.depth"]: t for t in result.trials}
+    assert by_depth[1].metrics["params"] == 64 * 128 + 128 + 128 * 10 + 10  # depth 1, width 128
+    for trial in result.trials:
+        assert trial.metrics["val_accuracy"] > 0.5
+        frozen = result.study.trials[trial.number]
+        assert [row["step"] for row in frozen.user_attrs["archtune.curve"]] == [1, 2]

@@ -22,11 +22,15 @@ _ALIASES = {
 
 
 def tune(
-    objective: Callable[..., Any] | str,
-    space: Space | Mapping[str, Param | Mapping[str, Any] | Any],
+    objective: Callable[..., Any] | str | None = None,
+    space: Space | Mapping[str, Param | Mapping[str, Any] | Any] | None = None,
     *,
-    objectives: Mapping[str, str] | str,
     n_trials: int,
+    objectives: Mapping[str, str] | str | None = None,
+    data: str | Mapping[str, Any] | None = None,
+    model: str | Mapping[str, Any] | None = None,
+    recipe: Mapping[str, Any] | None = None,
+    backend: str = "torch",
     n_workers: int = 1,
     timeout: str | float | None = None,
     sampler: str = "auto",
@@ -44,13 +48,20 @@ def tune(
 
     Each trial calls ``objective(config, reporter)`` in a worker process; it returns a dict of
     metrics (or one number when there is one objective) and may stream intermediate metrics with
-    ``reporter.report(step, **metrics)``.
+    ``reporter.report(step, **metrics)``. Instead of an objective and a space, give ``data`` and
+    ``model`` (and ``recipe``): archtune then builds and trains the networks itself, as a
+    config's blocks of the same names do (see docs/configuration.md).
 
     Args:
         objective: A module-level function, or ``"module:function"``.
         space: A :class:`~archtune.space.Space`, or ``{name: Int(...) | {type: ...}}``.
-        objectives: ``{metric: "max" | "min"}``; several give a Pareto front.
         n_trials: Trials that must reach an end (complete, stopped or failed in your code).
+        objectives: ``{metric: "max" | "min"}``; several give a Pareto front (built-in
+            training: ``val_accuracy`` max or ``val_mse`` min by default).
+        data: Built-in training: a dataset name or ``{dataset: ..., max_samples: ...}``.
+        model: Built-in training: a built-in network or ``{family: ..., <parameter>: ...}``.
+        recipe: Built-in training: recipe fields (values, parameters, ``lr: "auto"``).
+        backend: Built-in training: ``torch`` or ``keras``.
         n_workers: Trials that run at once, each in its own process.
         timeout: No new trial starts after this long (``"10m"``, seconds).
         sampler: ``auto``, ``random``, ``tpe``, ``gp``, ``cmaes``, ``nsga2``, ``qmc`` or ``grid``.
@@ -76,11 +87,15 @@ def tune(
         ...     objectives={"val_accuracy": "max"}, n_trials=20, n_workers=2,
         ... )
     """
-    data: dict[str, Any] = {
+    config: dict[str, Any] = {
         "name": study_name if study_name is not None else "study",
         "objective": objective,
-        "space": space.to_dict() if isinstance(space, Space) else dict(space),
+        "space": space.to_dict() if isinstance(space, Space) else space,
         "objectives": objectives,
+        "data": data,
+        "model": model,
+        "recipe": recipe,
+        "backend": backend,
         "budget": {
             "trials": n_trials,
             "timeout": timeout,
@@ -94,7 +109,8 @@ def tune(
         "seed": seed,
         "max_retries": max_retries,
     }
-    experiment = build_experiment(data, source="tune()", aliases=_ALIASES)
+    config = {key: value for key, value in config.items() if value is not None}
+    experiment = build_experiment(config, source="tune()", aliases=_ALIASES)
     if study_name is None:  # let Optuna name it
         experiment = dataclasses.replace(experiment, name=None)
     return Driver(experiment, resume=resume, progress=progress).run()

@@ -184,7 +184,10 @@ def _builtin(config: ExperimentConfig) -> TrainingSetup:
         raise ConfigError("built-in training needs `data:` and `model:` blocks")
     recipe = config.recipe.model_dump() if config.recipe is not None else {}
     return setup_training(
-        data.model_dump(exclude_none=True), model.model_dump(exclude_none=True), recipe
+        data.model_dump(exclude_none=True),
+        model.model_dump(exclude_none=True),
+        recipe,
+        backend=config.backend,
     )
 
 

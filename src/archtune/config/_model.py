@@ -156,7 +156,7 @@ class ExperimentConfig(BaseModel):
     data: DataConfig | None = None
     model: ModelBlock | None = None
     recipe: RecipeBlock | None = None
-    backend: Literal["torch"] = "torch"
+    backend: Literal["torch", "keras"] = "torch"
     budget: BudgetConfig
     workers: Annotated[int, _at_least(1)] = 1
     sampler: SamplerName = "auto"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from typing import TYPE_CHECKING, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from archtune._errors import ConfigError
 from archtune._imports import require
@@ -17,6 +17,21 @@ __all__ = ["SAMPLER_NAMES", "SamplerName", "make_sampler"]
 
 SamplerName = Literal["auto", "random", "tpe", "gp", "cmaes", "nsga2", "qmc", "grid"]
 SAMPLER_NAMES: tuple[str, ...] = get_args(SamplerName)
+
+
+def _grid_sampler(space: Space, seed: int | None) -> optuna.samplers.BaseSampler:
+    """Optuna's grid sampler, without its ``study.stop()`` when the grid is exhausted.
+
+    That call works only inside ``study.optimize``; archtune's driver asks and tells, and ends
+    the study itself (the config check keeps ``budget.trials`` within the grid's size).
+    """
+    import optuna
+
+    class GridSampler(optuna.samplers.GridSampler):
+        def after_trial(self, *args: Any, **kwargs: Any) -> None:
+            return None
+
+    return GridSampler(space.grid(), seed=seed)
 
 
 def make_sampler(
@@ -56,5 +71,5 @@ def make_sampler(
             require("cmaes", extra="samplers", feature="sampler 'cmaes'")
             return optuna.samplers.CmaEsSampler(seed=seed)
         if name == "grid":
-            return optuna.samplers.GridSampler(space.grid(), seed=seed)
+            return _grid_sampler(space, seed)
     raise ConfigError(f"sampler must be one of {', '.join(SAMPLER_NAMES)}, got {name!r}")

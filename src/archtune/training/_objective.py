@@ -87,17 +87,19 @@ class TrainObjective:
     def __call__(
         self, config: Mapping[str, Any], reporter: Reporter | None = None
     ) -> dict[str, float]:
-        """Train one configuration; return its final metrics and cost."""
-        from archtune.backends.torch import build_module, fit, measure_latency
+        """Train one configuration with the backend; return its final metrics and cost."""
+        from archtune.backends import get_backend
 
         reporter = reporter if reporter is not None else NullReporter()
+        backend = get_backend(self.backend)
         network = self.model.build(config)
         cost = estimate_cost(network)
         dataset = load_cached(self.data)
-        module = build_module(network)
         seed = reporter.seed if reporter.seed is not None else 0
-        result = fit(module, dataset, self.recipe_of(config), reporter=reporter, seed=seed)
-        latency = measure_latency(module, network.input_shape, batch_sizes=(1,))
+        model = backend.build(network, seed=seed)
+        recipe = self.recipe_of(config)
+        result = backend.fit(model, dataset, recipe, reporter=reporter, seed=seed)
+        latency = backend.measure_latency(model, network.input_shape, batch_sizes=(1,))
         return {
             **result.metrics,
             "params": float(cost.params),

@@ -46,7 +46,11 @@ class TrainingSetup:
 
 
 def setup_training(
-    data: Mapping[str, Any], model: Mapping[str, Any], recipe: Mapping[str, Any]
+    data: Mapping[str, Any],
+    model: Mapping[str, Any],
+    recipe: Mapping[str, Any],
+    *,
+    backend: str = "torch",
 ) -> TrainingSetup:
     """Resolve the blocks (already shape-checked by the config schema).
 
@@ -56,6 +60,7 @@ def setup_training(
         model: ``{network: name}`` or ``{family: name | auto, space: default | none,
             max_params, max_flops, <knob>: value or parameter}``.
         recipe: ``{space: default | none, <Recipe field>: value, parameter, or lr: auto}``.
+        backend: ``torch`` or ``keras``: which framework builds and trains each trial.
 
     Raises:
         ConfigError: with the field path (``model.depth``, ``recipe.lr``, ...).
@@ -79,7 +84,9 @@ def setup_training(
     )
     recipe_space = _recipe_part(recipe, task)
     space = _compose({**model_space, **recipe_space})
-    objective = TrainObjective(model=spec, data=tuple(sorted(data_kwargs.items())))
+    objective = TrainObjective(
+        model=spec, data=tuple(sorted(data_kwargs.items())), backend=backend
+    )
     if recipe.get("lr") == "auto":
         space, study_attrs["archtune.lr_find"] = _auto_lr(space, objective)
     default = {"val_accuracy": "max"} if task == "classification" else {"val_mse": "min"}

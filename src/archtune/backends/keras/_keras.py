@@ -1,9 +1,10 @@
 """Import Keras lazily, with a Keras backend that is installed.
 
 Keras 3 reads its backend from ``KERAS_BACKEND`` (or ``~/.keras/keras.json``) and defaults to
-TensorFlow, which archtune does not install. When neither names a backend and TensorFlow is
-missing, :func:`import_keras` sets ``KERAS_BACKEND`` to ``torch`` (or ``jax``), whichever is
-installed, before Keras is first imported.
+TensorFlow, which archtune does not install. When ``KERAS_BACKEND`` is not set and the backend
+of the config file (or TensorFlow) is not installed, :func:`import_keras` sets
+``KERAS_BACKEND`` to ``torch`` (or ``jax``), whichever is installed, before Keras is first
+imported.
 """
 
 from __future__ import annotations
@@ -52,7 +53,11 @@ def import_keras() -> Any:
     if not _installed("keras"):
         require("keras", extra="keras", feature=_FEATURE)
     backend = _configured_backend()
-    if backend is None and not _installed("tensorflow"):
+    # Keras writes `"backend": "tensorflow"` to keras.json on its first import, so only the
+    # environment variable is an explicit choice: a config-file backend that is not installed
+    # gives way to one that is.
+    explicit = bool(os.environ.get("KERAS_BACKEND"))
+    if not explicit and not _installed(backend or "tensorflow"):
         backend = next((name for name in ("torch", "jax") if _installed(name)), None)
         if backend is not None:
             os.environ["KERAS_BACKEND"] = backend
