@@ -199,10 +199,15 @@ def show(
 @app.command()
 def model(
     name: Annotated[
-        str, typer.Argument(help="A built-in network (cnn-32-64-64, ...) or a family.")
+        str,
+        typer.Argument(
+            help="A built-in network (cnn-32-64-64, ...), a family, a .keras file, or "
+            "module:function returning a Keras model or a PyTorch module."
+        ),
     ],
     input_shape: Annotated[
-        str | None, typer.Option(help="For a family: the input shape, e.g. 28,28,1.")
+        str | None,
+        typer.Option(help="A family's input shape (28,28,1), or a PyTorch module's (1,28,28)."),
     ] = None,
     outputs: Annotated[int, typer.Option(min=1, help="For a family: the outputs.")] = 10,
 ) -> None:

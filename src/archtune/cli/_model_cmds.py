@@ -19,14 +19,23 @@ __all__ = ["lr_find_report", "resolve_network", "summary_table", "write_curve"]
 
 
 def resolve_network(model: str, *, input_shape: str | None, n_outputs: int) -> Network:
-    """A built-in network by name, or a family's default configuration on ``input_shape``.
+    """The network ``model`` names.
+
+    ``model`` is a built-in network, a family (its default configuration on ``input_shape``),
+    a ``.keras`` file, or ``module:function`` returning a Keras model or a PyTorch module (a
+    PyTorch module needs ``input_shape`` in its own layout, e.g. ``1,28,28``).
 
     Raises:
-        ConfigError: an unknown name, or a family without ``--input-shape``.
+        ConfigError: an unknown name, a family without ``--input-shape``, a model that cannot
+            be loaded or imported.
     """
     from archtune.arch import builtin_network, list_builtin_networks
     from archtune.arch.families import FAMILIES, get_family
 
+    if model.endswith(".keras"):
+        return _from_keras_file(model)
+    if ":" in model:
+        return _from_function(model, input_shape)
     if model in list_builtin_networks():
         return builtin_network(model)
     if model in FAMILIES:
@@ -42,7 +51,49 @@ def resolve_network(model: str, *, input_shape: str | None, n_outputs: int) -> N
             head_activation="softmax",
         )
     names = ", ".join([*list_builtin_networks(), *FAMILIES])
-    raise ConfigError(f"model must be a built-in network or a family ({names}), got {model!r}")
+    raise ConfigError(
+        f"model must be a built-in network or a family ({names}), a .keras file or "
+        f"module:function, got {model!r}"
+    )
+
+
+def _from_keras_file(path: str) -> Network:
+    from archtune.backends.keras import import_keras
+    from archtune.interop import from_keras
+
+    if not Path(path).exists():
+        raise ConfigError(f"model {path!r}: no such file")
+    keras = import_keras()
+    try:
+        loaded = keras.saving.load_model(path, compile=False)
+    except Exception as exc:  # a corrupt or foreign file: say so in one line
+        raise ConfigError(f"model {path!r} cannot be loaded by Keras: {exc}") from None
+    return from_keras(loaded, name=Path(path).stem).network
+
+
+def _from_function(spec: str, input_shape: str | None) -> Network:
+    import importlib.util
+    import os
+
+    from archtune.execution import ObjectiveRef
+    from archtune.interop import from_keras, from_torch
+
+    if importlib.util.find_spec("keras") is not None:
+        from archtune.backends.keras import import_keras
+
+        import_keras()  # an installed Keras backend, before the user's code imports keras
+    factory = ObjectiveRef(spec, search_path=(os.getcwd(),)).load()
+    built = factory()
+    if type(built).__module__.startswith("keras"):
+        return from_keras(built).network
+    if input_shape is None:
+        raise ConfigError(
+            f"model {spec!r} returned a PyTorch module: pass --input-shape in its own layout, "
+            "e.g. --input-shape 1,28,28"
+        )
+    import torch
+
+    return from_torch(built, torch.zeros(1, *parse_shape(input_shape))).network
 
 
 def parse_shape(text: str) -> tuple[int, ...]:
