@@ -247,3 +247,12 @@ def test_the_python_api_trains_with_either_backend(backend: str) -> None:
         assert trial.metrics["val_accuracy"] > 0.5
         frozen = result.study.trials[trial.number]
         assert [row["step"] for row in frozen.user_attrs["archtune.curve"]] == [1, 2]
+
+
+def test_the_study_keeps_what_rebuilds_its_trials(tmp_path: Path) -> None:
+    from archtune.training import TrainObjective
+
+    experiment = load_config(_family_config(tmp_path, depth=2))
+    record = experiment.study_attrs["archtune.builtin"]
+    rebuilt = TrainObjective.from_record(yaml.safe_load(yaml.safe_dump(record)))
+    assert rebuilt == experiment.objective.target

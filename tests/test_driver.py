@@ -244,3 +244,23 @@ def test_every_sampler_runs(sampler: str) -> None:
     )
     assert result.counts == {"complete": 6}
     assert all(not math.isnan(t.values[0]) for t in result.trials)  # type: ignore[index]
+
+
+def test_auto_sampler_picks_by_the_problem() -> None:
+    from archtune.search import choose_sampler
+    from archtune.space import Space
+
+    small = Space({"a": Choice([1, 2, 3]), "b": Int(1, 4), "c": Float(0.0, 1.0, step=0.5)})
+    assert choose_sampler(small, n_objectives=1, n_trials=36)[0] == "bruteforce"
+    assert choose_sampler(small, n_objectives=1, n_trials=35)[0] == "tpe"
+    continuous = Space({"x": Float(0.0, 1.0)})
+    assert choose_sampler(continuous, n_objectives=1, n_trials=10**6)[0] == "tpe"
+    assert choose_sampler(continuous, n_objectives=2, n_trials=1000)[0] == "nsga2"
+
+
+def test_auto_enumerates_a_small_space_without_repeats() -> None:
+    result = archtune.tune(
+        obj.number_only, {"x": Int(1, 6)}, objectives={"x": "min"}, n_trials=6, seed=0
+    )
+    assert sorted(t.config["x"] for t in result.trials) == [1, 2, 3, 4, 5, 6]
+    assert result.study.user_attrs["archtune.config"]["sampler"].startswith("auto: bruteforce")

@@ -19,7 +19,7 @@ from archtune.search._rung_schedulers import (
     MOASHAScheduler,
     rung_levels,
 )
-from archtune.search._samplers import SAMPLER_NAMES, make_sampler
+from archtune.search._samplers import SAMPLER_NAMES, choose_sampler, make_sampler
 from archtune.search._scheduler import BaseScheduler, NoScheduler, StudyView
 from archtune.search._schedulers import SCHEDULER_NAMES, SchedulerSpec, make_scheduler
 
@@ -46,6 +46,7 @@ __all__ = [
     "TooManyFailuresError",
     "TrialResult",
     "TuneResult",
+    "choose_sampler",
     "load_result",
     "make_sampler",
     "make_scheduler",

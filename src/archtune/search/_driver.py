@@ -141,6 +141,12 @@ class Driver:
             raise ObjectiveError(f"{exp.source}: {exc}") from None
         study = open_study(exp, resume=self._resume)
         self.study = study
+        logger.info(
+            "study %s: sampler %s, scheduler %s",
+            study.study_name,
+            exp.resolved_sampler(),
+            exp.scheduler.resolved_name(exp.objectives),
+        )
         deadline = None if exp.timeout_s is None else time.monotonic() + exp.timeout_s
         try:
             self._count_existing(study)

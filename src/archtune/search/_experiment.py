@@ -9,6 +9,7 @@ from typing import Any
 from archtune.execution import ObjectiveRef
 from archtune.search._constraints import Constraint
 from archtune.search._objectives import Objectives
+from archtune.search._samplers import choose_sampler
 from archtune.search._schedulers import SchedulerSpec
 from archtune.space import Space
 
@@ -60,6 +61,15 @@ class Experiment:
     precheck: Callable[[Mapping[str, Any]], dict[str, float]] | None = None
     study_attrs: Mapping[str, Any] = field(default_factory=dict)
 
+    def resolved_sampler(self) -> str:
+        """The sampler's name, with what ``auto`` picked: ``"auto: tpe (why)"``."""
+        if self.sampler != "auto":
+            return self.sampler
+        name, reason = choose_sampler(
+            self.space, n_objectives=len(self.objectives.names), n_trials=self.n_trials
+        )
+        return f"auto: {name} ({reason})"
+
     def to_record(self) -> dict[str, Any]:
         """The run settings kept in the study (space and objectives are kept apart)."""
         return {
@@ -71,7 +81,7 @@ class Experiment:
             },
             "max_retries": self.max_retries,
             "workers": self.n_workers,
-            "sampler": self.sampler,
+            "sampler": self.resolved_sampler(),
             "scheduler": self.scheduler.resolved_name(self.objectives),
             "constraints": [str(c) for c in self.constraints],
             "seed": self.seed,

@@ -112,6 +112,7 @@ def _sampler(experiment: Experiment, seed: int | None) -> optuna.samplers.BaseSa
         seed=seed,
         space=experiment.space,
         n_objectives=len(experiment.objectives.names),
+        n_trials=experiment.n_trials,
     )
 
 

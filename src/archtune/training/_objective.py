@@ -57,6 +57,39 @@ class TrainObjective:
     recipe: Mapping[str, Any] = field(default_factory=dict)
     backend: str = "torch"
 
+    def to_record(self) -> dict[str, Any]:
+        """The JSON-able form kept in the study (``archtune.builtin``), to rebuild trials."""
+        return {
+            "model": {
+                "network": dict(self.model.network) if self.model.network is not None else None,
+                "family": self.model.family,
+                "input_shape": list(self.model.input_shape),
+                "n_outputs": self.model.n_outputs,
+                "head_activation": self.model.head_activation,
+            },
+            "data": dict(self.data),
+            "recipe": dict(self.recipe),
+            "backend": self.backend,
+        }
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> TrainObjective:
+        """Rebuild the objective from :meth:`to_record`'s form."""
+        model = record["model"]
+        spec = ModelSpec(
+            model["network"],
+            model["family"],
+            tuple(model["input_shape"]),
+            int(model["n_outputs"]),
+            str(model["head_activation"]),
+        )
+        return cls(
+            model=spec,
+            data=tuple(sorted(record["data"].items())),
+            recipe=dict(record.get("recipe", {})),
+            backend=str(record.get("backend", "torch")),
+        )
+
     def __str__(self) -> str:
         dataset = dict(self.data)["dataset"]
         return f"built-in {self.backend} training of {self.model.describe()} on {dataset}"

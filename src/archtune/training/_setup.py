@@ -89,6 +89,7 @@ def setup_training(
     )
     if recipe.get("lr") == "auto":
         space, study_attrs["archtune.lr_find"] = _auto_lr(space, objective)
+    study_attrs["archtune.builtin"] = objective.to_record()
     default = {"val_accuracy": "max"} if task == "classification" else {"val_mse": "min"}
     return TrainingSetup(objective, space, task, default, study_attrs)
 
