@@ -6,6 +6,7 @@ import contextlib
 import datetime as dt
 import os
 import socket
+import time
 import warnings
 from typing import Any
 
@@ -21,8 +22,23 @@ from archtune.search._samplers import make_sampler
 __all__ = ["fail_running", "open_study", "release_study", "requeue"]
 
 
-def _storage(url: str | None) -> BaseStorage:
-    return optuna.storages.get_storage(url)
+def _storage(url: str | None, *, attempts: int = 5) -> BaseStorage:
+    """Open the storage; retry when another driver is creating the same schema right now.
+
+    Two drivers that open a new, empty database at once both create Optuna's tables, and one
+    loses the race (PostgreSQL: a unique violation on a type); a moment later the schema is
+    there and opening it succeeds.
+    """
+    import sqlalchemy.exc
+
+    for attempt in range(attempts):
+        try:
+            return optuna.storages.get_storage(url)
+        except sqlalchemy.exc.SQLAlchemyError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.2 * (attempt + 1))
+    raise AssertionError("unreachable")  # the loop returns or raises
 
 
 def _study_exists(storage: BaseStorage, name: str | None) -> bool:

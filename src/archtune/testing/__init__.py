@@ -12,6 +12,8 @@ passes. A backend's test module subclasses it and overrides the ``backend`` fixt
         def backend(self):
             return MyBackend()
 
+:func:`postgres_server` starts a throwaway PostgreSQL on 127.0.0.1 for storage tests.
+
 This package needs pytest and hypothesis (the ``test`` extra) and, for the training tests,
 scikit-learn's digits (the ``data`` extra) and onnxruntime (the ``onnx`` extra).
 """
@@ -19,5 +21,6 @@ scikit-learn's digits (the ``data`` extra) and onnxruntime (the ``onnx`` extra).
 from __future__ import annotations
 
 from archtune.testing._backend import BackendConformance
+from archtune.testing._postgres import find_pg_bin, postgres_server
 
-__all__ = ["BackendConformance"]
+__all__ = ["BackendConformance", "find_pg_bin", "postgres_server"]
