@@ -74,8 +74,12 @@ def run(
     ] = False,
     seed: Annotated[int | None, typer.Option(help="Overrides the config's `seed`.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or logs.")] = False,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="One JSON document on stdout (implies --quiet).")
+    ] = False,
 ) -> None:
     """Run (or with --resume, continue) the study a config describes."""
+    quiet = quiet or json_out
     from archtune.cli._progress import StudyProgress
     from archtune.config import load_config
     from archtune.search import Driver, TooManyFailuresError
@@ -106,7 +110,11 @@ def run(
         _fail(str(exc))
     except ArchtuneError as exc:
         _fail(str(exc))
-    if not quiet:
+    if json_out:
+        from archtune.cli._report_cmds import result_json
+
+        result_json(result, experiment.storage or "memory")
+    elif not quiet:
         _print_result(result, experiment.storage or "memory")
 
 
@@ -135,8 +143,16 @@ def _check_storage_exists(storage: str) -> None:
 
 
 @app.command()
-def studies(storage: StorageOption = DEFAULT_STORAGE) -> None:
+def studies(
+    storage: StorageOption = DEFAULT_STORAGE,
+    json_out: Annotated[bool, typer.Option("--json", help="One JSON document.")] = False,
+) -> None:
     """List the studies in a storage: objectives, trials by state, best value."""
+    if json_out:
+        from archtune.cli._report_cmds import studies_json
+
+        studies_json(storage)
+        return
     import optuna
     from rich.table import Table
 
@@ -171,8 +187,14 @@ def show(
     study: Annotated[str, typer.Argument(help="The study's name.")],
     storage: StorageOption = DEFAULT_STORAGE,
     top: Annotated[int, typer.Option(min=1, help="How many best trials (one objective).")] = 10,
+    json_out: Annotated[bool, typer.Option("--json", help="One JSON document.")] = False,
 ) -> None:
     """Show a study: the best trials or Pareto front, trial counts, and each failure."""
+    if json_out:
+        from archtune.cli._report_cmds import show_json
+
+        show_json(study, storage, top)
+        return
     from archtune.cli._tables import counts_line, trials_table
     from archtune.search import load_result
 
@@ -261,6 +283,51 @@ def lr_find(
     )
     if output is not None:
         out.print(f"curve written to {output}", highlight=False)
+
+
+@app.command()
+def report(
+    study: Annotated[str, typer.Argument(help="The study's name.")],
+    storage: StorageOption = DEFAULT_STORAGE,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="HTML file (default <study>-report.html)."),
+    ] = None,
+) -> None:
+    """Write a self-contained HTML report of a study."""
+    from archtune.cli._report_cmds import report_command
+
+    report_command(study, storage, output)
+
+
+@app.command()
+def export(
+    study: Annotated[str, typer.Argument(help="The study's name.")],
+    format: Annotated[str, typer.Option("--format", help="onnx, torchscript or keras.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The file to write.")],
+    storage: StorageOption = DEFAULT_STORAGE,
+    trial: Annotated[
+        int | None, typer.Option(help="The trial number (default: the best).")
+    ] = None,
+    pick: Annotated[
+        tuple[str, str] | None, typer.Option(help="smallest-within DROP (0.01 or 1%).")
+    ] = None,
+) -> None:
+    """Retrain a built-in trial and export it (checked against the framework)."""
+    from archtune.cli._report_cmds import export_command
+
+    export_command(study, storage, format, output, trial=trial, pick=pick)
+
+
+@app.command()
+def dashboard(
+    storage: StorageOption = DEFAULT_STORAGE,
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8080,
+) -> None:
+    """Serve the storage with optuna-dashboard on 127.0.0.1 (Ctrl-C to stop)."""
+    from archtune.cli._report_cmds import dashboard_command
+
+    dashboard_command(storage, port)
 
 
 def main() -> None:
