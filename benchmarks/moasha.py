@@ -1,0 +1,114 @@
+"""MO-ASHA against the same multi-objective search without early stopping, same epochs.
+
+Both runs search the ``cnn1d`` family and the default recipe on ``mnist1d`` (9 epochs per full
+trial, 2 workers) for (val_accuracy max, params min) with Optuna 5's default multi-objective
+sampler (TPE). The early-stopping run (``scheduler: moasha``, with its guard) gets
+``--trials``; the run without early stopping (``scheduler: none``) then gets as many full trials
+as the epochs the first one spent (rounded up), so both spend the same training budget in
+epochs. The score is the hypervolume of the completed trials in (1 - val_accuracy,
+log10(params) / log10(P)) with the reference point (1, 1), P being 1.5 times the largest model
+either run trained: larger is better.
+
+    python -m benchmarks.moasha [--trials 30] [--seeds 3] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import statistics
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from optuna._hypervolume import compute_hypervolume
+
+import archtune
+from archtune.search import TuneResult
+
+EPOCHS = 9
+
+
+def run(scheduler: str, n_trials: int, seed: int, storage: str) -> TuneResult:
+    return archtune.tune(
+        data={"dataset": "mnist1d"},
+        model={"family": "cnn1d"},
+        recipe={"epochs": EPOCHS},
+        objectives={"val_accuracy": "max", "params": "min"},
+        n_trials=n_trials,
+        n_workers=2,
+        sampler="tpe",
+        scheduler={"name": scheduler, "max_steps": EPOCHS},
+        seed=seed,
+        storage=storage,
+        study_name=f"{scheduler}-{seed}",
+    )
+
+
+def epochs_spent(result: TuneResult) -> int:
+    return sum(len(t.user_attrs.get("archtune.curve") or []) for t in result.study.trials)
+
+
+def points(result: TuneResult) -> list[tuple[float, float]]:
+    return [
+        (float(t.metrics["val_accuracy"]), float(t.metrics["params"]))
+        for t in result.trials
+        if t.status == "complete"
+    ]
+
+
+def hypervolume(pts: list[tuple[float, float]], p_ref: float) -> float:
+    if not pts:
+        return 0.0
+    losses = np.array([(1 - acc, math.log10(params) / math.log10(p_ref)) for acc, params in pts])
+    return float(compute_hypervolume(losses, np.array([1.0, 1.0])))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trials", type=int, default=30)
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="8 trials, 1 seed")
+    args = parser.parse_args()
+    n_trials, seeds = (8, 1) if args.quick else (args.trials, args.seeds)
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for seed in range(seeds):
+            storage = f"sqlite:///{Path(tmp) / 'moasha.db'}"
+            early = run("moasha", n_trials, seed, storage)
+            budget = epochs_spent(early)
+            full = run("none", math.ceil(budget / EPOCHS), seed, storage)
+            p_ref = 1.5 * max(p for _, p in points(early) + points(full))
+            rows.append(
+                {
+                    "seed": seed,
+                    "epochs": (budget, epochs_spent(full)),
+                    "trials": (len(early.trials), len(full.trials)),
+                    "stopped": early.counts.get("stopped", 0),
+                    "hv": (hypervolume(points(early), p_ref), hypervolume(points(full), p_ref)),
+                    "best": (max(a for a, _ in points(early)), max(a for a, _ in points(full))),
+                }
+            )
+    print(
+        f"cnn1d + default recipe on mnist1d, (val_accuracy max, params min), {EPOCHS} epochs "
+        "per full trial, 2 workers, TPE; hypervolume: larger is better"
+    )
+    print(
+        f"{'seed':>4}{'epochs':>14}{'trials':>10}{'stopped':>9}{'HV moasha':>11}"
+        f"{'HV none':>9}{'ratio':>7}{'best acc':>16}"
+    )
+    for row in rows:
+        ratio = row["hv"][0] / row["hv"][1] if row["hv"][1] else math.inf
+        print(
+            f"{row['seed']:>4}{row['epochs'][0]:>7}/{row['epochs'][1]:<6}"
+            f"{row['trials'][0]:>5}/{row['trials'][1]:<4}{row['stopped']:>9}"
+            f"{row['hv'][0]:>11.4f}{row['hv'][1]:>9.4f}{ratio:>7.2f}"
+            f"{row['best'][0]:>8.3f}/{row['best'][1]:.3f}"
+        )
+    mean_ratio = statistics.mean(r["hv"][0] / r["hv"][1] for r in rows if r["hv"][1])
+    print(f"mean hypervolume ratio MO-ASHA / no early stopping: {mean_ratio:.2f} (goal >= 1.3)")
+
+
+if __name__ == "__main__":
+    main()
