@@ -1,5 +1,5 @@
 # archtune: the two commands of the quick start, and the checks behind them.
-#   make demo   creates .venv if missing, installs archtune, runs the quickstart study
+#   make demo   creates .venv if missing, installs archtune, shrinks the reference CNN (archtune demo)
 #   make test   creates .venv if missing, installs with the test extras, runs lint, types, tests
 
 PYTHON ?= python3
@@ -15,7 +15,7 @@ $(BIN)/python:
 
 $(VENV)/.installed: $(BIN)/python pyproject.toml
 	$(BIN)/pip install --quiet "$(TORCH)"
-	$(BIN)/pip install --quiet -e ".[examples]"
+	$(BIN)/pip install --quiet -e ".[data,onnx,examples]"
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
@@ -24,8 +24,7 @@ $(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
 
 demo: $(VENV)/.installed
 	mkdir -p runs
-	rm -f runs/demo.db
-	$(BIN)/archtune run examples/quickstart.yaml --storage sqlite:///runs/demo.db
+	cd runs && ../$(BIN)/archtune demo
 
 test: $(VENV)/.installed-test lint typecheck pytest
 

@@ -41,6 +41,7 @@ __all__ = [
     "NullReporter",
     "ObjectiveError",
     "Reporter",
+    "ShrinkResult",
     "Space",
     "StudyStateError",
     "TuneResult",
@@ -49,6 +50,7 @@ __all__ = [
     "from_keras",
     "from_torch",
     "load_config",
+    "shrink",
     "tune",
 ]
 
@@ -67,6 +69,11 @@ def __getattr__(name: str) -> object:
         from archtune import interop
 
         return getattr(interop, name)
+    if name in ("shrink", "ShrinkResult"):
+        import importlib
+
+        module = importlib.import_module("archtune.shrink")
+        return module if name == "shrink" else module.ShrinkResult
     if name == "load_config":
         from archtune.config import load_config
 

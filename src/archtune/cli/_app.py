@@ -286,6 +286,89 @@ def lr_find(
 
 
 @app.command()
+def shrink(
+    model: Annotated[
+        str,
+        typer.Argument(
+            help="A built-in network (cnn-32-64-64), a family, a .keras file, or "
+            "module:function returning a Keras model or a PyTorch module."
+        ),
+    ],
+    data: Annotated[str, typer.Option(help="A built-in dataset, a .npz/.csv file, module:fn.")],
+    max_drop: Annotated[
+        float,
+        typer.Option(min=0.0, max=0.99, help="Accepted drop in test accuracy (0.005: 0.5 pt)."),
+    ] = 0.005,
+    objective: Annotated[str, typer.Option(help="The cost: params, flops or latency.")] = "params",
+    trials: Annotated[int, typer.Option(min=1, help="Search trials.")] = 32,
+    epochs: Annotated[
+        int, typer.Option(min=1, help="Epochs of the baseline and the retrained candidates.")
+    ] = 8,
+    storage: StorageOption = DEFAULT_STORAGE,
+    workers: Annotated[int, typer.Option(min=1, help="Trials at once.")] = 2,
+    seed: Annotated[int, typer.Option(help="Seeds the split, training and the sampler.")] = 0,
+    resume: Annotated[bool, typer.Option(help="Continue the existing shrink study.")] = False,
+    json_output: Annotated[bool, typer.Option("--json", help="One JSON document.")] = False,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="The chosen model's ONNX file.")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or logs.")] = False,
+) -> None:
+    """Shrink a model: the cheapest network within --max-drop of its accuracy, exported."""
+    from archtune.cli._shrink_cmd import shrink_command
+
+    _setup_logging(quiet or json_output)
+    _sigterm_as_interrupt()
+    try:
+        shrink_command(
+            model,
+            data,
+            max_drop,
+            objective,
+            trials,
+            epochs,
+            storage,
+            workers,
+            seed,
+            resume,
+            json_output,
+            output,
+            quiet,
+        )
+    except KeyboardInterrupt:
+        err.print(
+            f"[yellow]interrupted[/]: continue with: archtune shrink {model} --data "
+            f"{data} --resume",
+            highlight=False,
+        )
+        raise typer.Exit(130) from None
+    except ArchtuneError as exc:
+        _fail(str(exc))
+
+
+@app.command()
+def demo(
+    workers: Annotated[int, typer.Option(min=1)] = 2,
+    seed: int = 0,
+    output: Annotated[Path | None, typer.Option("--output", "-o")] = None,
+    json_output: Annotated[bool, typer.Option("--json")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+) -> None:
+    """Shrink the reference CNN (cnn-32-64-64) on mnist-sample (a few minutes on 2 CPUs)."""
+    from archtune.cli._shrink_cmd import demo_command
+
+    _setup_logging(quiet or json_output)
+    _sigterm_as_interrupt()
+    try:
+        demo_command(workers, seed, output, json_output, quiet)
+    except KeyboardInterrupt:
+        err.print("[yellow]interrupted[/]", highlight=False)
+        raise typer.Exit(130) from None
+    except ArchtuneError as exc:
+        _fail(str(exc))
+
+
+@app.command()
 def report(
     study: Annotated[str, typer.Argument(help="The study's name.")],
     storage: StorageOption = DEFAULT_STORAGE,

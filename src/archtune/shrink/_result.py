@@ -1,0 +1,143 @@
+"""What a shrink produced: the baseline, the Pareto candidates, the chosen model."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = ["COST_KEYS", "Candidate", "ShrinkResult"]
+
+COST_KEYS = {"params": "params", "flops": "flops", "latency": "latency_ms"}
+"""``--objective`` -> the metric it minimises."""
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One model retrained at the full budget and evaluated on the test split.
+
+    Attributes:
+        label: ``baseline``, ``baseline + best recipe`` or ``trial N``.
+        trial: The study's trial number (``None`` for the baseline rows).
+        params: Trainable parameters.
+        flops: FLOPs per example (2 x multiply-adds).
+        latency_ms: Milliseconds per example at batch 1 (CPU, one thread).
+        val_accuracy: Accuracy on the validation split.
+        test_accuracy: Accuracy on the held-out test split.
+        train_time_s: Seconds of training (0 for given trained weights).
+        structure: The layers in one line.
+        recipe: The training recipe's fields.
+        config: The shrink parameters (``shrink.*``) and the searched recipe fields.
+        network: The network description (``Network.to_dict()``).
+    """
+
+    label: str
+    trial: int | None
+    params: int
+    flops: int
+    latency_ms: float
+    val_accuracy: float
+    test_accuracy: float
+    train_time_s: float
+    structure: str
+    recipe: dict[str, Any]
+    config: dict[str, Any] = field(default_factory=dict)
+    network: dict[str, Any] = field(default_factory=dict)
+
+    def cost(self, objective: str) -> float:
+        """The cost ``objective`` (``params``, ``flops`` or ``latency``) measures."""
+        return float(getattr(self, COST_KEYS[objective]))
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able dict of every attribute."""
+        return {
+            "label": self.label,
+            "trial": self.trial,
+            "params": self.params,
+            "flops": self.flops,
+            "latency_ms": self.latency_ms,
+            "val_accuracy": self.val_accuracy,
+            "test_accuracy": self.test_accuracy,
+            "train_time_s": self.train_time_s,
+            "structure": self.structure,
+            "recipe": self.recipe,
+            "config": self.config,
+            "network": self.network,
+        }
+
+
+@dataclass(frozen=True)
+class ShrinkResult:
+    """The outcome of :func:`archtune.shrink`.
+
+    Attributes:
+        baseline: The baseline as given (trained with its recipe, or its given weights).
+        pareto: The retrained Pareto candidates, cheapest first.
+        chosen: The cheapest model within ``max_drop`` of the baseline's test accuracy (the
+            baseline itself when no candidate is).
+        baseline_best_recipe: The baseline's structure retrained with the best recipe found.
+        objective: ``params``, ``flops`` or ``latency``: the cost minimised.
+        max_drop: The accepted drop in test accuracy (absolute, e.g. 0.005).
+        exported: The chosen model's ONNX file (``None`` when not exported).
+        study_name: The study's name.
+        storage: Its storage URL (``None``: in memory).
+        wall_time_s: Seconds the whole shrink took.
+        counts: The study's trials by status.
+    """
+
+    baseline: Candidate
+    pareto: tuple[Candidate, ...]
+    chosen: Candidate
+    baseline_best_recipe: Candidate | None
+    objective: str
+    max_drop: float
+    exported: Path | None
+    study_name: str
+    storage: str | None
+    wall_time_s: float
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def reduction(self, candidate: Candidate) -> float:
+        """How many times cheaper than the baseline ``candidate`` is (by the objective)."""
+        cost = candidate.cost(self.objective)
+        return self.baseline.cost(self.objective) / cost if cost > 0 else float("inf")
+
+    def rows(self) -> list[Candidate]:
+        """The baseline, the baseline with the best recipe, then the Pareto candidates."""
+        extra = [self.baseline_best_recipe] if self.baseline_best_recipe is not None else []
+        return [self.baseline, *extra, *self.pareto]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON document of ``archtune shrink --json``."""
+
+        def entry(candidate: Candidate) -> dict[str, Any]:
+            drop = candidate.test_accuracy - self.baseline.test_accuracy
+            return {
+                **candidate.to_dict(),
+                "accuracy_change": drop,
+                "reduction": self.reduction(candidate),
+            }
+
+        best = self.baseline_best_recipe
+        return {
+            "objective": self.objective,
+            "max_drop": self.max_drop,
+            "baseline": entry(self.baseline),
+            "baseline_best_recipe": entry(best) if best is not None else None,
+            "chosen": entry(self.chosen),
+            "pareto": [entry(c) for c in self.pareto],
+            "exported": str(self.exported) if self.exported is not None else None,
+            "study": {"name": self.study_name, "storage": self.storage, "trials": self.counts},
+            "wall_time_s": self.wall_time_s,
+        }
+
+    def to_json(self, *, indent: int | None = 2) -> str:
+        """:meth:`to_dict` as JSON text."""
+        return json.dumps(self.to_dict(), indent=indent, default=_plain)
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "item"):
+        return value.item()
+    return str(value)
