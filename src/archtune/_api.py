@@ -36,6 +36,9 @@ def tune(
     sampler: str = "auto",
     scheduler: str | Mapping[str, Any] = "auto",
     constraints: Mapping[str, Any] | None = None,
+    executor: str = "local",
+    address: str | None = None,
+    resources: Mapping[str, float] | None = None,
     storage: str | None = None,
     study_name: str | None = None,
     resume: bool = False,
@@ -68,6 +71,9 @@ def tune(
         scheduler: Early stopping: ``auto`` (MO-ASHA for several objectives, ASHA for one),
             ``none``, ``median``, ``asha``, ``hyperband``, ``moasha``, or a mapping with
             ``name``, ``eta``, ``min_steps``, ``max_steps`` and ``guard``.
+        executor: ``local`` (processes on this machine) or ``ray`` (actors on a Ray cluster).
+        address: ``executor="ray"``: the cluster (``auto``, ``host:port``); none starts one.
+        resources: ``executor="ray"``: per trial, ``{"cpus": 1, "gpus": 0}``.
         storage: An Optuna storage URL such as ``"sqlite:///archtune.db"``; in memory if ``None``.
         study_name: The study's name in the storage (required to resume).
         resume: Continue the existing study ``study_name``.
@@ -105,6 +111,9 @@ def tune(
         "sampler": sampler,
         "scheduler": scheduler,
         "constraints": constraints,
+        "executor": executor,
+        "address": address,
+        "resources": resources,
         "storage": storage,
         "seed": seed,
         "max_retries": max_retries,

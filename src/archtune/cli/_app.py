@@ -73,6 +73,12 @@ def run(
         bool, typer.Option(help="Continue the existing study of this name.")
     ] = False,
     seed: Annotated[int | None, typer.Option(help="Overrides the config's `seed`.")] = None,
+    executor: Annotated[
+        str | None, typer.Option(help="local or ray; overrides the config's `executor`.")
+    ] = None,
+    address: Annotated[
+        str | None, typer.Option(help="Ray cluster to join (auto, host:port).")
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or logs.")] = False,
     json_out: Annotated[
         bool, typer.Option("--json", help="One JSON document on stdout (implies --quiet).")
@@ -88,7 +94,14 @@ def run(
     _sigterm_as_interrupt()
     try:
         experiment = load_config(
-            config, overrides={"storage": storage, "workers": workers, "seed": seed}
+            config,
+            overrides={
+                "storage": storage,
+                "workers": workers,
+                "seed": seed,
+                "executor": executor,
+                "address": address,
+            },
         )
         progress = None if quiet else StudyProgress(experiment.name or "study", console=err)
         driver = Driver(experiment, resume=resume, progress=progress)

@@ -133,6 +133,9 @@ def build_experiment(
         source=source,
         scheduler=_scheduler(config, space),
         constraints=constraints,
+        executor=config.executor,
+        address=config.address,
+        resources=config.resources.model_dump(),
         precheck=precheck,
         study_attrs=study_attrs,
     )

@@ -59,6 +59,12 @@ class BudgetConfig(BaseModel):
     max_consecutive_failures: Annotated[int, _at_least(1)] = 5
 
 
+def _non_negative(value: float) -> float:
+    if value < 0:
+        raise PydanticCustomError("non_negative", "must be a number >= 0")
+    return value
+
+
 def _fraction(value: float) -> float:
     if not 0 < value < 1:
         raise PydanticCustomError("fraction", "must be a number in (0, 1)")
@@ -139,6 +145,15 @@ class SchedulerConfig(BaseModel):
         return {"name": value} if isinstance(value, str) else value
 
 
+class ResourcesConfig(BaseModel):
+    """``resources:``: what each trial reserves on a Ray cluster."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    cpus: Annotated[float, AfterValidator(_non_negative)] = 1.0
+    gpus: Annotated[float, AfterValidator(_non_negative)] = 0.0
+
+
 class ExperimentConfig(BaseModel):
     """A whole experiment, as in ``examples/quickstart.yaml``.
 
@@ -162,6 +177,9 @@ class ExperimentConfig(BaseModel):
     sampler: SamplerName = "auto"
     scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
     constraints: dict[str, Any] | None = None  # checked by archtune.search.parse_constraints
+    executor: Literal["local", "ray"] = "local"
+    address: str | None = None
+    resources: ResourcesConfig = Field(default_factory=ResourcesConfig)
     storage: str | None = DEFAULT_STORAGE  # None: in memory (the Python API's default)
     seed: int | None = None
     max_retries: Annotated[int, _at_least(0)] = Field(default=1)
@@ -187,6 +205,10 @@ class ExperimentConfig(BaseModel):
             )
         if self.objective is not None and self.space is None:
             raise PydanticCustomError("objective_or_blocks", "space is required with `objective`")
+        if self.address is not None and self.executor != "ray":
+            raise PydanticCustomError(
+                "objective_or_blocks", "address is for `executor: ray`; set it or drop address"
+            )
         if self.objective is not None and self.objectives is None:
             raise PydanticCustomError(
                 "objective_or_blocks", "objectives is required with `objective`"

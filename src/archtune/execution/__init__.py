@@ -11,12 +11,14 @@ from archtune.execution._protocol import (
     TrialTask,
     WorkerLost,
 )
+from archtune.execution._ray import RayExecutor
 
 __all__ = [
     "BaseExecutor",
     "Event",
     "LocalExecutor",
     "ObjectiveRef",
+    "RayExecutor",
     "Report",
     "TrialDone",
     "TrialError",

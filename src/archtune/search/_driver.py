@@ -21,6 +21,7 @@ from archtune.execution import (
     BaseExecutor,
     Event,
     LocalExecutor,
+    RayExecutor,
     Report,
     TrialDone,
     TrialError,
@@ -103,7 +104,7 @@ class Driver:
     ) -> None:
         self.experiment = experiment
         self._resume = resume
-        self._executor = executor or LocalExecutor(experiment.n_workers)
+        self._executor = executor or _make_executor(experiment)
         self._scheduler = scheduler or make_scheduler(experiment.scheduler, experiment.objectives)
         self._progress = progress
         self._live: dict[int, optuna.Trial] = {}  # asked and not ended (running or ready)
@@ -475,6 +476,17 @@ class Driver:
     def _notify(self) -> None:
         if self._progress is not None:
             self._progress.update(self.stats)
+
+
+def _make_executor(experiment: Experiment) -> BaseExecutor:
+    """The executor the experiment names."""
+    if experiment.executor == "ray":
+        return RayExecutor(
+            experiment.n_workers,
+            address=experiment.address,
+            resources=dict(experiment.resources),
+        )
+    return LocalExecutor(experiment.n_workers)
 
 
 def _count(value: float) -> str:

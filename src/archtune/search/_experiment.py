@@ -37,6 +37,9 @@ class Experiment:
         scheduler: Early stopping (``auto``: MO-ASHA for several objectives, ASHA for one).
         constraints: Bounds on the cost known before training; a configuration that breaks
             one is recorded as infeasible and never trained (needs ``precheck``).
+        executor: ``local`` (spawned processes) or ``ray`` (Ray actors).
+        address: The Ray cluster to join (``auto``, ``host:port``); none starts a local Ray.
+        resources: What each trial reserves on Ray: ``{"cpus": 1, "gpus": 0}``.
         precheck: Returns a configuration's cost before training, or raises
             :class:`~archtune.arch.InfeasibleNetworkError`: infeasible trials are recorded
             and never trained.
@@ -58,6 +61,9 @@ class Experiment:
     source: str = "tune()"
     scheduler: SchedulerSpec = field(default_factory=SchedulerSpec)
     constraints: tuple[Constraint, ...] = ()
+    executor: str = "local"
+    address: str | None = None
+    resources: Mapping[str, float] = field(default_factory=lambda: {"cpus": 1.0, "gpus": 0.0})
     precheck: Callable[[Mapping[str, Any]], dict[str, float]] | None = None
     study_attrs: Mapping[str, Any] = field(default_factory=dict)
 
@@ -81,6 +87,7 @@ class Experiment:
             },
             "max_retries": self.max_retries,
             "workers": self.n_workers,
+            "executor": self.executor,
             "sampler": self.resolved_sampler(),
             "scheduler": self.scheduler.resolved_name(self.objectives),
             "constraints": [str(c) for c in self.constraints],

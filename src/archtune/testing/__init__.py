@@ -21,6 +21,7 @@ scikit-learn's digits (the ``data`` extra) and onnxruntime (the ``onnx`` extra).
 from __future__ import annotations
 
 from archtune.testing._backend import BackendConformance
+from archtune.testing._executor import ExecutorConformance
 from archtune.testing._postgres import find_pg_bin, postgres_server
 
-__all__ = ["BackendConformance", "find_pg_bin", "postgres_server"]
+__all__ = ["BackendConformance", "ExecutorConformance", "find_pg_bin", "postgres_server"]
