@@ -43,3 +43,27 @@ def cpu_bound(config: dict[str, Any]) -> dict[str, float]:
     start = time.perf_counter()
     spin(int(config["iterations"]))
     return {"value": value_of(config["x"], 1, "adam"), "busy_s": time.perf_counter() - start}
+
+
+def flaky(config: dict[str, Any]) -> dict[str, float]:
+    """~0.3 s of work that sometimes fails the way real trials do.
+
+    With the probabilities in the config: ``p_raise`` raises an exception, ``p_nan`` returns
+    NaN, ``p_kill`` SIGKILLs its own worker process (as the out-of-memory killer would).
+    """
+    import math
+    import os
+    import random
+    import signal
+
+    time.sleep(0.3)
+    draw = random.random()
+    if draw < config["p_kill"]:
+        os.kill(os.getpid(), signal.SIGKILL)
+    draw -= config["p_kill"]
+    if draw < config["p_raise"]:
+        raise RuntimeError("injected failure")
+    draw -= config["p_raise"]
+    if draw < config["p_nan"]:
+        return {"value": math.nan}
+    return {"value": value_of(config["x"], 1, "adam")}

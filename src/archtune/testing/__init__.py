@@ -22,6 +22,12 @@ from __future__ import annotations
 
 from archtune.testing._backend import BackendConformance
 from archtune.testing._executor import ExecutorConformance
-from archtune.testing._postgres import find_pg_bin, postgres_server
+from archtune.testing._postgres import find_pg_bin, postgres_server, restart_postgres
 
-__all__ = ["BackendConformance", "ExecutorConformance", "find_pg_bin", "postgres_server"]
+__all__ = [
+    "BackendConformance",
+    "ExecutorConformance",
+    "find_pg_bin",
+    "postgres_server",
+    "restart_postgres",
+]

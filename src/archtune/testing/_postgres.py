@@ -16,7 +16,10 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["find_pg_bin", "postgres_server"]
+__all__ = ["find_pg_bin", "postgres_server", "restart_postgres"]
+
+# url -> the pg_ctl command prefix for that server, while it runs (for restart_postgres).
+_RUNNING: dict[str, list[str]] = {}
 
 _CANDIDATE_DIRS = ("/usr/lib/postgresql/15/bin", "/usr/lib/postgresql/16/bin")
 
@@ -85,8 +88,33 @@ def postgres_server(*, database: str = "archtune") -> Iterator[str]:
             "archtune",
             database,
         )
-        yield f"postgresql+psycopg://archtune@127.0.0.1:{port}/{database}"
+        url = f"postgresql+psycopg://archtune@127.0.0.1:{port}/{database}"
+        _RUNNING[url] = [
+            *prefix,
+            str(bin_dir / "pg_ctl"),
+            "-D",
+            str(data),
+            "-o",
+            options,
+            "-l",
+            str(log),
+            "-w",
+        ]
+        yield url
     finally:
+        _RUNNING.pop(f"postgresql+psycopg://archtune@127.0.0.1:{port}/{database}", None)
         with contextlib.suppress(subprocess.SubprocessError, OSError):
             run(str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop")
         shutil.rmtree(root, ignore_errors=True)
+
+
+def restart_postgres(url: str) -> None:
+    """Restart the server :func:`postgres_server` started for ``url`` (fault injection).
+
+    Raises:
+        KeyError: no server of this process serves ``url``.
+    """
+    command = _RUNNING[url]
+    subprocess.run(
+        [*command, "-m", "fast", "restart"], check=True, capture_output=True, timeout=120
+    )
