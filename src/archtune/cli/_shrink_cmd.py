@@ -38,8 +38,12 @@ def shrink_command(
     json_output: bool = False,
     output: Path | None = None,
     quiet: bool = False,
+    report: Path | None = None,
 ) -> None:
     """Run :func:`archtune.shrink` and print the Pareto table, or one JSON document.
+
+    With ``report`` (and a storage) it also writes the study's HTML report, with the baseline
+    recorded in the study (``archtune.baseline``) so the report compares against it.
 
     Progress and step lines go to stderr (none with ``quiet``); the table or the JSON to stdout.
 
@@ -74,11 +78,40 @@ def shrink_command(
         progress=progress,
         log=log,
     )
+    if result.storage is not None:
+        _record_baseline(result, result.storage)
+    if report is not None and result.storage is not None:
+        from archtune.report import write_report
+
+        write_report(result.study_name, report, storage=result.storage)
+        log(f"report written to {report}")
     if json_output:
         print(result.to_json())
         return
     out.print(pareto_table(result))
     out.print(_chosen_line(result), highlight=False, soft_wrap=True)
+
+
+def _record_baseline(result: ShrinkResult, storage: str) -> None:
+    """Keep the baseline's numbers in the study, for ``archtune report``."""
+    import optuna
+
+    baseline = result.baseline
+    study = optuna.load_study(study_name=result.study_name, storage=storage)
+    study.set_user_attr(
+        "archtune.baseline",
+        {
+            "label": f"baseline {baseline.network.get('name') or ''}".strip(),
+            "metrics": {
+                "val_accuracy": baseline.val_accuracy,
+                "test_accuracy": baseline.test_accuracy,
+                "params": baseline.params,
+                "flops": baseline.flops,
+                "latency_ms": baseline.latency_ms,
+            },
+            "config": {},
+        },
+    )
 
 
 def demo_command(
@@ -90,13 +123,17 @@ def demo_command(
 ) -> None:
     """``archtune demo``: the reference CNN shrunk on ``mnist-sample`` (a few minutes on 2 CPUs).
 
-    The study lives in memory; the chosen model goes to ``output`` (default
-    ``shrink-demo.onnx``).
+    The demo's own files go to the current directory, replacing those of an earlier demo:
+    the study (``shrink-demo.db``), the chosen model (``output``, default ``shrink-demo.onnx``)
+    and the report (``shrink-demo-report.html``).
     """
+    database = Path("shrink-demo.db")
+    database.unlink(missing_ok=True)
     shrink_command(
         DEMO_MODEL,
         DEMO_DATA,
-        storage=None,
+        storage=f"sqlite:///{database}",
+        report=Path("shrink-demo-report.html"),
         workers=workers,
         seed=seed,
         json_output=json_output,
