@@ -14,7 +14,7 @@ import pytest
 
 from archtune import Float
 from archtune.config import build_experiment
-from archtune.execution import BaseExecutor, Event, Report, TrialTask, WorkerLost
+from archtune.execution import BaseExecutor, Event, LocalExecutor, Report, TrialTask, WorkerLost
 from archtune.execution._ray import RayExecutor
 from archtune.search import Driver
 from archtune.testing._executor import ExecutorConformance
@@ -41,6 +41,20 @@ def local_ray() -> Iterator[None]:
         yield
     finally:
         ray.shutdown()
+    # No Ray process of ours may outlive the tests (this module's Ray, or one a CLI run started).
+    deadline = time.monotonic() + 30
+    while _ray_processes() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not _ray_processes(), f"stray Ray processes: {_ray_processes()}"
+
+
+def _ray_processes() -> list[str]:
+    import subprocess
+
+    found = subprocess.run(
+        ["pgrep", "-af", "raylet|gcs_server"], capture_output=True, text=True
+    ).stdout.splitlines()
+    return [line for line in found if "pgrep" not in line]
 
 
 class TestRayExecutor(ExecutorConformance):
@@ -89,6 +103,28 @@ def test_a_study_runs_to_completion_on_ray() -> None:
     best = result.best_trial
     assert best.metrics == {"score": best.values[0]}  # type: ignore[index]
     assert sorted(result.study.trials[best.number].intermediate_values) == [0, 1]
+
+
+def test_ray_gives_the_same_results_as_the_local_executor() -> None:
+    """Same seed, trial count and random sampler: the same configurations and values."""
+    results = {}
+    for name, executor in (("local", LocalExecutor(2)), ("ray", RayExecutor(2))):
+        data: dict[str, Any] = {
+            "name": f"same-{name}",
+            "objective": objs.quadratic,
+            "space": {"x": Float(0.0, 1.0)},
+            "objectives": {"score": "max"},
+            "budget": {"trials": 6},
+            "workers": 2,
+            "sampler": "random",
+            "scheduler": "none",
+            "seed": 7,
+            "storage": None,
+        }
+        result = Driver(build_experiment(data, source="test"), executor=executor).run()
+        results[name] = sorted((t.number, t.config["x"], t.values[0]) for t in result.trials)  # type: ignore[index]
+    assert results["ray"] == results["local"]
+    assert len(results["ray"]) == 6
 
 
 def test_bad_arguments_are_refused() -> None:
