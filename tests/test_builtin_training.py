@@ -225,6 +225,17 @@ def test_lr_find_prints_a_finite_suggestion(tmp_path: Path) -> None:
     curve = yaml.safe_load((tmp_path / "curve.json").read_text())
     assert len(curve["lr"]) == len(curve["smoothed_loss"]) > 10
 
+    from archtune.cli._model_cmds import write_curve
+
+    class Result:  # the fields write_curve reads, from the JSON just written
+        lrs, losses, smoothed_losses = curve["lr"], curve["loss"], curve["smoothed_loss"]
+        suggested_lr, rule = curve["suggested_lr"], curve["rule"]
+
+    write_curve(Result(), tmp_path / "curve.html")
+    html = (tmp_path / "curve.html").read_text()
+    assert "LR range test" in html
+    assert "<script src=" not in html  # self-contained: opens with no network
+
 
 @pytest.mark.parametrize("backend", ["torch", "keras"])
 def test_the_python_api_trains_with_either_backend(backend: str) -> None:

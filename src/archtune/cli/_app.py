@@ -268,7 +268,8 @@ def lr_find(
     max_samples: Annotated[int | None, typer.Option(help="Use a subset of the data.")] = None,
     seed: int = 0,
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write the curve (.csv or .json).")
+        Path | None,
+        typer.Option("--output", "-o", help="Write the curve (.html, .csv or .json)."),
     ] = None,
 ) -> None:
     """Run the LR range test and print the suggested learning rate."""

@@ -196,8 +196,11 @@ def lr_find_report(
 
 
 def write_curve(result: Any, path: Path) -> None:
-    """Write the curve as CSV or JSON, by the file's suffix."""
+    """Write the curve as HTML (a self-contained Plotly figure), CSV or JSON, by the suffix."""
     rows = list(zip(result.lrs, result.losses, result.smoothed_losses, strict=True))
+    if path.suffix == ".html":
+        _write_curve_html(result, path)
+        return
     if path.suffix == ".json":
         path.write_text(
             json.dumps(
@@ -213,8 +216,34 @@ def write_curve(result: Any, path: Path) -> None:
         )
         return
     if path.suffix != ".csv":
-        raise ConfigError(f"-o must end in .csv or .json, got {str(path)!r}")
+        raise ConfigError(f"-o must end in .html, .csv or .json, got {str(path)!r}")
     with path.open("w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["lr", "loss", "smoothed_loss"])
         writer.writerows(rows)
+
+
+def _write_curve_html(result: Any, path: Path) -> None:
+    from archtune._imports import require
+
+    go = require("plotly.graph_objects", extra="report", feature="lr-find -o curve.html")
+    figure = go.Figure()
+    figure.add_scatter(
+        x=list(result.lrs), y=list(result.losses), mode="lines", name="loss", opacity=0.35
+    )
+    figure.add_scatter(
+        x=list(result.lrs), y=list(result.smoothed_losses), mode="lines", name="smoothed loss"
+    )
+    figure.add_vline(
+        x=result.suggested_lr,
+        line_dash="dash",
+        annotation_text=f"suggested {result.suggested_lr:.3g} ({result.rule})",
+    )
+    figure.update_layout(
+        title="LR range test",
+        xaxis_title="learning rate",
+        yaxis_title="training loss",
+        template="plotly_white",
+    )
+    figure.update_xaxes(type="log")
+    path.write_text(figure.to_html(include_plotlyjs=True, full_html=True))
