@@ -70,10 +70,9 @@ def __getattr__(name: str) -> object:
 
         return getattr(interop, name)
     if name in ("shrink", "ShrinkResult"):
-        import importlib
+        from archtune import shrinking
 
-        module = importlib.import_module("archtune.shrink")
-        return module if name == "shrink" else module.ShrinkResult
+        return getattr(shrinking, name)
     if name == "load_config":
         from archtune.config import load_config
 

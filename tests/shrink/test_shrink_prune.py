@@ -24,7 +24,7 @@ from archtune.arch import (  # noqa: E402
     builtin_network,
 )
 from archtune.backends.torch import build_module  # noqa: E402
-from archtune.shrink import apply_shrink, keep_largest_l1, prune_state, shrink_plan  # noqa: E402
+from archtune.shrinking import apply_shrink, keep_largest_l1, prune_state, shrink_plan  # noqa: E402
 
 
 def _pruned(

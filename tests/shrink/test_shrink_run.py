@@ -14,7 +14,7 @@ ort = pytest.importorskip("onnxruntime")
 
 from archtune import ConfigError  # noqa: E402
 from archtune.cli._shrink_cmd import shrink_command  # noqa: E402
-from archtune.shrink import Candidate, ShrinkResult, shrink  # noqa: E402
+from archtune.shrinking import Candidate, ShrinkResult, shrink  # noqa: E402
 
 TRIALS, EPOCHS, WORKERS = 4, 1, 2
 
@@ -158,7 +158,7 @@ def test_choice_falls_back_to_the_baseline_and_the_table_marks_it() -> None:
     from rich.console import Console
 
     from archtune.cli._shrink_cmd import pareto_table
-    from archtune.shrink._run import _choose
+    from archtune.shrinking._run import _choose
 
     baseline = _row("baseline", 1000, 0.90)
     pareto = (_row("trial 3", 100, 0.80), _row("trial 5", 400, 0.893))
@@ -186,8 +186,11 @@ def test_choice_falls_back_to_the_baseline_and_the_table_marks_it() -> None:
     assert "-0.70 pt" in lines[1]
 
 
-def test_the_package_is_callable() -> None:
-    import archtune.shrink
+def test_archtune_shrink_is_the_function() -> None:
+    import archtune
+    import archtune.shrinking
 
+    assert archtune.shrink is archtune.shrinking.shrink
+    assert archtune.ShrinkResult is archtune.shrinking.ShrinkResult
     with pytest.raises(ConfigError, match="objective must be one of"):
-        archtune.shrink("cnn-16-32-32", "mnist-sample", objective="energy")  # type: ignore[operator]
+        archtune.shrink("cnn-16-32-32", "mnist-sample", objective="energy")

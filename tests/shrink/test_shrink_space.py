@@ -17,7 +17,7 @@ from archtune.arch import (
     builtin_network,
     count_params,
 )
-from archtune.shrink import (
+from archtune.shrinking import (
     WIDTH_MULTIPLIERS,
     apply_shrink,
     describe_structure,

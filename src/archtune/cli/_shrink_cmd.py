@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 if TYPE_CHECKING:
-    from archtune.shrink import Candidate, ShrinkResult
+    from archtune.shrinking import Candidate, ShrinkResult
 
 __all__ = ["DEMO_DATA", "DEMO_MODEL", "demo_command", "pareto_table", "shrink_command"]
 
@@ -50,7 +50,7 @@ def shrink_command(
     Raises:
         ConfigError: bad input (the caller prints it on one line and exits with 2).
     """
-    from archtune.shrink import shrink
+    from archtune.shrinking import shrink
 
     out, err = _consoles()
     progress = None

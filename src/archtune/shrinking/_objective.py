@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from archtune._reporter import NullReporter, Reporter
 from archtune.arch import Network, estimate_cost
 from archtune.recipe import Recipe
-from archtune.shrink._space import apply_shrink, shrink_plan
+from archtune.shrinking._space import apply_shrink, shrink_plan
 from archtune.training._objective import load_cached
 
 if TYPE_CHECKING:
@@ -111,7 +111,7 @@ class ShrinkObjective:
         import torch
 
         from archtune.backends.torch import apply_initialisation, build_module, fit
-        from archtune.shrink._prune import prune_state
+        from archtune.shrinking._prune import prune_state
 
         torch.set_num_threads(1)
         baseline = self.baseline

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from archtune.arch import Flatten, Network, PositionEmbedding, infer_shapes
-from archtune.shrink._space import ShrunkLayer
+from archtune.shrinking._space import ShrunkLayer
 
 if TYPE_CHECKING:
     import torch

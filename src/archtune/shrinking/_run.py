@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Any
 from archtune._errors import ConfigError
 from archtune.arch import Network, estimate_cost
 from archtune.recipe import Recipe
-from archtune.shrink._objective import INIT_KEY, INITS, ShrinkObjective
-from archtune.shrink._resolve import resolve_baseline
-from archtune.shrink._result import COST_KEYS, Candidate, ShrinkResult
-from archtune.shrink._space import describe_structure, shrink_space
+from archtune.shrinking._objective import INIT_KEY, INITS, ShrinkObjective
+from archtune.shrinking._resolve import resolve_baseline
+from archtune.shrinking._result import COST_KEYS, Candidate, ShrinkResult
+from archtune.shrinking._space import describe_structure, shrink_space
 
 if TYPE_CHECKING:
     from archtune.data import Dataset
