@@ -68,3 +68,28 @@ def test_export_errors(studies: Studies, tmp_path: Path) -> None:
     optuna.load_study(study_name=studies.single, storage=storage).set_user_attr(BUILTIN_ATTR, None)
     with pytest.raises(StudyStateError, match=r"has no archtune\.builtin record"):
         export_trial(studies.single, tmp_path / "m.onnx", format="onnx", storage=storage)
+
+
+@pytest.mark.parametrize(("fmt", "suffix"), [("keras", ".keras"), ("onnx", ".onnx")])
+def test_export_of_a_keras_study(tmp_path: Path, fmt: str, suffix: str) -> None:
+    """A study trained on the Keras backend exports to .keras (and ONNX), checked on reload."""
+    pytest.importorskip("keras")
+    import archtune
+
+    storage = f"sqlite:///{tmp_path / 'k.db'}"
+    archtune.tune(
+        data="digits",
+        model={"family": "mlp", "space": "none", "depth": [1, 2]},
+        recipe={"space": "none", "epochs": 1},
+        backend="keras",
+        n_trials=2,
+        sampler="grid",
+        scheduler="none",
+        seed=0,
+        storage=storage,
+        study_name="keras-study",
+    )
+    target = tmp_path / f"model{suffix}"
+    done = export_trial("keras-study", target, format=fmt, storage=storage)
+    assert target.is_file()
+    assert done.max_abs_diff <= 1e-4
