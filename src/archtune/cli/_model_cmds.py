@@ -179,7 +179,9 @@ def lr_find_report(
         model, input_shape=",".join(map(str, dataset.input_shape)), n_outputs=dataset.n_outputs
     )
     recipe = Recipe(optimizer=optimizer, batch_size=batch_size)
-    result = find_lr(build_module(network), dataset, recipe, n_steps=n_steps, seed=seed)
+    status = Console(stderr=True).status(f"LR range test: {n_steps} steps of {model} on {data}")
+    with status:
+        result = find_lr(build_module(network), dataset, recipe, n_steps=n_steps, seed=seed)
     console.print(
         f"LR range test: {model} on {data}, {optimizer}, batch {batch_size}, "
         f"{len(result.lrs)} steps",
