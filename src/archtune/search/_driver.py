@@ -151,9 +151,9 @@ class Driver:
         deadline = None if exp.timeout_s is None else time.monotonic() + exp.timeout_s
         try:
             self._count_existing(study)
-            with self._executor as executor:
+            with _interrupts_at_safe_points() as interrupt, self._executor as executor:
                 executor.start(exp.objective, metric_names=exp.objectives.names)
-                self._loop(study, executor, deadline)
+                self._loop(study, executor, deadline, interrupt)
             if self._ready is not None:  # asked ahead, then the time ran out: run it on resume
                 self._on_abort(study)
         except ObjectiveError as exc:
@@ -166,14 +166,22 @@ class Driver:
             release_study(study)
         return TuneResult.from_study(study)
 
-    def _loop(self, study: optuna.Study, executor: BaseExecutor, deadline: float | None) -> None:
+    def _loop(
+        self,
+        study: optuna.Study,
+        executor: BaseExecutor,
+        deadline: float | None,
+        interrupt: _Interrupt,
+    ) -> None:
         """Keep every worker busy until the budget or the time is spent.
 
         One trial is asked ahead (``self._ready``) while the workers run, so a worker that
         finishes gets its next configuration at once: the sampler and the storage write of the
-        finished trial no longer sit between two trials of the same worker.
+        finished trial no longer sit between two trials of the same worker. Ctrl-C (or
+        SIGTERM) takes effect here, between storage operations, within a second.
         """
         while True:
+            interrupt.check()
             out_of_time = deadline is not None and time.monotonic() >= deadline
             self._dispatch(study, executor, out_of_time)
             if not self._ready and self._can_ask() and self._may_ask_ahead(deadline):
@@ -193,6 +201,7 @@ class Driver:
                     stop = stop or exc
             if stop is not None:
                 raise stop
+            interrupt.check()
 
     def _may_ask_ahead(self, deadline: float | None) -> bool:
         """Ask ahead only when the trial will surely start before the timeout.
@@ -504,6 +513,44 @@ def _json_safe(metrics: dict[str, Any]) -> dict[str, Any]:
 
 def _frozen(study: optuna.Study, trial: optuna.Trial) -> optuna.trial.FrozenTrial:
     return study._storage.get_trial(trial._trial_id)
+
+
+class _Interrupt:
+    """Ctrl-C or SIGTERM asked the driver to stop; it stops at the next safe point."""
+
+    def __init__(self) -> None:
+        self.requested = False
+
+    def check(self) -> None:
+        """Raise ``KeyboardInterrupt`` if a stop was asked."""
+        if self.requested:
+            raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _interrupts_at_safe_points() -> Iterator[_Interrupt]:
+    """Turn SIGINT/SIGTERM into a request that the loop honours between storage operations.
+
+    A ``KeyboardInterrupt`` raised inside a database call can leave the storage's session in
+    the middle of a transaction, and the cleanup that follows then finds the database locked.
+    A second Ctrl-C stops at once. Outside the main thread signals are left alone.
+    """
+    interrupt = _Interrupt()
+    if threading.current_thread() is not threading.main_thread():
+        yield interrupt
+        return
+
+    def request(signum: int, frame: Any) -> None:
+        if interrupt.requested:
+            raise KeyboardInterrupt
+        interrupt.requested = True
+
+    previous = {sig: signal.signal(sig, request) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield interrupt
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 @contextlib.contextmanager
