@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import logging
 import signal
-import sys
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
-from rich.console import Console
 from rich.logging import RichHandler
 
 from archtune._errors import ArchtuneError, ConfigError, MissingDependencyError
+from archtune.cli._console import err, out
 from archtune.config import DEFAULT_STORAGE
 
 __all__ = ["app", "main"]
@@ -24,9 +23,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-# Wide enough for tables of trials when the output is a file or a pipe (CI logs).
-out = Console(width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
 StorageOption = Annotated[
     str,

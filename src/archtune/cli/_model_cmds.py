@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from archtune._errors import ConfigError
+from archtune.cli._console import err
 
 if TYPE_CHECKING:
     from archtune.arch import Network
@@ -179,7 +180,7 @@ def lr_find_report(
         model, input_shape=",".join(map(str, dataset.input_shape)), n_outputs=dataset.n_outputs
     )
     recipe = Recipe(optimizer=optimizer, batch_size=batch_size)
-    status = Console(stderr=True).status(f"LR range test: {n_steps} steps of {model} on {data}")
+    status = err.status(f"LR range test: {n_steps} steps of {model} on {data}")
     with status:
         result = find_lr(build_module(network), dataset, recipe, n_steps=n_steps, seed=seed)
     console.print(

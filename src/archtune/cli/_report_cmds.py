@@ -38,7 +38,7 @@ def _check_storage(storage: str) -> None:
 
 def report_command(study: str, storage: str, output: Path | None = None) -> Path:
     """Write the study's HTML report (default ``<study>-report.html``); print where."""
-    from archtune.cli._app import out
+    from archtune.cli._console import out
     from archtune.report import write_report
 
     _check_storage(storage)
@@ -60,7 +60,7 @@ def export_command(
     pick: tuple[str, str] | None = None,
 ) -> None:
     """Retrain a trial of a built-in training study and write it as ONNX/TorchScript/Keras."""
-    from archtune.cli._app import err, out
+    from archtune.cli._console import err, out
     from archtune.report._export import export_trial
 
     _check_storage(storage)
@@ -91,7 +91,7 @@ def export_command(
 
 def dashboard_command(storage: str, port: int = 8080) -> None:
     """Serve the storage with optuna-dashboard on 127.0.0.1 until Ctrl-C."""
-    from archtune.cli._app import out
+    from archtune.cli._console import out
     from archtune.report._dashboard import serve_dashboard
 
     _check_storage(storage)

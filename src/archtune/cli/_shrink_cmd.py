@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rich.console import Console
 from rich.table import Table
+
+from archtune.cli._console import err, out
 
 if TYPE_CHECKING:
     from archtune.shrinking import Candidate, ShrinkResult
@@ -16,12 +16,6 @@ __all__ = ["DEMO_DATA", "DEMO_MODEL", "demo_command", "pareto_table", "shrink_co
 
 DEMO_MODEL = "cnn-32-64-64"
 DEMO_DATA = "mnist-sample"
-
-
-def _consoles() -> tuple[Console, Console]:
-    out = Console(width=None if sys.stdout.isatty() else 160)
-    err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
-    return out, err
 
 
 def shrink_command(
@@ -52,7 +46,6 @@ def shrink_command(
     """
     from archtune.shrinking import shrink
 
-    out, err = _consoles()
     progress = None
     if not quiet:
         from archtune.cli._progress import StudyProgress
