@@ -10,6 +10,8 @@ Example:
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from archtune._errors import (
     ArchtuneError,
     ConfigError,
@@ -22,6 +24,13 @@ from archtune._errors import (
 )
 from archtune._reporter import Decision, NullReporter, Reporter
 from archtune.space import Choice, Fixed, Float, Int, Space
+
+if TYPE_CHECKING:  # what the lazy names below are, for type checkers and IDEs
+    from archtune._api import tune
+    from archtune.config import load_config
+    from archtune.interop import ImportedModel, UnsupportedLayerError, from_keras, from_torch
+    from archtune.search import TuneResult
+    from archtune.shrinking import ShrinkResult, shrink
 
 __version__ = "0.1.0"
 

@@ -118,7 +118,8 @@ def tune(
         "seed": seed,
         "max_retries": max_retries,
     }
-    config = {key: value for key, value in config.items() if value is not None}
+    # ``storage=None`` means in memory, not the config files' default SQLite file.
+    config = {k: v for k, v in config.items() if v is not None or k == "storage"}
     experiment = build_experiment(config, source="tune()", aliases=_ALIASES)
     if study_name is None:  # let Optuna name it
         experiment = dataclasses.replace(experiment, name=None)

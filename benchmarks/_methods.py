@@ -1,0 +1,195 @@
+"""The methods compared on the tabular suites, each run the way its users would run it.
+
+Every method gets the problem's space (:meth:`TabularProblem.space`), the same number of trials
+and the same seed; trial ``t`` of run ``seed`` sees the table's noise draw ``(seed, t)`` whatever
+the method, so two methods that propose the same configurations see the same results.
+
+- ``archtune``: ``archtune.tune()`` with its defaults (``sampler: auto``), trials in a worker
+  process as for any user objective.
+- ``optuna-tpe``, ``optuna-gp``, ``optuna-cmaes``, ``random``: Optuna 5's samplers in
+  ``study.optimize`` (``random`` is Optuna's ``RandomSampler``). Optuna's default
+  multi-objective sampler is its TPE, so ``optuna-tpe`` is also the multi-objective default.
+- ``hyperopt-tpe``: Hyperopt's ``tpe.suggest`` through ``fmin`` (one objective only).
+
+Times: ``wall_s`` is the whole run; ``optimizer_s`` is the run less the objective's own time
+and, for archtune, the time between its first and last trial's ends, scaled to all trials
+(the sampler, storage and messaging, without starting and stopping its worker process).
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import optuna
+
+from archtune.space import Choice, Fixed, Int, Space
+from benchmarks._tabular import TabularProblem
+
+__all__ = ["TABULAR_METHODS", "RunLog", "run_tabular"]
+
+TABULAR_METHODS: tuple[str, ...] = (
+    "archtune",
+    "optuna-tpe",
+    "optuna-gp",
+    "optuna-cmaes",
+    "hyperopt-tpe",
+    "random",
+)
+#: Methods that optimise one objective only.
+SINGLE_OBJECTIVE_ONLY = frozenset({"optuna-cmaes", "hyperopt-tpe"})
+
+
+@dataclass
+class RunLog:
+    """What one run proposed and saw, in order."""
+
+    keys: list[str] = field(default_factory=list)
+    values: list[list[float]] = field(default_factory=list)
+    wall_s: float = 0.0
+    optimizer_s: float = 0.0
+    sampler: str = ""
+
+
+class _Evaluator:
+    """Calls the table, counting trials and the time spent in the objective itself."""
+
+    def __init__(self, problem: TabularProblem, seed: int) -> None:
+        self.problem = problem
+        self.seed = seed
+        self.log = RunLog()
+        self.objective_s = 0.0
+
+    def __call__(self, config: Mapping[str, Any]) -> list[float]:
+        start = time.perf_counter()
+        values = self.problem.evaluate(config, (self.seed, len(self.log.keys)))
+        self.log.keys.append(self.problem.key(config))
+        self.log.values.append(values)
+        self.objective_s += time.perf_counter() - start
+        return values
+
+
+def _suggest(trial: optuna.Trial, space: Space) -> dict[str, Any]:
+    config: dict[str, Any] = {}
+    for name, param in space.items():
+        if isinstance(param, Choice):
+            config[name] = trial.suggest_categorical(name, list(param.options))
+        elif isinstance(param, Int):
+            config[name] = trial.suggest_int(name, param.low, param.high)
+    return config
+
+
+def _optuna_sampler(method: str, seed: int) -> optuna.samplers.BaseSampler:
+    samplers: dict[str, Callable[[], optuna.samplers.BaseSampler]] = {
+        "optuna-tpe": lambda: optuna.samplers.TPESampler(seed=seed),
+        "optuna-gp": lambda: optuna.samplers.GPSampler(seed=seed),
+        "optuna-cmaes": lambda: optuna.samplers.CmaEsSampler(seed=seed),
+        "random": lambda: optuna.samplers.RandomSampler(seed=seed),
+    }
+    return samplers[method]()
+
+
+def _run_optuna(method: str, problem: TabularProblem, trials: int, seed: int) -> RunLog:
+    evaluate = _Evaluator(problem, seed)
+    space = problem.space()
+    directions = [
+        optuna.study.StudyDirection.MINIMIZE
+        if d == "min"
+        else optuna.study.StudyDirection.MAXIMIZE
+        for d in problem.directions
+    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        start = time.perf_counter()
+        study = optuna.create_study(directions=directions, sampler=_optuna_sampler(method, seed))
+        study.optimize(lambda trial: evaluate(_suggest(trial, space)), n_trials=trials)
+        evaluate.log.wall_s = time.perf_counter() - start
+    evaluate.log.optimizer_s = evaluate.log.wall_s - evaluate.objective_s
+    evaluate.log.sampler = type(study.sampler).__name__
+    return evaluate.log
+
+
+def _run_hyperopt(problem: TabularProblem, trials: int, seed: int) -> RunLog:
+    import hyperopt
+    import numpy as np
+
+    evaluate = _Evaluator(problem, seed)
+    space: dict[str, Any] = {}
+    for name, param in problem.space().items():
+        if isinstance(param, Choice):
+            space[name] = hyperopt.hp.choice(name, list(param.options))
+        elif isinstance(param, Int):
+            space[name] = hyperopt.hp.uniformint(name, param.low, param.high)
+    sign = 1.0 if problem.directions[0] == "min" else -1.0
+
+    def objective(config: dict[str, Any]) -> float:
+        return (
+            sign * evaluate({k: v if isinstance(v, str) else int(v) for k, v in config.items()})[0]
+        )
+
+    start = time.perf_counter()
+    hyperopt.fmin(
+        objective,
+        space,
+        algo=hyperopt.tpe.suggest,
+        max_evals=trials,
+        trials=hyperopt.Trials(),
+        rstate=np.random.default_rng(seed),
+        show_progressbar=False,
+    )
+    evaluate.log.wall_s = time.perf_counter() - start
+    evaluate.log.optimizer_s = evaluate.log.wall_s - evaluate.objective_s
+    evaluate.log.sampler = "hyperopt.tpe"
+    return evaluate.log
+
+
+def _run_archtune(problem: TabularProblem, trials: int, seed: int) -> RunLog:
+    from archtune import tune
+
+    space = Space(
+        {"problem": Fixed(problem.name), "run_seed": Fixed(seed), **dict(problem.space().items())}
+    )
+    objectives = dict(zip(problem.metrics, problem.directions, strict=True))
+    start = time.perf_counter()
+    result = tune(
+        "benchmarks._tabular:objective",
+        space,
+        objectives=objectives,
+        n_trials=trials,
+        seed=seed,
+    )
+    wall = time.perf_counter() - start
+    log = RunLog(wall_s=wall)
+    ordered = sorted(result.trials, key=lambda t: t.number)
+    for trial in ordered:
+        if trial.values is None:
+            raise RuntimeError(
+                f"archtune trial {trial.number} ended {trial.status}: {trial.error}"
+            )
+        params = {k: v for k, v in trial.config.items() if k not in ("problem", "run_seed")}
+        log.keys.append(problem.key(params))
+        log.values.append(list(trial.values))
+    # From the first trial's end to the last trial's end, per trial: the loop without the
+    # worker's start (its imports and the table's load) and shutdown; scaled to all trials.
+    ends = sorted(t.datetime_complete for t in result.study.trials if t.datetime_complete)
+    if len(ends) > 1:
+        log.optimizer_s = (ends[-1] - ends[0]).total_seconds() * len(ends) / (len(ends) - 1)
+    config = result.study.user_attrs.get("archtune.config", {})
+    log.sampler = str(config.get("sampler", "")) if isinstance(config, dict) else ""
+    return log
+
+
+def run_tabular(method: str, problem: TabularProblem, trials: int, seed: int) -> RunLog:
+    """Run ``method`` on ``problem`` for ``trials`` trials with ``seed``."""
+    if method not in TABULAR_METHODS:
+        raise ValueError(f"method must be one of {', '.join(TABULAR_METHODS)}, got {method!r}")
+    if len(problem.metrics) > 1 and method in SINGLE_OBJECTIVE_ONLY:
+        raise ValueError(f"{method} optimises one objective; {problem.name} has two")
+    if method == "archtune":
+        return _run_archtune(problem, trials, seed)
+    if method == "hyperopt-tpe":
+        return _run_hyperopt(problem, trials, seed)
+    return _run_optuna(method, problem, trials, seed)

