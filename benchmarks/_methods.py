@@ -11,9 +11,10 @@ the method, so two methods that propose the same configurations see the same res
   multi-objective sampler is its TPE, so ``optuna-tpe`` is also the multi-objective default.
 - ``hyperopt-tpe``: Hyperopt's ``tpe.suggest`` through ``fmin`` (one objective only).
 
-Times: ``wall_s`` is the whole run; ``optimizer_s`` is the run less the objective's own time
-and, for archtune, the time between its first and last trial's ends, scaled to all trials
-(the sampler, storage and messaging, without starting and stopping its worker process).
+Times: ``wall_s`` is the whole run; ``optimizer_s`` is the time spent choosing configurations:
+for the peers, the run less the objective's own time (their samplers and in-memory storage);
+for archtune, the driver's ``sampler_s`` (asking its sampler, creating the trial), which leaves
+out the messages to its worker process and the worker's start (in ``wall_s``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from typing import Any
 
 import optuna
 
+from archtune.search import DriverStats
 from archtune.space import Choice, Fixed, Int, Space
 from benchmarks._tabular import TabularProblem
 
@@ -101,6 +103,7 @@ def _run_optuna(method: str, problem: TabularProblem, trials: int, seed: int) ->
         else optuna.study.StudyDirection.MAXIMIZE
         for d in problem.directions
     ]
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         start = time.perf_counter()
@@ -146,6 +149,16 @@ def _run_hyperopt(problem: TabularProblem, trials: int, seed: int) -> RunLog:
     return evaluate.log
 
 
+class _LastStats:
+    """A progress sink that keeps the driver's last counts (its sampler time among them)."""
+
+    def __init__(self) -> None:
+        self.stats: DriverStats | None = None
+
+    def update(self, stats: DriverStats) -> None:
+        self.stats = stats
+
+
 def _run_archtune(problem: TabularProblem, trials: int, seed: int) -> RunLog:
     from archtune import tune
 
@@ -153,6 +166,7 @@ def _run_archtune(problem: TabularProblem, trials: int, seed: int) -> RunLog:
         {"problem": Fixed(problem.name), "run_seed": Fixed(seed), **dict(problem.space().items())}
     )
     objectives = dict(zip(problem.metrics, problem.directions, strict=True))
+    progress = _LastStats()
     start = time.perf_counter()
     result = tune(
         "benchmarks._tabular:objective",
@@ -160,6 +174,7 @@ def _run_archtune(problem: TabularProblem, trials: int, seed: int) -> RunLog:
         objectives=objectives,
         n_trials=trials,
         seed=seed,
+        progress=progress,
     )
     wall = time.perf_counter() - start
     log = RunLog(wall_s=wall)
@@ -172,11 +187,7 @@ def _run_archtune(problem: TabularProblem, trials: int, seed: int) -> RunLog:
         params = {k: v for k, v in trial.config.items() if k not in ("problem", "run_seed")}
         log.keys.append(problem.key(params))
         log.values.append(list(trial.values))
-    # From the first trial's end to the last trial's end, per trial: the loop without the
-    # worker's start (its imports and the table's load) and shutdown; scaled to all trials.
-    ends = sorted(t.datetime_complete for t in result.study.trials if t.datetime_complete)
-    if len(ends) > 1:
-        log.optimizer_s = (ends[-1] - ends[0]).total_seconds() * len(ends) / (len(ends) - 1)
+    log.optimizer_s = progress.stats.sampler_s if progress.stats is not None else wall
     config = result.study.user_attrs.get("archtune.config", {})
     log.sampler = str(config.get("sampler", "")) if isinstance(config, dict) else ""
     return log

@@ -135,7 +135,7 @@ def test_show_lists_the_best_the_counts_and_each_failure(
         ),
         (
             {"sampler": "bayes"},
-            "sampler must be one of 'auto', 'random', 'tpe', 'gp', 'cmaes', "
+            "sampler must be one of 'auto', 'random', 'tpe', 'gp', 'light-gp', 'cmaes', "
             "'nsga2', 'qmc' or 'grid', got 'bayes'",
         ),
         ({"objectives": {"score": "up"}}, "objectives.score must be max or min, got 'up'"),

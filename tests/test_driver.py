@@ -230,7 +230,9 @@ def test_existing_study_needs_resume_and_resume_needs_a_study() -> None:
         )
 
 
-@pytest.mark.parametrize("sampler", ["random", "tpe", "gp", "cmaes", "nsga2", "qmc", "grid"])
+@pytest.mark.parametrize(
+    "sampler", ["random", "tpe", "gp", "light-gp", "cmaes", "nsga2", "qmc", "grid"]
+)
 def test_every_sampler_runs(sampler: str) -> None:
     space = {"x": Float(0.0, 1.0, step=0.25), "n": Int(1, 3)}
     result = archtune.tune(
@@ -252,10 +254,19 @@ def test_auto_sampler_picks_by_the_problem() -> None:
 
     small = Space({"a": Choice([1, 2, 3]), "b": Int(1, 4), "c": Float(0.0, 1.0, step=0.5)})
     assert choose_sampler(small, n_objectives=1, n_trials=36)[0] == "bruteforce"
-    assert choose_sampler(small, n_objectives=1, n_trials=35)[0] == "tpe"
+    assert choose_sampler(small, n_objectives=1, n_trials=35)[0] == "light-gp"
+    assert choose_sampler(small, n_objectives=2, n_trials=35)[0] == "tpe"
+    assert choose_sampler(small, n_objectives=1, n_trials=35, has_constraints=True)[0] == "tpe"
     continuous = Space({"x": Float(0.0, 1.0)})
-    assert choose_sampler(continuous, n_objectives=1, n_trials=10**6)[0] == "tpe"
+    assert choose_sampler(continuous, n_objectives=1, n_trials=300)[0] == "light-gp"
+    assert choose_sampler(continuous, n_objectives=1, n_trials=301)[0] == "tpe"
+    assert choose_sampler(continuous, n_objectives=1, n_trials=None)[0] == "tpe"
     assert choose_sampler(continuous, n_objectives=2, n_trials=1000)[0] == "nsga2"
+    conditional = Space(
+        {"opt": Choice(["sgd", "adam"]), "momentum": Float(0.0, 0.9, when={"opt": "sgd"})}
+    )
+    name, why = choose_sampler(conditional, n_objectives=1, n_trials=50)
+    assert (name, why) == ("tpe", "TPE handles conditional parameters")
 
 
 def test_auto_enumerates_a_small_space_without_repeats() -> None:

@@ -69,6 +69,7 @@ class DriverStats:
     running: int = 0
     best: str = ""
     started_at: float = field(default_factory=time.monotonic)
+    sampler_s: float = 0.0  # asking for configurations: the sampler and the trial's creation
 
 
 class ProgressSink(Protocol):
@@ -235,9 +236,11 @@ class Driver:
 
     def _ask(self, study: optuna.Study) -> TrialTask | None:
         """Ask for a trial and its task; ``None`` when it is infeasible (recorded, not run)."""
+        start = time.perf_counter()
         trial = study.ask()
         self._live[trial.number] = trial  # before sampling: an interrupt must find it
         config = self.experiment.space.sample(trial)
+        self.stats.sampler_s += time.perf_counter() - start
         if self.experiment.precheck is not None:
             try:
                 cost = self.experiment.precheck(config)

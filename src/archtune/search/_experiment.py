@@ -72,7 +72,10 @@ class Experiment:
         if self.sampler != "auto":
             return self.sampler
         name, reason = choose_sampler(
-            self.space, n_objectives=len(self.objectives.names), n_trials=self.n_trials
+            self.space,
+            n_objectives=len(self.objectives.names),
+            n_trials=self.n_trials,
+            has_constraints=bool(self.constraints),
         )
         return f"auto: {name} ({reason})"
 

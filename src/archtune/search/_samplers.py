@@ -16,7 +16,9 @@ if TYPE_CHECKING:
 
 __all__ = ["SAMPLER_NAMES", "SamplerName", "choose_sampler", "make_sampler", "space_size"]
 
-SamplerName = Literal["auto", "random", "tpe", "gp", "cmaes", "nsga2", "qmc", "grid"]
+SamplerName = Literal["auto", "random", "tpe", "gp", "light-gp", "cmaes", "nsga2", "qmc", "grid"]
+#: Up to this many trials ``auto`` may pick ``light-gp`` (its fits grow with the cube of trials).
+LIGHT_GP_MAX_TRIALS = 300
 SAMPLER_NAMES: tuple[str, ...] = get_args(SamplerName)
 
 
@@ -61,17 +63,25 @@ def space_size(space: Space) -> int | None:
     return size
 
 
-def choose_sampler(space: Space, *, n_objectives: int, n_trials: int | None) -> tuple[str, str]:
+def choose_sampler(
+    space: Space,
+    *,
+    n_objectives: int,
+    n_trials: int | None,
+    has_constraints: bool = False,
+) -> tuple[str, str]:
     """What ``sampler: auto`` picks for this problem, and why (see docs/samplers.md).
 
     - A finite space no larger than the budget: enumerate it (``bruteforce``), since any
       sampler would spend the budget re-proposing configurations.
+    - One objective, no conditional parameters, no constraints, at most
+      :data:`LIGHT_GP_MAX_TRIALS` trials: archtune's light GP (``light-gp``), which beats
+      Optuna's TPE on the public tabular benchmarks of ``benchmarks/run.py`` at 25, 50 and
+      100 trials for about the same optimizer time (docs/benchmarks.md).
     - Several objectives with a budget of 1,000 trials or more: NSGA-II, whose generations pay
       off only with many trials.
     - Otherwise Optuna 5's TPE: it handles conditional and categorical spaces, one or several
-      objectives, constraints and parallel workers (constant liar), and it ranks first among
-      Optuna's samplers on public tabular HPO benchmarks at 100 trials while its GP sampler,
-      a close second, costs 6-25x the optimizer time.
+      objectives, constraints and parallel workers (constant liar).
     """
     size = space_size(space)
     if size is not None and n_trials is not None and size <= n_trials:
@@ -79,9 +89,25 @@ def choose_sampler(space: Space, *, n_objectives: int, n_trials: int | None) -> 
             f"the space has {size} configurations, no more than the {n_trials} trials of the "
             "budget: every one is tried once"
         )
+    conditional = any(param.when for param in space.values())
+    budget_fits = n_trials is not None and n_trials <= LIGHT_GP_MAX_TRIALS
+    if n_objectives == 1 and not conditional and not has_constraints and budget_fits:
+        return "light-gp", (
+            f"one objective, no conditions or constraints, {n_trials} trials: a Gaussian process "
+            "learns the most from each trial"
+        )
     if n_objectives > 1 and n_trials is not None and n_trials >= 1000:
         return "nsga2", f"{n_objectives} objectives and {n_trials} trials: NSGA-II generations"
-    return "tpe", "TPE handles this space (conditions, categories, objectives) at this budget"
+    why = []
+    if n_objectives > 1:
+        why.append(f"{n_objectives} objectives")
+    if conditional:
+        why.append("conditional parameters")
+    if has_constraints:
+        why.append("constraints")
+    if not budget_fits:
+        why.append(f"more than {LIGHT_GP_MAX_TRIALS} trials or no trial budget")
+    return "tpe", "TPE handles " + ", ".join(why or ["this space"])
 
 
 def make_sampler(
@@ -91,6 +117,7 @@ def make_sampler(
     space: Space,
     n_objectives: int,
     n_trials: int | None = None,
+    has_constraints: bool = False,
 ) -> optuna.samplers.BaseSampler:
     """Return the sampler ``name`` (one of :data:`SAMPLER_NAMES`), seeded.
 
@@ -102,7 +129,9 @@ def make_sampler(
     import optuna
 
     if name == "auto":
-        name, _ = choose_sampler(space, n_objectives=n_objectives, n_trials=n_trials)
+        name, _ = choose_sampler(
+            space, n_objectives=n_objectives, n_trials=n_trials, has_constraints=has_constraints
+        )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         if name == "bruteforce":
@@ -120,6 +149,16 @@ def make_sampler(
             require("scipy", extra="samplers", feature="sampler 'gp'")
             require("torch", extra="torch", feature="sampler 'gp'")
             return optuna.samplers.GPSampler(seed=seed)
+        if name == "light-gp":
+            if n_objectives > 1:
+                raise ConfigError(
+                    "sampler 'light-gp' optimises one objective, got "
+                    f"{n_objectives}; use tpe, nsga2 or auto for several"
+                )
+            require("scipy", extra="samplers", feature="sampler 'light-gp'")
+            from archtune.search._light_gp import LightGPSampler
+
+            return LightGPSampler(seed=seed)
         if name == "cmaes":
             if n_objectives > 1:
                 raise ConfigError(

@@ -129,6 +129,7 @@ def _sampler(experiment: Experiment, seed: int | None) -> optuna.samplers.BaseSa
         space=experiment.space,
         n_objectives=len(experiment.objectives.names),
         n_trials=experiment.n_trials,
+        has_constraints=bool(experiment.constraints),
     )
 
 
