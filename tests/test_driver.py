@@ -275,3 +275,33 @@ def test_auto_enumerates_a_small_space_without_repeats() -> None:
     )
     assert sorted(t.config["x"] for t in result.trials) == [1, 2, 3, 4, 5, 6]
     assert result.study.user_attrs["archtune.config"]["sampler"].startswith("auto: bruteforce")
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_budget_of_steps_starts_trials_only_while_they_fit(workers: int) -> None:
+    # misleading_curve reports 9 epochs; 30 steps: 3 full trials fit, and one last trial
+    # starts with 27 spent (none running): 36 in all, never a fifth trial.
+    result = archtune.tune(
+        obj.misleading_curve,
+        {"x": Float(0.0, 1.0)},
+        objectives={"score": "max"},
+        n_trials=50,
+        max_total_steps=30,
+        scheduler={"name": "none", "max_steps": 9},
+        n_workers=workers,
+        seed=0,
+    )
+    assert [len(t.user_attrs["archtune.curve"]) for t in result.study.trials] == [9, 9, 9, 9]
+    assert result.study.user_attrs["archtune.config"]["budget"]["steps"] == 30
+
+
+def test_a_budget_of_steps_needs_the_length_of_a_trial() -> None:
+    with pytest.raises(archtune.ConfigError, match=r"budget\.steps needs the length of a trial"):
+        archtune.tune(
+            obj.misleading_curve,
+            {"x": Float(0.0, 1.0)},
+            objectives={"score": "max"},
+            n_trials=5,
+            max_total_steps=30,
+            scheduler="none",
+        )

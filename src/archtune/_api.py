@@ -33,6 +33,7 @@ def tune(
     backend: str = "torch",
     n_workers: int = 1,
     timeout: str | float | None = None,
+    max_total_steps: int | None = None,
     sampler: str = "auto",
     scheduler: str | Mapping[str, Any] = "auto",
     constraints: Mapping[str, Any] | None = None,
@@ -67,6 +68,9 @@ def tune(
         backend: Built-in training: ``torch`` or ``keras``.
         n_workers: Trials that run at once, each in its own process.
         timeout: No new trial starts after this long (``"10m"``, seconds).
+        max_total_steps: A budget of steps (epochs) over all trials: a trial starts only if it
+            fits at full length (``scheduler`` ``max_steps``, or the fixed epochs of built-in
+            training) beside the running ones.
         sampler: ``auto``, ``random``, ``tpe``, ``gp``, ``cmaes``, ``nsga2``, ``qmc`` or ``grid``.
         scheduler: Early stopping: ``auto`` (MO-ASHA for several objectives, ASHA for one),
             ``none``, ``median``, ``asha``, ``hyperband``, ``moasha``, or a mapping with
@@ -105,6 +109,7 @@ def tune(
         "budget": {
             "trials": n_trials,
             "timeout": timeout,
+            "steps": max_total_steps,
             "max_consecutive_failures": max_consecutive_failures,
         },
         "workers": n_workers,

@@ -117,6 +117,13 @@ def build_experiment(
         raise ConfigError(f"{source}: {path} {exc.reason}") from None
     except ConfigError as exc:
         raise ConfigError(f"{source}: {exc}") from None
+    scheduler = _scheduler(config, space)
+    if config.budget.steps is not None and scheduler.max_steps is None:
+        field = names.get("budget.steps", "budget.steps")
+        raise ConfigError(
+            f"{source}: {field} needs the length of a trial: set scheduler.max_steps (or a fixed "
+            "recipe.epochs for built-in training)"
+        )
     return Experiment(
         name=config.name,
         objective=objective,
@@ -131,7 +138,8 @@ def build_experiment(
         storage=config.storage,
         seed=config.seed,
         source=source,
-        scheduler=_scheduler(config, space),
+        scheduler=scheduler,
+        max_total_steps=config.budget.steps,
         constraints=constraints,
         executor=config.executor,
         address=config.address,

@@ -70,6 +70,7 @@ class DriverStats:
     best: str = ""
     started_at: float = field(default_factory=time.monotonic)
     sampler_s: float = 0.0  # asking for configurations: the sampler and the trial's creation
+    steps: int = 0  # steps (epochs) reported by every trial: the compute spent
 
 
 class ProgressSink(Protocol):
@@ -219,7 +220,25 @@ class Driver:
         return deadline - time.monotonic() > 2 * mean_s
 
     def _can_ask(self) -> bool:
-        return self.stats.done + len(self._live) < self.experiment.n_trials
+        if self.stats.done + len(self._live) >= self.experiment.n_trials:
+            return False
+        return self._steps_allow_a_trial()
+
+    def _steps_allow_a_trial(self) -> bool:
+        """``budget.steps``: a new trial fits at full length beside the running ones.
+
+        With none running and steps left, one last trial starts (it may overshoot by less
+        than one trial's length, as a scheduler may stop it early).
+        """
+        budget = self.experiment.max_total_steps
+        length = self.experiment.scheduler.max_steps
+        if budget is None or length is None:
+            return True
+        running = [len(self._curves.get(n, [])) for n in self._live]
+        if not running:
+            return self.stats.steps < budget
+        may_still_take = sum(max(0, length - done) for done in running)
+        return self.stats.steps + may_still_take + length <= budget
 
     def _dispatch(self, study: optuna.Study, executor: BaseExecutor, out_of_time: bool) -> None:
         """Give each free worker the trial asked ahead, or a new one."""
@@ -277,6 +296,7 @@ class Driver:
     def _on_report(self, executor: BaseExecutor, event: Report) -> None:
         curve = self._curves.setdefault(event.number, [])
         curve.append((event.step, event.metrics))
+        self.stats.steps += 1
         decision = self._scheduler.decide(self._view, event.number, event.step)
         executor.answer(event.number, decision)
         objectives = self.experiment.objectives
@@ -459,6 +479,7 @@ class Driver:
     def _count_existing(self, study: optuna.Study) -> None:
         for trial in study.get_trials(deepcopy=False):
             self.stats.done += attrs.counts_toward_budget(trial)
+            self.stats.steps += len(trial.user_attrs.get(attrs.TRIAL_CURVE) or [])
             if attrs.is_infeasible(trial):
                 self.stats.infeasible += 1
             elif attrs.was_stopped(trial):

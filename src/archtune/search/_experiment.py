@@ -27,6 +27,10 @@ class Experiment:
         objectives: The metrics to optimise.
         n_trials: ``budget.trials``: trials that must reach an end.
         timeout_s: No new trial starts after this many seconds of this run.
+        max_total_steps: ``budget.steps``: no new trial starts unless it fits, at full length
+            (``scheduler.max_steps``), with the steps reported so far and those running
+            trials may still take; when none runs, one last trial may start (see
+            docs/configuration.md).
         max_consecutive_failures: Stop after this many user failures in a row.
         max_retries: Reruns of a trial whose worker died before it is marked failed for good.
         n_workers: Trials that run at once.
@@ -52,6 +56,7 @@ class Experiment:
     objectives: Objectives
     n_trials: int
     timeout_s: float | None = None
+    max_total_steps: int | None = None
     max_consecutive_failures: int = 5
     max_retries: int = 1
     n_workers: int = 1
@@ -86,6 +91,7 @@ class Experiment:
             "budget": {
                 "trials": self.n_trials,
                 "timeout_s": self.timeout_s,
+                "steps": self.max_total_steps,
                 "max_consecutive_failures": self.max_consecutive_failures,
             },
             "max_retries": self.max_retries,
