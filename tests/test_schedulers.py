@@ -190,3 +190,19 @@ def test_a_multi_objective_study_stops_most_trials_early() -> None:
     front = result.best_trials
     assert front
     assert all(t.status == "complete" for t in front)
+
+
+def test_a_budget_of_steps_caps_the_guard_s_sentinels() -> None:
+    from archtune.search import SchedulerSpec, make_scheduler
+    from archtune.search._objectives import Objectives
+
+    guard = RungGuard(eta=3, sentinel_every=5)
+    assert [n for n in range(16) if guard.is_sentinel(n)] == [0, 1, 2, 5, 10, 15]
+    capped = RungGuard(eta=3, sentinel_every=5, max_sentinels=4)
+    assert [n for n in range(16) if capped.is_sentinel(n)] == [0, 1, 2, 5]
+    # 300 epochs of 40-epoch trials: a quarter of the budget is 75 epochs, one sentinel.
+    spec = SchedulerSpec(name="asha", max_steps=40)
+    scheduler = make_scheduler(spec, Objectives.parse({"acc": "max"}), max_total_steps=300)
+    assert [n for n in range(12) if scheduler.guard.is_sentinel(n)] == [0]  # type: ignore[attr-defined]
+    unbounded = make_scheduler(spec, Objectives.parse({"acc": "max"}))
+    assert unbounded.guard.max_sentinels is None  # type: ignore[attr-defined]

@@ -107,7 +107,11 @@ class Driver:
         self.experiment = experiment
         self._resume = resume
         self._executor = executor or _make_executor(experiment)
-        self._scheduler = scheduler or make_scheduler(experiment.scheduler, experiment.objectives)
+        self._scheduler = scheduler or make_scheduler(
+            experiment.scheduler,
+            experiment.objectives,
+            max_total_steps=experiment.max_total_steps,
+        )
         self._progress = progress
         self._live: dict[int, optuna.Trial] = {}  # asked and not ended (running or ready)
         self._ready: TrialTask | None = None  # asked ahead, not yet on a worker

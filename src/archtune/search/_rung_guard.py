@@ -33,6 +33,9 @@ class RungGuard:
         min_pairs: Completed sentinel trials needed before judging a rung.
         min_agreement: The lowest Kendall tau at which a rung is trusted.
         enabled: ``False`` turns the guard off (every rung is trusted, no sentinels).
+        max_sentinels: see below; :func:`~archtune.search.make_scheduler` sets it from a
+            budget of steps so that sentinels, which always run to the end, take at most a
+            quarter of it.
     """
 
     eta: int = 3
@@ -40,13 +43,20 @@ class RungGuard:
     min_pairs: int = 5
     min_agreement: float = 0.3
     enabled: bool = True
+    max_sentinels: int | None = None
+    """At most this many sentinels (a budget of steps caps what the insurance may cost)."""
     disabled_rungs: dict[int, float] = field(default_factory=dict)
     """``{rung: tau}`` of the rungs found to disagree with the final ranking."""
 
     def is_sentinel(self, number: int) -> bool:
         """Whether trial ``number`` runs to the end whatever its rung values."""
-        if not self.enabled:
+        if not self.enabled or not self._pattern(number):
             return False
+        if self.max_sentinels is None:
+            return True
+        return sum(self._pattern(n) for n in range(number)) < self.max_sentinels
+
+    def _pattern(self, number: int) -> bool:
         return number < self.eta or number % self.sentinel_every == 0
 
     def trusts(self, study: StudyView, rung: int, metric: str, sign: float) -> bool:

@@ -45,14 +45,27 @@ class SchedulerSpec:
         return "moasha" if objectives.is_multi else "asha"
 
 
-def make_scheduler(spec: SchedulerSpec, objectives: Objectives) -> BaseScheduler:
+#: The share of a budget of steps that the guard's sentinels (never stopped) may take.
+SENTINEL_SHARE = 0.25
+
+
+def make_scheduler(
+    spec: SchedulerSpec, objectives: Objectives, *, max_total_steps: int | None = None
+) -> BaseScheduler:
     """The scheduler ``spec`` describes.
+
+    With a budget of steps (``budget.steps``) and a known trial length, the guard keeps at
+    most :data:`SENTINEL_SHARE` of the budget for its sentinels: at small budgets full-length
+    sentinels would otherwise take most of it.
 
     Raises:
         ConfigError: an unknown name.
     """
     name = spec.resolved_name(objectives)
-    guard = RungGuard(eta=spec.eta, enabled=spec.guard)
+    max_sentinels = None
+    if max_total_steps is not None and spec.max_steps:
+        max_sentinels = int(SENTINEL_SHARE * max_total_steps / spec.max_steps)
+    guard = RungGuard(eta=spec.eta, enabled=spec.guard, max_sentinels=max_sentinels)
     if name == "none":
         return NoScheduler()
     if name == "median":
