@@ -54,14 +54,15 @@ def test_tune_rejects_bad_arguments_with_one_clear_message(
     assert isinstance(info.value, ValueError)
 
 
-def test_cmaes_refuses_several_objectives() -> None:
-    with pytest.raises(ConfigError, match="sampler 'cmaes' optimises one objective"):
+@pytest.mark.parametrize("sampler", ["cmaes", "light-gp"])
+def test_single_objective_samplers_refuse_several_objectives(sampler: str) -> None:
+    with pytest.raises(ConfigError, match=f"sampler '{sampler}' optimises one objective"):
         archtune.tune(
             obj.two_objectives,
             {"size": archtune.Int(1, 5)},
             objectives={"accuracy": "max", "cost": "min"},
             n_trials=2,
-            sampler="cmaes",
+            sampler=sampler,
         )
 
 

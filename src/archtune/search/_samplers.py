@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 __all__ = ["SAMPLER_NAMES", "SamplerName", "choose_sampler", "make_sampler", "space_size"]
 
 SamplerName = Literal["auto", "random", "tpe", "gp", "light-gp", "cmaes", "nsga2", "qmc", "grid"]
+#: Samplers that optimise one objective only.
+SINGLE_OBJECTIVE_SAMPLERS = frozenset({"light-gp", "cmaes"})
 #: Up to this many trials ``auto`` may pick ``light-gp`` (its fits grow with the cube of trials).
 LIGHT_GP_MAX_TRIALS = 300
 SAMPLER_NAMES: tuple[str, ...] = get_args(SamplerName)
@@ -149,22 +151,17 @@ def make_sampler(
             require("scipy", extra="samplers", feature="sampler 'gp'")
             require("torch", extra="torch", feature="sampler 'gp'")
             return optuna.samplers.GPSampler(seed=seed)
+        if name in SINGLE_OBJECTIVE_SAMPLERS and n_objectives > 1:
+            raise ConfigError(
+                f"sampler {name!r} optimises one objective, got {n_objectives}; use nsga2, "
+                "tpe or auto for several"
+            )
         if name == "light-gp":
-            if n_objectives > 1:
-                raise ConfigError(
-                    "sampler 'light-gp' optimises one objective, got "
-                    f"{n_objectives}; use tpe, nsga2 or auto for several"
-                )
             require("scipy", extra="samplers", feature="sampler 'light-gp'")
             from archtune.search._light_gp import LightGPSampler
 
             return LightGPSampler(seed=seed)
         if name == "cmaes":
-            if n_objectives > 1:
-                raise ConfigError(
-                    "sampler 'cmaes' optimises one objective, got "
-                    f"{n_objectives}; use nsga2, tpe or auto for several"
-                )
             require("cmaes", extra="samplers", feature="sampler 'cmaes'")
             return optuna.samplers.CmaEsSampler(seed=seed)
         if name == "grid":
