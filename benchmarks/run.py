@@ -7,6 +7,8 @@ Suites:
   against latency); hypervolume of the front of means at 25/50/100 trials.
 - ``mnist1d``: real training of the ``cnn1d`` family and recipe on ``mnist1d`` at a fixed total
   budget of epochs (see ``benchmarks/_mnist1d.py``).
+- ``shrink``: ``archtune.shrink`` of the reference CNN on ``mnist-sample`` (pretrained starts;
+  ``benchmarks/shrink.py``): reduction within 0.5 points and compute in baseline trainings.
 
 Every run is one CSV row per checkpoint (``--out``, ``benchmarks/results/<suite>.csv`` by
 default), appended as it ends: an interrupted benchmark started again skips the runs it has.
@@ -34,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-SUITES = ("tabular", "tabular-mo", "mnist1d")
+SUITES = ("tabular", "tabular-mo", "mnist1d", "shrink")
 RESULTS = Path(__file__).parent / "results"
 TABULAR_FIELDS = [
     "suite",
@@ -304,6 +306,48 @@ def mnist1d_table(rows: list[dict[str, str]]) -> str:
     return "\n".join(lines)
 
 
+# -- shrink -------------------------------------------------------------------------------------
+def run_shrink_suite(seeds: int, *, trials: int, epochs: int, out: Path) -> None:
+    """Shrink the reference CNN once per seed not yet in ``out`` (pretrained starts)."""
+    import tempfile
+
+    from benchmarks.shrink import run
+
+    done = {int(r["seed"]) for r in _read(out) if int(r["trials"]) == trials}
+    for seed in range(seeds):
+        if seed in done:
+            continue
+        print(f"shrink: seed {seed}", file=sys.stderr)
+        with tempfile.TemporaryDirectory() as tmp:
+            row = {"method": "archtune", "trials": trials, "epochs": epochs}
+            row |= run("pretrained", seed, trials, epochs, Path(tmp))
+        _append(out, list(row), [row])
+
+
+def shrink_table(rows: list[dict[str, str]]) -> str:
+    """Per seed and on average: reduction of the chosen model, its drop, the compute."""
+    if not rows:
+        return "shrink: no runs yet"
+    lines = ["## shrink: cnn-32-64-64 (93,322 params) on mnist-sample", ""]
+    head = [
+        "seed",
+        "baseline acc",
+        "chosen params",
+        "reduction",
+        "drop pt",
+        "max reduction within 0.5 pt",
+        "compute (baseline trainings)",
+    ]
+    lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rows:
+        lines.append(
+            f"| {r['seed']} | {float(r['baseline_acc']):.2%} | {int(r['chosen_params']):,} | "
+            f"{float(r['reduction']):.1f}x | {100 * float(r['drop']):.2f} | "
+            f"{float(r['best_within']):.1f}x | {float(r['compute']):.1f} |"
+        )
+    return "\n".join(lines)
+
+
 # -- command line -------------------------------------------------------------------------------
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -312,7 +356,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--method", action="append", help="repeat for several; default: all")
     parser.add_argument("--problem", action="append", help="tabular: only these problems")
     parser.add_argument("--seeds", type=int, default=10)
-    parser.add_argument("--trials", type=int, default=100, help="tabular: trials per run")
+    parser.add_argument(
+        "--trials", type=int, help="trials per run (tabular: 100, shrink: 16 by default)"
+    )
     parser.add_argument("--epochs", type=int, default=600, help="mnist1d: total epochs per run")
     parser.add_argument("--jobs", type=int, default=2, help="tabular: runs at once")
     parser.add_argument("--workers", type=int, default=2, help="mnist1d: trials at once")
@@ -321,13 +367,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     suites = list(SUITES) if args.all else (args.suite or [])
     if not suites:
-        parser.error("give --suite SUITE (tabular, tabular-mo, mnist1d) or --all")
+        parser.error(f"give --suite SUITE ({', '.join(SUITES)}) or --all")
     print(
         f"# {time.strftime('%Y-%m-%d')}, {platform.processor() or platform.machine()}, "
         f"{os.cpu_count()} cores, Python {platform.python_version()}"
     )
     for suite in suites:
         path = args.out / f"{suite}.csv"
+        if suite == "shrink":
+            if not args.table_only:
+                run_shrink_suite(args.seeds, trials=args.trials or 16, epochs=8, out=path)
+            print(shrink_table(_read(path)))
+            continue
         if suite == "mnist1d":
             from benchmarks._mnist1d import METHODS
 
@@ -344,7 +395,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                 suite,
                 methods,
                 args.seeds,
-                args.trials,
+                args.trials or 100,
                 out=path,
                 jobs=args.jobs,
                 problems=args.problem,
@@ -352,7 +403,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         rows = [r for r in _read(path) if r["method"] in methods]
         if args.problem:
             rows = [r for r in rows if r["problem"] in args.problem]
-        print(tabular_table(rows, suite, args.trials))
+        print(tabular_table(rows, suite, args.trials or 100))
         print()
 
 
