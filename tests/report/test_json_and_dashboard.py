@@ -89,7 +89,15 @@ def test_dashboard_serves_on_localhost(studies: Studies, tmp_path: Path) -> None
                 time.sleep(0.3)
         assert b"multi" in body, (tmp_path / "dashboard.log").read_text()
         os.kill(proc.pid, signal.SIGINT)  # Ctrl-C
-        assert proc.wait(timeout=60) == 0
+        try:
+            code = proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            log.flush()
+            pytest.fail(
+                "the dashboard did not stop within 60 s of Ctrl-C; its output so far:\n"
+                + (tmp_path / "dashboard.log").read_text()
+            )
+        assert code == 0
     finally:
         if proc.poll() is None:
             os.kill(proc.pid, signal.SIGKILL)
