@@ -1,7 +1,8 @@
 """Curves of the tabular suites from the CSV files of ``benchmarks.run``, as PNG files.
 
-For each suite: the mean rank of each method against the number of trials (over every problem
-and seed), and one panel per problem with the mean regret (or hypervolume ratio) per trial.
+For each tabular suite: the mean rank of each method against the number of trials (over every
+problem and seed), and one panel per problem with the mean regret (or hypervolume ratio) per
+trial. For ``mnist1d``: each method's best model, test accuracy against parameters.
 
     python -m benchmarks.plot [--results benchmarks/results] [--out docs] [--trials 100]
 """
@@ -70,6 +71,36 @@ def plot_suite(suite: str, results: Path, out: Path, budget: int) -> Path | None
     return path
 
 
+def plot_mnist1d(results: Path, out: Path) -> Path | None:
+    """Each method's best model per seed: test accuracy against parameters (log scale)."""
+    rows = _read(results / "mnist1d.csv")
+    if not rows:
+        return None
+    fig, ax = plt.subplots(figsize=(7.5, 4.5))
+    for method in sorted({r["method"] for r in rows}):
+        mine = [r for r in rows if r["method"] == method and r["test_accuracy"]]
+        ax.scatter(
+            [float(r["params"]) for r in mine],
+            [float(r["test_accuracy"]) for r in mine],
+            label=method,
+            s=60 if method == "archtune" else 30,
+            marker="*" if method == "archtune" else "o",
+            color="black" if method == "archtune" else None,
+            zorder=10 if method == "archtune" else 1,
+        )
+    ax.set_xscale("log")
+    ax.set_xlabel("parameters of the best model")
+    ax.set_ylabel("test accuracy")
+    budget = rows[0]["epochs_budget"]
+    ax.set_title(f"mnist1d: cnn1d and recipe, {budget} epochs per search, one point per seed")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    path = out / "benchmarks-mnist1d.png"
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--results", type=Path, default=RESULTS)
@@ -79,6 +110,7 @@ def main() -> None:
     for suite in ("tabular", "tabular-mo"):
         path = plot_suite(suite, args.results, args.out, args.trials)
         print(path or f"{suite}: no runs of {args.trials} trials in {args.results}")
+    print(plot_mnist1d(args.results, args.out) or f"mnist1d: no runs in {args.results}")
 
 
 if __name__ == "__main__":
