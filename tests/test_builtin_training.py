@@ -267,3 +267,44 @@ def test_the_study_keeps_what_rebuilds_its_trials(tmp_path: Path) -> None:
     record = experiment.study_attrs["archtune.builtin"]
     rebuilt = TrainObjective.from_record(yaml.safe_load(yaml.safe_dump(record)))
     assert rebuilt == experiment.objective.target
+
+
+def test_a_new_study_starts_from_the_family_default_and_the_default_recipe() -> None:
+    import archtune
+    from archtune.arch.families import get_family
+    from archtune.training import setup_training
+
+    setup = setup_training({"dataset": "digits"}, {"family": "mlp"}, {"epochs": 2})
+    (start,) = setup.starting_points
+    defaults = get_family("mlp").default_config()
+    assert {k: v for k, v in start.items() if k.startswith("model.")} == {
+        k: v for k, v in defaults.items() if setup.space[k].contains(v)
+    }
+    assert start["optimizer"] == "adam"
+    assert start["lr"] == pytest.approx(1e-3)
+    assert "momentum" not in start  # only for SGD: inactive with Adam
+    result = archtune.tune(
+        data={"dataset": "digits"},
+        model={"family": "mlp"},
+        recipe={"epochs": 2},
+        n_trials=2,
+        scheduler="none",
+        seed=0,
+    )
+    first = result.study.trials[0]
+    assert first.user_attrs["archtune.start"] == "defaults"
+    assert {k: first.params[k] for k in start} == start
+    assert "archtune.start" not in result.study.trials[1].user_attrs
+
+
+def test_a_default_outside_the_space_is_left_to_the_sampler() -> None:
+    from archtune.training import setup_training
+
+    setup = setup_training(
+        {"dataset": "digits"},
+        {"family": "mlp"},
+        {"epochs": 2, "lr": {"type": "float", "low": 0.01, "high": 0.1}},
+    )
+    (start,) = setup.starting_points
+    assert "lr" not in start
+    assert start["optimizer"] == "adam"

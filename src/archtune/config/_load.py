@@ -94,6 +94,7 @@ def build_experiment(
         raise ConfigError(f"{source}: {_describe(exc, names)}") from None
     precheck = None
     study_attrs: dict[str, Any] = {}
+    starting_points: tuple[dict[str, Any], ...] = ()
     try:
         if config.objective is None:
             setup = _builtin(config)
@@ -102,6 +103,7 @@ def build_experiment(
             objectives = Objectives.parse(config.objectives or setup.default_objectives)
             _check_builtin_metrics(objectives, setup.task)
             precheck, study_attrs = setup.objective.precheck, setup.study_attrs
+            starting_points = setup.starting_points
         else:
             objective = ObjectiveRef(config.objective, search_path=search_path)
             space = Space.from_dict(config.space, path="space")
@@ -146,6 +148,7 @@ def build_experiment(
         resources=config.resources.model_dump(),
         precheck=precheck,
         study_attrs=study_attrs,
+        starting_points=starting_points,
     )
 
 

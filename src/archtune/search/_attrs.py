@@ -25,6 +25,7 @@ __all__ = [
     "TRIAL_FAILURE",
     "TRIAL_METRICS",
     "TRIAL_RETRY_OF",
+    "TRIAL_START",
     "TRIAL_STOPPED_AT",
     "TRIAL_TRACEBACK",
     "counts_toward_budget",
@@ -52,6 +53,8 @@ TRIAL_COUNTED = "archtune.counted"
 TRIAL_STOPPED_AT = "archtune.stopped_at"
 """The last step of a trial the scheduler stopped early."""
 TRIAL_RETRY_OF = "archtune.retry_of"
+TRIAL_START = "archtune.start"
+"""Set on a trial queued as a starting point (``defaults``: the family's and recipe's)."""
 TRIAL_ATTEMPT = "archtune.attempt"
 
 

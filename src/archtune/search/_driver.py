@@ -148,6 +148,9 @@ class Driver:
             raise ObjectiveError(f"{exp.source}: {exc}") from None
         study = open_study(exp, resume=self._resume)
         self.study = study
+        if not study.get_trials(deepcopy=False):  # a new study: the starting points go first
+            for point in exp.starting_points:
+                study.enqueue_trial(dict(point), user_attrs={attrs.TRIAL_START: "defaults"})
         logger.info(
             "study %s: sampler %s, scheduler %s",
             study.study_name,

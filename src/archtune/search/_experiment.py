@@ -48,6 +48,8 @@ class Experiment:
             :class:`~archtune.arch.InfeasibleNetworkError`: infeasible trials are recorded
             and never trained.
         study_attrs: Records kept in the study's user attributes when it is created.
+        starting_points: Configurations queued first in a new study (built-in training: the
+            family's default network and the default recipe).
     """
 
     name: str | None
@@ -71,6 +73,7 @@ class Experiment:
     resources: Mapping[str, float] = field(default_factory=lambda: {"cpus": 1.0, "gpus": 0.0})
     precheck: Callable[[Mapping[str, Any]], dict[str, float]] | None = None
     study_attrs: Mapping[str, Any] = field(default_factory=dict)
+    starting_points: tuple[Mapping[str, Any], ...] = ()
 
     def resolved_sampler(self) -> str:
         """The sampler's name, with what ``auto`` picked: ``"auto: tpe (why)"``."""

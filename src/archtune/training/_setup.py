@@ -36,6 +36,9 @@ class TrainingSetup:
         task: ``classification`` or ``regression``.
         default_objectives: The objectives when the config names none.
         study_attrs: Records for the study (the family choice, the LR range test).
+        starting_points: Configurations to try first: the family's default network with the
+            default recipe, where the space allows them (the search never ends worse than the
+            defaults; a parameter whose default is outside the space is sampled).
     """
 
     objective: TrainObjective
@@ -43,6 +46,7 @@ class TrainingSetup:
     task: str
     default_objectives: dict[str, str]
     study_attrs: dict[str, Any] = field(default_factory=dict)
+    starting_points: tuple[dict[str, Any], ...] = ()
 
 
 def setup_training(
@@ -91,7 +95,41 @@ def setup_training(
         space, study_attrs["archtune.lr_find"] = _auto_lr(space, objective)
     study_attrs["archtune.builtin"] = objective.to_record()
     default = {"val_accuracy": "max"} if task == "classification" else {"val_mse": "min"}
-    return TrainingSetup(objective, space, task, default, study_attrs)
+    start = starting_point(space, _defaults(spec))
+    points = (start,) if start else ()
+    return TrainingSetup(objective, space, task, default, study_attrs, points)
+
+
+def _defaults(spec: ModelSpec) -> dict[str, Any]:
+    """The default value of every parameter: the family's default network, ``Recipe()``."""
+    recipe = Recipe()
+    defaults: dict[str, Any] = {name: getattr(recipe, name) for name in Recipe.FIELDS}
+    if spec.family is not None:
+        from archtune.arch.families import get_family
+
+        defaults |= get_family(spec.family).default_config()
+    return defaults
+
+
+def starting_point(space: Space, defaults: Mapping[str, Any]) -> dict[str, Any]:
+    """The searched parameters of ``space`` set to their defaults, where the space allows it.
+
+    Inactive parameters (``when``) are left out, and so are those whose default the space
+    cannot take (the sampler chooses them).
+    """
+    point: dict[str, Any] = {}
+    config: dict[str, Any] = {}
+    for name in space:
+        param = space[name]
+        if isinstance(param, Fixed):
+            config[name] = param.value
+            continue
+        if not space.is_active(name, config):
+            continue
+        value = defaults.get(name)
+        if value is not None and param.contains(value):
+            point[name] = config[name] = value
+    return point
 
 
 def _model_part(
