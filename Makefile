@@ -15,7 +15,7 @@ $(BIN)/python:
 
 $(VENV)/.installed: $(BIN)/python pyproject.toml
 	$(BIN)/pip install --quiet "$(TORCH)"
-	$(BIN)/pip install --quiet -e ".[data,onnx,examples]"
+	$(BIN)/pip install --quiet -e ".[data,onnx,examples,report]"
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed pyproject.toml

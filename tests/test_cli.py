@@ -147,6 +147,10 @@ def test_show_lists_the_best_the_counts_and_each_failure(
             {"objective": "objectives:missing_metric"},
             "objectives names 'score', but the objective returned accuracy",
         ),
+        (  # brackets in a message are text, not Rich markup (as in `archtune[report]`)
+            {"sampler": "[report]"},
+            "'nsga2', 'qmc' or 'grid', got '[report]'",
+        ),
     ],
 )
 def test_bad_config_is_one_line_and_exit_code_2(

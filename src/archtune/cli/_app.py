@@ -9,6 +9,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.logging import RichHandler
+from rich.text import Text
 
 from archtune._errors import ArchtuneError, ConfigError, MissingDependencyError
 from archtune.cli._console import err, out
@@ -35,7 +36,12 @@ StorageOption = Annotated[
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:
-    err.print(f"[bold red]archtune: error:[/] {message}", highlight=False, soft_wrap=True)
+    # The message is plain text: ``archtune[report]`` in it is not Rich markup.
+    err.print(
+        Text.assemble(("archtune: error:", "bold red"), " ", message),
+        highlight=False,
+        soft_wrap=True,
+    )
     raise typer.Exit(code)
 
 
