@@ -16,10 +16,17 @@ def serve_dashboard(
 ) -> None:
     """Run optuna-dashboard on ``storage`` until interrupted (Ctrl-C returns normally).
 
+    The server runs in a daemon thread and this (main) thread only waits, so Ctrl-C always
+    reaches it: a ``KeyboardInterrupt`` raised inside the server's request handling could be
+    swallowed there and leave the dashboard running.
+
     Raises:
         MissingDependencyError: optuna-dashboard is not installed.
         ConfigError: the port is taken or invalid.
     """
+    import threading
+    from wsgiref.simple_server import make_server
+
     import optuna
 
     from archtune._errors import ConfigError
@@ -31,14 +38,24 @@ def serve_dashboard(
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     rdb = optuna.storages.get_storage(storage)
     _check_port_free(host, port)
+    try:
+        server = make_server(host, port, dashboard.wsgi(rdb))
+    except OSError as exc:
+        raise ConfigError(f"--port {port}: cannot serve on {host}:{port} ({exc})") from None
+    thread = threading.Thread(target=server.serve_forever, name="dashboard", daemon=True)
+    thread.start()
     if announce is not None:
         announce(f"http://{host}:{port}/dashboard/")
     try:
-        dashboard.run_server(rdb, host=host, port=port)
+        while thread.is_alive():
+            thread.join(0.5)
     except KeyboardInterrupt:
-        return
-    except OSError as exc:
-        raise ConfigError(f"--port {port}: cannot serve on {host}:{port} ({exc})") from None
+        pass
+    finally:
+        stopper = threading.Thread(target=server.shutdown, daemon=True)
+        stopper.start()
+        stopper.join(5)  # a request stuck in the storage must not hold the exit
+        server.server_close()
 
 
 def _check_port_free(host: str, port: int) -> None:
