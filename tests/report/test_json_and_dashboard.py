@@ -106,3 +106,16 @@ def test_dashboard_serves_on_localhost(studies: Studies, tmp_path: Path) -> None
     output = (tmp_path / "dashboard.log").read_text()
     assert f"http://127.0.0.1:{port}/dashboard/" in output
     assert "dashboard stopped" in output
+
+
+def test_dashboard_on_a_taken_port_says_so(studies: Studies) -> None:
+    pytest.importorskip("optuna_dashboard")
+    from archtune import ConfigError
+    from archtune.report._dashboard import serve_dashboard
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(ConfigError, match=f"--port {port}: 127.0.0.1:{port} is in use"):
+            serve_dashboard(studies.storage, port=port)
