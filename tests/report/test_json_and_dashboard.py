@@ -64,6 +64,12 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _terminal_signals() -> None:
+    """Ctrl-C as a terminal delivers it: default handling, not blocked."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 @pytest.mark.integration
 def test_dashboard_serves_on_localhost(studies: Studies, tmp_path: Path) -> None:
     pytest.importorskip("optuna_dashboard")
@@ -73,7 +79,12 @@ def test_dashboard_serves_on_localhost(studies: Studies, tmp_path: Path) -> None
         f"dashboard_command({studies.storage!r}, port={port})"
     )
     log = (tmp_path / "dashboard.log").open("w")
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        preexec_fn=_terminal_signals,  # as from a shell, whatever the test process inherited
+    )
     try:
         deadline = time.monotonic() + 60
         body = b""
