@@ -54,10 +54,17 @@ class RungGuard:
             return False
         if self.max_sentinels is None:
             return True
-        return sum(self._pattern(n) for n in range(number)) < self.max_sentinels
+        return self._sentinels_before(number) < self.max_sentinels
 
     def _pattern(self, number: int) -> bool:
         return number < self.eta or number % self.sentinel_every == 0
+
+    def _sentinels_before(self, number: int) -> int:
+        """How many trial numbers below ``number`` follow the sentinel pattern (closed form)."""
+        first = min(number, self.eta)
+        every = self.sentinel_every
+        # ``first`` numbers below eta, then the multiples of ``every`` in [first, number).
+        return first + -(-number // every) - -(-first // every)
 
     def trusts(self, study: StudyView, rung: int, metric: str, sign: float) -> bool:
         """Whether ``rung`` may stop trials, judged on ``metric`` (sign: +1 max, -1 min)."""
