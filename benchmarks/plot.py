@@ -30,7 +30,7 @@ def plot_suite(suite: str, results: Path, out: Path, budget: int) -> Path | None
     rows = runs_of_budget(_read(results / f"{suite}.csv"), budget)
     if not rows:
         return None
-    lower = suite == "tabular"
+    lower = suite != "tabular-mo"
     marks = sorted({int(r["trials"]) for r in rows})
     problems = sorted({r["problem"] for r in rows})
     methods = sorted({r["method"] for r in rows})
