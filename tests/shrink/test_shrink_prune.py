@@ -130,3 +130,70 @@ def test_reshaped_and_removed_layers_start_fresh() -> None:
     assert "layers.2.0.inner.0.weight" in missing
     _, entries, _ = _pruned(net, state, {"shrink.keep4": False})
     assert sorted({k.split(".")[1] for k in entries}) == ["0", "2"]
+
+
+def _resnet() -> Network:
+    from archtune.arch.families import get_family
+
+    family = get_family("resnet")
+    network: Network = family.build(
+        family.default_config(), input_shape=(28, 28, 1), n_outputs=10, head_activation="softmax"
+    )
+    return network
+
+
+def _resnet_module(net: Network) -> torch.nn.Module:
+    """A resnet module with non-trivial batch-norm statistics (eval mode)."""
+    torch.manual_seed(0)
+    module = build_module(net).eval()
+    for sub in module.modules():
+        if isinstance(sub, torch.nn.BatchNorm1d):
+            sub.running_mean.normal_()
+            sub.running_var.uniform_(0.5, 2.0)
+    return module
+
+
+def test_residual_widths_at_one_compute_the_same() -> None:
+    from archtune.shrinking import width_keys
+
+    net = _resnet()
+    baseline = _resnet_module(net)
+    config = {key: 1.0 for key, _ in width_keys(net)}
+    assert any("." in key for key in config)  # widths inside residual blocks are searched
+    module, _entries, missing = _pruned(net, baseline.state_dict(), config)
+    assert missing == []
+    x = torch.randn(3, 28, 28, 1)
+    torch.testing.assert_close(module(x), baseline(x), rtol=0, atol=0)
+
+
+def test_residual_inner_width_carries_every_weight() -> None:
+    net = _resnet()
+    baseline = _resnet_module(net)
+    config = {"shrink.w0": 0.5, "shrink.w3.0": 0.5, "shrink.w4": 0.5, "shrink.w5.0": 0.25}
+    shrunk = apply_shrink(net, config)
+    body = shrunk.layers[3].layers  # type: ignore[attr-defined]
+    assert body[0].filters == 8  # the inner width
+    assert body[3].filters == 16  # the output stays; the shortcut becomes a projection (8 -> 16)
+    module, _entries, missing = _pruned(net, baseline.state_dict(), config)
+    assert missing == []  # nothing starts fresh: every entry comes from the baseline
+    assert module(torch.randn(2, 28, 28, 1)).shape == (2, 10)
+
+
+def test_identity_shortcut_becomes_its_selection_matrix() -> None:
+    """A block whose output is cut while its input is not: the new projection selects the
+    kept channels, so on them the block computes what the baseline block computed."""
+    net = _resnet()
+    baseline = _resnet_module(net)
+    config = {"shrink.w3": 0.5}  # block 3: 16 -> 8 channels, its input stays at 16
+    module, entries, missing = _pruned(net, baseline.state_dict(), config)
+    assert missing == []
+    projection = entries["layers.3.projection.weight"]
+    assert projection.shape == (8, 16)
+    assert torch.equal(projection.sum(dim=1), torch.ones(8))  # one input channel per row
+    x = torch.randn(2, 28, 28, 1)
+    stem = baseline.layers[2](baseline.layers[1](baseline.layers[0](x)))
+    kept = projection.argmax(dim=1)
+    expected = baseline.layers[3](stem)[..., kept]
+    got = module.layers[3](stem)
+    # the kept channels are the block's L1-largest outputs; the residual sum is exact on them
+    torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)

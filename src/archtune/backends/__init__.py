@@ -8,6 +8,7 @@ when used, so ``import archtune.backends`` works with no framework installed.
 from __future__ import annotations
 
 from archtune.backends._base import BACKEND_NAMES, BaseBackend, get_backend
+from archtune.backends._distill import Distillation
 from archtune.backends._result import FitResult
 
-__all__ = ["BACKEND_NAMES", "BaseBackend", "FitResult", "get_backend"]
+__all__ = ["BACKEND_NAMES", "BaseBackend", "Distillation", "FitResult", "get_backend"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import abc
 import importlib
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from archtune._errors import ConfigError
@@ -15,8 +15,9 @@ if TYPE_CHECKING:
 
     from archtune._reporter import Reporter
     from archtune.arch import Network
+    from archtune.backends._distill import Distillation
     from archtune.backends._result import FitResult
-    from archtune.data import Dataset
+    from archtune.data import Dataset, SplitName
     from archtune.recipe import Recipe
 
 __all__ = ["BACKEND_NAMES", "BaseBackend", "get_backend"]
@@ -39,6 +40,11 @@ class BaseBackend(abc.ABC):
     :mod:`archtune.testing` 's backend conformance suite: the same network has the analytic
     parameter count, the right output shape, trains with a :class:`~archtune.recipe.Recipe`,
     reports every epoch, honours STOP, and exports to ONNX with the same outputs.
+
+    A model's state (:meth:`get_state`, :meth:`set_state`) is framework-neutral: NumPy arrays
+    named and shaped as :func:`archtune.backends.torch.build_module` names and shapes the
+    same network's parameters and buffers (its ``state_dict()``), so one backend's weights,
+    or weights pruned from a baseline, initialise another's model.
     """
 
     name: str
@@ -62,8 +68,51 @@ class BaseBackend(abc.ABC):
         *,
         reporter: Reporter | None = None,
         seed: int = 0,
+        keep_weights: bool = False,
+        distill: Distillation | None = None,
     ) -> FitResult:
-        """Train ``model`` in place; report each epoch (1-based) and stop when told."""
+        """Train ``model`` in place; report each epoch (1-based) and stop when told.
+
+        Args:
+            model: The model to train.
+            dataset: The data.
+            recipe: Initialisation, optimizer, schedule, batch size, epochs.
+            reporter: Receives each epoch's metrics.
+            seed: The seed of everything random in training.
+            keep_weights: Train the model's current weights as they are (e.g. loaded with
+                :meth:`set_state`): the recipe's initialisation is not applied.
+            distill: Also fit a teacher's soft targets (classification only).
+
+        Raises:
+            ConfigError: A bad :class:`~archtune.backends.Distillation` (logits not of shape
+                ``(n_train, n_classes)``, or a regression dataset).
+        """
+
+    @abc.abstractmethod
+    def evaluate(
+        self, model: Any, dataset: Dataset, *, split: SplitName = "test"
+    ) -> dict[str, float]:
+        """Metrics on a split: ``{split}_loss`` and ``{split}_accuracy`` (classification) or
+        ``{split}_loss``, ``{split}_mse`` and ``{split}_mae`` (regression, in the target's
+        units); empty for an empty split."""
+
+    @abc.abstractmethod
+    def get_state(self, model: Any) -> dict[str, np.ndarray]:
+        """The model's weights and buffers (batch-norm statistics) as NumPy copies, named
+        and shaped as ``build_module(network).state_dict()`` names and shapes them."""
+
+    @abc.abstractmethod
+    def set_state(
+        self, model: Any, state: Mapping[str, np.ndarray], *, strict: bool = False
+    ) -> None:
+        """Load entries of :meth:`get_state`'s form into ``model`` in place.
+
+        With ``strict=False`` a part of the entries may be given: only those change.
+
+        Raises:
+            ConfigError: An unknown name, a shape that differs from the model's (the message
+                names the entry and both shapes), or (``strict=True``) a missing entry.
+        """
 
     @abc.abstractmethod
     def predict(self, model: Any, x: np.ndarray) -> np.ndarray:

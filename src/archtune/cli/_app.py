@@ -313,17 +313,46 @@ def shrink(
     data: Annotated[str, typer.Option(help="A built-in dataset, a .npz/.csv file, module:fn.")],
     max_drop: Annotated[
         float,
-        typer.Option(min=0.0, max=0.99, help="Accepted drop in test accuracy (0.005: 0.5 pt)."),
+        typer.Option(
+            min=0.0, max=0.99, help="Accepted drop in accuracy, on validation (0.005: 0.5 pt)."
+        ),
     ] = 0.005,
     objective: Annotated[str, typer.Option(help="The cost: params, flops or latency.")] = "params",
-    trials: Annotated[int, typer.Option(min=1, help="Search trials.")] = 32,
+    budget: Annotated[
+        float,
+        typer.Option(min=0.1, help="All training, in baseline trainings (--epochs each)."),
+    ] = 10.0,
     epochs: Annotated[
-        int, typer.Option(min=1, help="Epochs of the baseline and the retrained candidates.")
-    ] = 8,
+        int, typer.Option(min=1, help="Epochs of one baseline training (the budget's unit).")
+    ] = 10,
+    finetune_epochs: Annotated[
+        int | None, typer.Option(min=1, help="Each finalist's fine-tune (default 2 x epochs).")
+    ] = None,
+    strategy: Annotated[
+        str, typer.Option(help="progressive (layer by layer) or sampler (TPE).")
+    ] = "progressive",
+    target: Annotated[
+        float | None, typer.Option(help="Stop the search at this reduction, e.g. 20.")
+    ] = None,
+    distill: Annotated[
+        bool, typer.Option(help="Learn from the baseline's logits too (T=4, alpha=0.7).")
+    ] = False,
+    standardize: Annotated[
+        bool | None,
+        typer.Option(
+            "--standardize/--no-standardize",
+            help="Standardise the inputs (default: only for a model trained here; a model "
+            "with weights sees the data as given).",
+        ),
+    ] = None,
+    trials: Annotated[int, typer.Option(min=1, help="Trials of --strategy sampler.")] = 32,
     storage: StorageOption = DEFAULT_STORAGE,
-    workers: Annotated[int, typer.Option(min=1, help="Trials at once.")] = 2,
-    seed: Annotated[int, typer.Option(help="Seeds the split, training and the sampler.")] = 0,
+    workers: Annotated[int, typer.Option(min=1, help="Models trained at once.")] = 2,
+    seed: Annotated[int, typer.Option(help="Seeds the split and every training.")] = 0,
     resume: Annotated[bool, typer.Option(help="Continue the existing shrink study.")] = False,
+    name: Annotated[
+        str | None, typer.Option(help="The study's name (default shrink-<model>-<data>).")
+    ] = None,
     json_output: Annotated[bool, typer.Option("--json", help="One JSON document.")] = False,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="The chosen model's ONNX file.")
@@ -339,17 +368,24 @@ def shrink(
         shrink_command(
             model,
             data,
-            max_drop,
-            objective,
-            trials,
-            epochs,
-            storage,
-            workers,
-            seed,
-            resume,
-            json_output,
-            output,
-            quiet,
+            max_drop=max_drop,
+            objective=objective,
+            budget=budget,
+            epochs=epochs,
+            finetune_epochs=finetune_epochs,
+            strategy=strategy,
+            target=target,
+            distill=distill,
+            standardize=standardize,
+            trials=trials,
+            storage=storage,
+            workers=workers,
+            seed=seed,
+            resume=resume,
+            name=name,
+            json_output=json_output,
+            output=output,
+            quiet=quiet,
         )
     except KeyboardInterrupt:
         err.print(

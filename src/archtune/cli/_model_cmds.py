@@ -24,77 +24,20 @@ def resolve_network(model: str, *, input_shape: str | None, n_outputs: int) -> N
 
     ``model`` is a built-in network, a family (its default configuration on ``input_shape``),
     a ``.keras`` file, or ``module:function`` returning a Keras model or a PyTorch module (a
-    PyTorch module needs ``input_shape`` in its own layout, e.g. ``1,28,28``).
+    PyTorch module needs ``input_shape`` in its own layout, e.g. ``1,28,28``). See
+    :func:`archtune.training.resolve_model`.
 
     Raises:
         ConfigError: an unknown name, a family without ``--input-shape``, a model that cannot
             be loaded or imported.
     """
-    from archtune.arch import builtin_network, list_builtin_networks
-    from archtune.arch.families import FAMILIES, get_family
+    from archtune.training import resolve_model
 
-    if model.endswith(".keras"):
-        return _from_keras_file(model)
-    if ":" in model:
-        return _from_function(model, input_shape)
-    if model in list_builtin_networks():
-        return builtin_network(model)
-    if model in FAMILIES:
-        if input_shape is None:
-            raise ConfigError(
-                f"model {model!r} is a family: pass --input-shape, e.g. --input-shape 28,28,1"
-            )
-        family = get_family(model)
-        return family.build(
-            family.default_config(),
-            input_shape=parse_shape(input_shape),
-            n_outputs=n_outputs,
-            head_activation="softmax",
-        )
-    names = ", ".join([*list_builtin_networks(), *FAMILIES])
-    raise ConfigError(
-        f"model must be a built-in network or a family ({names}), a .keras file or "
-        f"module:function, got {model!r}"
+    shape = None if input_shape is None else parse_shape(input_shape)
+    resolved = resolve_model(
+        model, input_shape=shape, n_outputs=n_outputs, head=None, check_shape=False
     )
-
-
-def _from_keras_file(path: str) -> Network:
-    from archtune.backends.keras import import_keras
-    from archtune.interop import from_keras
-
-    if not Path(path).exists():
-        raise ConfigError(f"model {path!r}: no such file")
-    keras = import_keras()
-    try:
-        loaded = keras.saving.load_model(path, compile=False)
-    except Exception as exc:  # a corrupt or foreign file: say so in one line
-        raise ConfigError(f"model {path!r} cannot be loaded by Keras: {exc}") from None
-    return from_keras(loaded, name=Path(path).stem).network
-
-
-def _from_function(spec: str, input_shape: str | None) -> Network:
-    import importlib.util
-    import os
-
-    from archtune.execution import ObjectiveRef
-    from archtune.interop import from_keras, from_torch
-
-    if importlib.util.find_spec("keras") is not None:
-        from archtune.backends.keras import import_keras
-
-        import_keras()  # an installed Keras backend, before the user's code imports keras
-    factory = ObjectiveRef(spec, search_path=(os.getcwd(),)).load()
-    built = factory()
-    if type(built).__module__.startswith("keras"):
-        return from_keras(built).network
-    if input_shape is None:
-        raise ConfigError(
-            f"model {spec!r} returned a PyTorch module: pass --input-shape in its own layout, "
-            "e.g. --input-shape 1,28,28"
-        )
-    import torch
-
-    return from_torch(built, torch.zeros(1, *parse_shape(input_shape))).network
+    return resolved.network
 
 
 def parse_shape(text: str) -> tuple[int, ...]:

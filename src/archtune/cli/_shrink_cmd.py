@@ -21,14 +21,22 @@ DEMO_DATA = "mnist-sample"
 def shrink_command(
     model: str,
     data: str,
+    *,
     max_drop: float = 0.005,
     objective: str = "params",
+    budget: float = 10.0,
+    epochs: int = 10,
+    finetune_epochs: int | None = None,
+    strategy: str = "progressive",
+    target: float | None = None,
+    distill: bool = False,
+    standardize: bool | None = None,
     trials: int = 32,
-    epochs: int = 8,
     storage: str | None = None,
     workers: int = 2,
     seed: int = 0,
     resume: bool = False,
+    name: str | None = None,
     json_output: bool = False,
     output: Path | None = None,
     quiet: bool = False,
@@ -46,12 +54,6 @@ def shrink_command(
     """
     from archtune.shrinking import shrink
 
-    progress = None
-    if not quiet:
-        from archtune.cli._progress import StudyProgress
-
-        progress = StudyProgress("shrink search", console=err)
-
     def log(line: str) -> None:
         if not quiet:
             err.print(line, highlight=False, soft_wrap=True)
@@ -61,14 +63,20 @@ def shrink_command(
         data,
         max_drop=max_drop,
         objective=objective,
-        trials=trials,
+        budget=budget,
         epochs=epochs,
+        finetune_epochs=finetune_epochs,
+        strategy=strategy,
+        target=target,
+        distill=distill,
+        standardize=standardize,
+        trials=trials,
         storage=storage,
         workers=workers,
         seed=seed,
         resume=resume,
+        name=name,
         output=output,
-        progress=progress,
         log=log,
     )
     if result.storage is not None:
@@ -156,14 +164,14 @@ def pareto_table(result: ShrinkResult) -> Table:
     headers = (
         ("", "left"),
         ("model", "left"),
-        ("init", "left"),
-        ("test acc", "right"),
-        ("change", "right"),
+        ("val acc", "right"),
+        ("test acc (95% interval)", "right"),
+        ("change on test", "right"),
         ("params", "right"),
         ("FLOPs", "right"),
         ("latency ms", "right"),
         ("reduction", "right"),
-        ("train s", "right"),
+        ("epochs", "right"),
         ("structure", "left"),
     )
     for header, justify in headers:
@@ -174,18 +182,21 @@ def pareto_table(result: ShrinkResult) -> Table:
 
 
 def _cells(result: ShrinkResult, row: Candidate) -> list[str]:
-    change = row.test_accuracy - result.baseline.test_accuracy
+    low, high = row.test_interval
+    change, change_low, change_high = row.change_interval
     return [
         "★" if row is result.chosen else "",
         row.label,
-        str(row.config.get("shrink.init", "-")),
-        _percent(row.test_accuracy),
-        "" if row is result.baseline else _change(change),
+        _percent(row.val_accuracy),
+        f"{_percent(row.test_accuracy)} ({100 * low:.1f}-{100 * high:.1f})",
+        ""
+        if row is result.baseline
+        else f"{_change(change)} ({100 * change_low:+.1f} to {100 * change_high:+.1f})",
         f"{row.params:,}",
         f"{row.flops:,}",
         f"{row.latency_ms:.3f}",
         f"{result.reduction(row):.1f}x",
-        f"{row.train_time_s:.1f}",
+        f"{row.epochs:.0f}" if row is not result.baseline else str(result.baseline_epochs),
         row.structure,
     ]
 
@@ -193,14 +204,20 @@ def _cells(result: ShrinkResult, row: Candidate) -> list[str]:
 def _chosen_line(result: ShrinkResult) -> str:
     chosen = result.chosen
     where = f"; exported to {result.exported}" if result.exported is not None else ""
+    spent = (
+        f"{result.epochs_spent:.0f} epochs = "
+        f"{result.epochs_spent / max(1, result.baseline_epochs):.1f} baseline trainings"
+    )
+    data = f"inputs {result.preprocessing}"
     if chosen is result.baseline:
         return (
-            f"chosen: the baseline (no candidate within {_change(result.max_drop).lstrip('+')} "
-            f"of its test accuracy is cheaper){where}"
+            f"chosen: the baseline (no cheaper candidate within "
+            f"{_change(result.max_drop).lstrip('+')} of its validation accuracy){where}; "
+            f"{spent}; {data}"
         )
     return (
         f"chosen: {chosen.label}, {result.reduction(chosen):.1f}x fewer {result.objective} "
-        f"({chosen.params:,} params), test accuracy {_percent(chosen.test_accuracy)} "
-        f"({_change(chosen.test_accuracy - result.baseline.test_accuracy)}){where}; "
-        f"{result.wall_time_s:.0f} s in all"
+        f"({chosen.params:,} params), validation accuracy {_percent(chosen.val_accuracy)} "
+        f"against the baseline's {_percent(result.baseline.val_accuracy)}; test: "
+        f"{result.verdict}{where}; {spent}, {result.wall_time_s:.0f} s; {data}"
     )

@@ -19,7 +19,14 @@ from archtune.search import _attrs as attrs
 from archtune.search._experiment import Experiment
 from archtune.search._samplers import make_sampler
 
-__all__ = ["fail_running", "open_study", "release_study", "requeue"]
+__all__ = [
+    "fail_running",
+    "open_study",
+    "release_study",
+    "requeue",
+    "storage_of",
+    "study_exists",
+]
 
 
 def _storage(url: str | None, *, attempts: int = 5) -> BaseStorage:
@@ -49,6 +56,13 @@ def _study_exists(storage: BaseStorage, name: str | None) -> bool:
     except KeyError:
         return False
     return True
+
+
+storage_of = _storage
+"""Open an Optuna storage by URL (retrying a schema race): for other writers, like shrink."""
+
+study_exists = _study_exists
+"""Whether a study of that name is in the storage."""
 
 
 def open_study(experiment: Experiment, *, resume: bool) -> optuna.Study:

@@ -63,14 +63,22 @@ def _output_channels(module: torch.nn.Module) -> int:
 
 
 def _prune_layer(
-    base: torch.nn.Module, new: torch.nn.Module, kept: np.ndarray
+    base: torch.nn.Module,
+    new: torch.nn.Module,
+    kept: np.ndarray,
+    *,
+    last_rows: np.ndarray | None = None,
 ) -> tuple[dict[str, torch.Tensor], np.ndarray] | None:
     """The new layer's entries from the baseline layer's, and its kept output channels.
 
-    ``None`` when the two layers' structures differ (the new one starts fresh).
+    ``last_rows``, when given, are the output rows the last dense layer or convolution keeps
+    (instead of those with the largest L1 norms). ``None`` when the two layers' structures
+    differ (the new one starts fresh).
     """
     from torch import nn
 
+    if type(base).__name__ == "_Residual":
+        return _prune_residual(base, new, kept)
     base_subs = dict(base.named_modules())
     new_subs = dict(new.named_modules())
     if list(base_subs) != list(new_subs):
@@ -83,9 +91,13 @@ def _prune_layer(
         if has_state and not isinstance(sub, prunable):
             return _verbatim(base, new, kept)  # recurrent, attention, embeddings, residual
         if type(sub).__name__ == "_Residual":
-            return _verbatim(base, new, kept)
+            return _verbatim(base, new, kept)  # nested residual blocks: only unchanged
     out = kept
     state: dict[str, torch.Tensor] = {}
+    weighted = [
+        n for n, m in base_subs.items() if isinstance(m, nn.Linear | nn.Conv1d | nn.Conv2d)
+    ]
+    last_weighted = weighted[-1] if weighted else None
     for name, sub in base_subs.items():
         prefix = f"{name}." if name else ""
         if isinstance(sub, nn.Linear | nn.Conv1d | nn.Conv2d):
@@ -96,6 +108,8 @@ def _prune_layer(
                 state[f"{prefix}weight"] = weight[torch_index(rows)]
             else:
                 rows = keep_largest_l1(weight, int(target.shape[0]))
+                if last_rows is not None and name == last_weighted:
+                    rows = last_rows
                 state[f"{prefix}weight"] = weight[torch_index(rows)][:, torch_index(out)]
             if sub.bias is not None:
                 state[f"{prefix}bias"] = sub.bias[torch_index(rows)]
@@ -105,6 +119,47 @@ def _prune_layer(
                 state[f"{prefix}{key}"] = value if value.ndim == 0 else value[torch_index(out)]
     new_state = new.state_dict()
     if any(tuple(v.shape) != tuple(new_state[k].shape) for k, v in state.items()):
+        return None
+    return {k: v.detach().clone() for k, v in state.items()}, out
+
+
+def _prune_residual(
+    base: torch.nn.Module, new: torch.nn.Module, kept: np.ndarray
+) -> tuple[dict[str, torch.Tensor], np.ndarray] | None:
+    """A residual block's entries: its body pruned in order, its shortcut following.
+
+    The body's last layer keeps the outputs with the largest L1 norms, except where the new
+    shortcut is the identity: then it keeps the block's input channels, so the sum adds the
+    same channels as before. A shortcut that was the identity and is now a projection gets
+    the identity's selection matrix, so the block still computes what it computed on the
+    kept channels.
+    """
+    import torch
+    from torch import nn
+
+    identity = isinstance(new.projection, nn.Identity)
+    forced = kept if identity else None
+    base_body, new_body = base.get_submodule("body"), new.get_submodule("body")
+    pruned = _prune_layer(base_body, new_body, kept, last_rows=forced)
+    if pruned is None:
+        return None
+    body, out = pruned
+    state = {f"body.{k}": v for k, v in body.items()}
+    if isinstance(new.projection, nn.Linear):
+        target = new.projection.weight
+        if isinstance(base.projection, nn.Linear):
+            weight = base.projection.weight[torch_index(out)][:, torch_index(kept)]
+            bias = base.projection.bias[torch_index(out)]
+        else:
+            weight = torch.zeros_like(target)
+            for row, channel in enumerate(out):
+                weight[row, torch_index(np.flatnonzero(kept == channel))] = 1.0
+            bias = torch.zeros(target.shape[0])
+        if tuple(weight.shape) != tuple(target.shape):
+            return None
+        state["projection.weight"] = weight
+        state["projection.bias"] = bias
+    elif not isinstance(base.projection, nn.Identity) or not np.array_equal(out, kept):
         return None
     return {k: v.detach().clone() for k, v in state.items()}, out
 

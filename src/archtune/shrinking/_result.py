@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ COST_KEYS = {"params": "params", "flops": "flops", "latency": "latency_ms"}
 
 @dataclass(frozen=True)
 class Candidate:
-    """One model retrained at the full budget and evaluated on the test split.
+    """One model fine-tuned at the full budget and evaluated on the test split.
 
     Attributes:
         label: ``baseline``, ``baseline + best recipe`` or ``trial N``.
@@ -30,6 +31,10 @@ class Candidate:
         recipe: The training recipe's fields.
         config: The shrink parameters (``shrink.*``) and the searched recipe fields.
         network: The network description (``Network.to_dict()``).
+        test_interval: The 95 % Wilson interval of ``test_accuracy``.
+        change_interval: The change in test accuracy against the baseline on the same rows,
+            and its 95 % interval: ``(change, low, high)``.
+        epochs: Epochs of training since the baseline (search steps and fine-tune).
     """
 
     label: str
@@ -44,6 +49,15 @@ class Candidate:
     recipe: dict[str, Any]
     config: dict[str, Any] = field(default_factory=dict)
     network: dict[str, Any] = field(default_factory=dict)
+    test_interval: tuple[float, float] = (math.nan, math.nan)
+    change_interval: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    epochs: float = 0.0
+
+    @property
+    def within_noise(self) -> bool:
+        """Whether the change against the baseline's test accuracy is within its 95 % interval."""
+        _, low, high = self.change_interval
+        return bool(low <= 0.0 <= high)
 
     def cost(self, objective: str) -> float:
         """The cost ``objective`` (``params``, ``flops`` or ``latency``) measures."""
@@ -64,6 +78,9 @@ class Candidate:
             "recipe": self.recipe,
             "config": self.config,
             "network": self.network,
+            "test_interval": list(self.test_interval),
+            "change_interval": list(self.change_interval),
+            "epochs": self.epochs,
         }
 
 
@@ -84,6 +101,13 @@ class ShrinkResult:
         storage: Its storage URL (``None``: in memory).
         wall_time_s: Seconds the whole shrink took.
         counts: The study's trials by status.
+        strategy: The search strategy (``progressive`` or ``sampler``).
+        epochs_spent: Epochs of training in all (baseline, search, fine-tunes), in passes over
+            the training split.
+        budget_epochs: The budget those epochs were limited to.
+        baseline_epochs: One baseline training's epochs (the budget's unit).
+        preprocessing: How the data were prepared for every model (``standardized`` or
+            ``as given``).
     """
 
     baseline: Candidate
@@ -97,6 +121,25 @@ class ShrinkResult:
     storage: str | None
     wall_time_s: float
     counts: dict[str, int] = field(default_factory=dict)
+    strategy: str = "progressive"
+    epochs_spent: float = 0.0
+    budget_epochs: float = 0.0
+    baseline_epochs: int = 0
+    preprocessing: str = "standardized"
+
+    @property
+    def verdict(self) -> str:
+        """One line on the chosen model's test accuracy against the baseline's."""
+        chosen = self.chosen
+        if chosen is self.baseline:
+            return "the baseline: no cheaper candidate is within max_drop on validation"
+        change, low, high = chosen.change_interval
+        span = (
+            f"{100 * change:+.2f} pt on test (95 % interval {100 * low:+.2f} to {100 * high:+.2f})"
+        )
+        if chosen.within_noise:
+            return f"{span}: within the test split's noise"
+        return f"{span}: {'better' if change > 0 else 'worse'} than the baseline beyond noise"
 
     def reduction(self, candidate: Candidate) -> float:
         """How many times cheaper than the baseline ``candidate`` is (by the objective)."""
@@ -130,6 +173,17 @@ class ShrinkResult:
             "exported": str(self.exported) if self.exported is not None else None,
             "study": {"name": self.study_name, "storage": self.storage, "trials": self.counts},
             "wall_time_s": self.wall_time_s,
+            "strategy": self.strategy,
+            "verdict": self.verdict,
+            "budget": {
+                "baseline_epochs": self.baseline_epochs,
+                "epochs_spent": self.epochs_spent,
+                "budget_epochs": self.budget_epochs,
+                "baseline_trainings": (
+                    self.epochs_spent / self.baseline_epochs if self.baseline_epochs else None
+                ),
+            },
+            "preprocessing": self.preprocessing,
         }
 
     def to_json(self, *, indent: int | None = 2) -> str:

@@ -1,37 +1,74 @@
-"""The shrink pipeline: baseline, MO-ASHA search, retraining, choice, export."""
+"""The shrink pipeline: baseline, search, final fine-tunes, choice, export.
+
+1. The baseline is trained with its recipe (``epochs`` epochs: the budget's unit), or its
+   given weights are evaluated as they are.
+2. A strategy (``progressive`` by default, or ``sampler``) searches for smaller models and
+   returns a ladder of them, from the most costly to the cheapest.
+3. Finalists from the ladder get a full fine-tune (``finetune_epochs``, cosine schedule): a
+   search over the ladder, as many at once as there are workers, that closes in on the
+   cheapest model within ``max_drop`` of the baseline on validation.
+4. The choice (:mod:`._select`) is made on validation; the test split reports, with intervals.
+5. The chosen model is exported to ONNX; the result is stored in the study
+   (``archtune.shrink.result``), so the report names the same model as the CLI and the JSON.
+
+Every model trains in the executor's workers and is recorded as a trial (:mod:`._runner`);
+the budget (``budget`` baseline trainings, in epochs over the training split) covers it all.
+"""
 
 from __future__ import annotations
 
-import dataclasses
-import functools
 import logging
 import math
 import re
+import shutil
 import tempfile
 import time
-from collections.abc import Callable, Mapping
-from concurrent.futures import ProcessPoolExecutor
+import warnings
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from archtune._errors import ConfigError
 from archtune.arch import Network, estimate_cost
 from archtune.recipe import Recipe
-from archtune.shrinking._objective import INIT_KEY, INITS, ShrinkObjective
+from archtune.shrinking._objective import ShrinkObjective
+from archtune.shrinking._progressive import ProgressiveStrategy
 from archtune.shrinking._resolve import resolve_baseline
 from archtune.shrinking._result import COST_KEYS, Candidate, ShrinkResult
+from archtune.shrinking._runner import ShrinkTask, TaskRunner
+from archtune.shrinking._select import (
+    choose,
+    paired_change,
+    trivial_accuracy,
+    useful,
+    wilson_interval,
+)
 from archtune.shrinking._space import describe_structure, shrink_space
+from archtune.shrinking._strategy import (
+    BaseShrinkStrategy,
+    LadderPoint,
+    SearchContext,
+    model_path,
+)
 
 if TYPE_CHECKING:
+    from archtune.backends import BaseBackend
     from archtune.data import Dataset
-    from archtune.search import Experiment, ProgressSink, TrialResult, TuneResult
+    from archtune.search import ProgressSink
 
-__all__ = ["DEFAULT_RECIPE", "shrink"]
+__all__ = ["DEFAULT_RECIPE", "STRATEGIES", "shrink"]
 
 logger = logging.getLogger("archtune")
 
 DEFAULT_RECIPE: dict[str, Any] = {"optimizer": "adam", "lr": 1e-3, "batch_size": 64}
-"""The baseline's recipe when the model comes with none (``epochs`` is the full budget)."""
+"""The baseline's recipe when the model comes with none (``epochs`` is the budget's unit)."""
+
+FINETUNE_RECIPE: dict[str, Any] = {"schedule": "cosine"}
+"""The finalists' fine-tune: the base recipe with a cosine schedule to zero."""
+
+STRATEGIES = ("progressive", "sampler")
 
 _NAME = re.compile(r"[^A-Za-z0-9_.-]+")
 
@@ -42,17 +79,22 @@ def shrink(
     *,
     max_drop: float = 0.005,
     objective: str = "params",
+    budget: float = 10.0,
+    epochs: int = 10,
+    finetune_epochs: int | None = None,
+    strategy: str | BaseShrinkStrategy = "progressive",
+    target: float | None = None,
+    distill: bool | Mapping[str, float] = False,
     trials: int = 32,
-    epochs: int = 8,
-    search_epochs: int | None = None,
-    retrain_top: int = 4,
-    init: str = "search",
-    search_recipe: bool = True,
     recipe: Mapping[str, Any] | None = None,
     train_baseline: bool | None = None,
+    standardize: bool | None = None,
     max_samples: int | None = None,
+    backend: str = "torch",
     storage: str | None = None,
+    models_dir: str | Path | None = None,
     workers: int = 2,
+    n_workers: int | None = None,
     seed: int = 0,
     resume: bool = False,
     name: str | None = None,
@@ -62,39 +104,44 @@ def shrink(
 ) -> ShrinkResult:
     """Shrink ``model`` on ``data``: the cheapest model within ``max_drop`` of its accuracy.
 
-    1. The baseline is trained with its recipe (or its given weights are evaluated).
-    2. Its shrink space (width multipliers, removable layers, kernel sizes, separable
-       convolutions; with ``search_recipe`` also the learning rate, batch size, schedule and
-       label smoothing) is searched with MO-ASHA for (``val_accuracy``, cost); a candidate
-       starts from the baseline's pruned weights or from scratch (``init``).
-    3. Up to ``retrain_top`` Pareto candidates, and the baseline's structure with the best
-       recipe found, are retrained for ``epochs`` and evaluated on the test split.
-    4. The cheapest model within ``max_drop`` of the baseline's test accuracy is chosen and
-       exported to ONNX.
+    Example:
+        >>> result = archtune.shrink("cnn-32-64-64", "mnist-sample")  # doctest: +SKIP
+        >>> result.chosen.params, result.verdict  # doctest: +SKIP
 
     Args:
         model: A built-in network (``cnn-32-64-64``), a family, a ``.keras`` file,
             ``module:function`` returning a Keras model or a PyTorch module, a
             :class:`~archtune.arch.Network` or an :class:`~archtune.interop.ImportedModel`.
         data: A dataset spec (see :func:`archtune.data.load_dataset`).
-        max_drop: The accepted drop in test accuracy, absolute (0.005 = half a point).
+        max_drop: The accepted drop in accuracy, absolute (0.005 = half a point), judged on
+            validation; the test split reports.
         objective: The cost to minimise: ``params``, ``flops`` or ``latency``.
-        trials: Search trials (``budget.trials``).
-        epochs: The full budget: the baseline's and the retrained candidates' epochs.
-        search_epochs: The most epochs of a search trial (default: half of ``epochs``).
-        retrain_top: How many Pareto candidates are retrained (spread over the cost range).
-        init: ``search`` (pretrained or scratch is a parameter), ``pretrained`` or ``scratch``.
-        search_recipe: Search the recipe jointly; else hold it at the baseline's.
+        budget: All of shrink's training, in baseline trainings (``epochs`` epochs each).
+        epochs: One baseline training's epochs (the baseline's own, and the budget's unit).
+        finetune_epochs: Each finalist's fine-tune (default ``2 * epochs``).
+        strategy: ``progressive`` (layer by layer from the weights), ``sampler`` (TPE over
+            width multipliers, layer removals, kernels, separable convolutions and the
+            recipe), or a :class:`BaseShrinkStrategy`.
+        target: Stop the search at this reduction (``None``: as far as the budget goes).
+        distill: Learn from the baseline's logits too: ``True`` or
+            ``{"temperature": 4, "alpha": 0.7}``.
+        trials: The ``sampler`` strategy's trials.
         recipe: The baseline's recipe fields (default :data:`DEFAULT_RECIPE`).
         train_baseline: Train the baseline (default: only when no weights come with it).
+        standardize: Standardise the inputs (default: yes for a description trained here,
+            no for a model that comes with weights, which expects the data as its user
+            prepared them).
         max_samples: Use a stratified subset of the data (fast runs and tests).
+        backend: ``torch`` or ``keras``: the framework that trains every model.
         storage: The study's Optuna storage URL (``None``: in memory).
-        workers: Trials (and retrainings) at once, each in its own process.
-        seed: Seeds the data split, the baseline, the sampler and every trial.
-        resume: Continue the study of this name.
+        models_dir: Where trained models are kept (default: a temporary folder without
+            ``storage``, else ``archtune-shrink/<name>``, so ``resume`` finds them).
+        workers: Models trained at once, each in its own process (``n_workers`` too).
+        seed: Seeds the data split, the baseline and every fine-tune.
+        resume: Continue the study of this name (tasks already recorded are not rerun).
         name: The study's name (default ``shrink-<model>-<data>``).
         output: Where the chosen model's ONNX file goes (default ``<name>.onnx``).
-        progress: Receives the search's progress.
+        progress: Unused by the progressive strategy (kept for the CLI's progress bar).
         log: Receives one line per step (default: the ``archtune`` logger).
 
     Raises:
@@ -103,12 +150,19 @@ def shrink(
     """
     started = time.perf_counter()
     say = log or logger.info
-    cost_key = _check_args(objective, init, max_drop, trials, epochs, retrain_top, workers)
-    if search_epochs is None:
-        search_epochs = max(1, math.ceil(epochs / 2))
-    if search_epochs < 1:
-        raise ConfigError(f"shrink: search_epochs must be >= 1, got {search_epochs}")
+    workers = n_workers if n_workers is not None else workers
+    cost_key = _check_args(objective, max_drop, budget, epochs, workers, backend)
+    finetune_epochs = finetune_epochs if finetune_epochs is not None else 2 * epochs
+    if finetune_epochs < 1:
+        raise ConfigError(f"shrink: finetune_epochs must be >= 1, got {finetune_epochs}")
+    search = _strategy(strategy, target, trials)
+    temperature, alpha, use_distill = _distill_args(distill)
     data_kwargs = _data_kwargs(data, max_samples, seed)
+    # A model with weights is judged on the data as its user prepared it, unless told.
+    given_weights = _comes_with_weights(model)
+    if standardize is None:
+        standardize = not given_weights
+    data_kwargs["standardize"] = bool(standardize)
     dataset = _load(data_kwargs)
     if dataset.task != "classification":
         raise ConfigError(f"shrink: data {data!r} is a regression task; shrink needs classes")
@@ -122,99 +176,187 @@ def shrink(
     base_recipe = {**DEFAULT_RECIPE, **dict(recipe or {}), "epochs": epochs}
     Recipe.from_dict(base_recipe)  # validate
     study_name = name or _default_name(model, network, data_kwargs["dataset"])
-    with tempfile.TemporaryDirectory(prefix="archtune-shrink-") as tmp:
-        work = Path(tmp)
-        say(f"baseline {network.name or 'model'}: {describe_structure(network)}")
-        baseline, state_path = _baseline(
-            network, weights, dataset, base_recipe, seed, work, train_baseline
-        )
-        say(
-            f"baseline: test accuracy {baseline.test_accuracy:.4f}, {baseline.params:,} params, "
-            f"{baseline.flops:,} FLOPs, {baseline.latency_ms:.3f} ms"
-        )
+    target_path = Path(output) if output is not None else Path(f"{study_name}.onnx")
+    _check_writable(target_path)
+    engine = _backend(backend)
+    cost_of = _cost_function(cost_key, engine)
+    train = train_baseline if train_baseline is not None else weights is None
+    budget_epochs = budget * epochs
+    preprocessing = "standardized" if standardize else "as given"
+    say(f"data: {data_kwargs['dataset']} ({preprocessing} inputs)")
+    with _models_folder(models_dir, storage, study_name, resume) as work:
+        study = _open_study(study_name, storage, work, cost_key, resume)
         objective_fn = ShrinkObjective(
-            network=network.to_dict(),
             data=tuple(sorted(data_kwargs.items())),
-            recipe={**base_recipe, "epochs": search_epochs},
-            baseline_state=str(state_path),
+            recipe=base_recipe,
+            backend=backend,
+            teacher=str(work / "teacher-logits.npy") if use_distill else None,
+            temperature=temperature,
+            alpha=alpha,
         )
-        tune = _search(
-            objective_fn,
+        executor = _executor(objective_fn, workers)
+        try:
+            runner = TaskRunner(
+                study,
+                executor,
+                cost_key=cost_key,
+                seed=seed,
+                suffix=engine.native_suffix,
+            )
+            say(f"baseline {network.name or 'model'}: {describe_structure(network)}")
+            baseline_model, baseline_val, baseline_train_s = _baseline(
+                runner, engine, network, weights, dataset, base_recipe, work, train
+            )
+            say(f"baseline: validation accuracy {baseline_val:.4f}")
+            if use_distill:
+                _write_teacher(engine, baseline_model, dataset, work / "teacher-logits.npy")
+            search_budget = budget_epochs - runner.epochs - 2 * finetune_epochs
+            context = SearchContext(
+                baseline=network,
+                baseline_model=baseline_model,
+                baseline_val=baseline_val,
+                cost_of=cost_of,
+                runner=runner,
+                epochs=max(0.0, search_budget),
+                work=work,
+                recipe=base_recipe,
+                distill=use_distill,
+                seed=seed,
+                log=say,
+            )
+            ladder = search.search(context)
+            say(f"search: {len(ladder)} models on the ladder, {runner.epochs:.0f} epochs so far")
+            finals = _finetune_ladder(
+                runner,
+                ladder,
+                baseline_val=baseline_val,
+                max_drop=max_drop,
+                epochs=finetune_epochs,
+                budget_epochs=budget_epochs,
+                workers=workers,
+                distill=use_distill,
+                work=work,
+                log=say,
+            )
+        finally:
+            executor.shutdown()
+        baseline, rows = _measure(
+            engine,
+            dataset,
             network,
+            baseline_model,
+            baseline_val,
+            baseline_train_s,
             base_recipe,
-            cost_key=cost_key,
-            init=init,
-            search_recipe=search_recipe,
-            trials=trials,
-            search_epochs=search_epochs,
+            finals,
+        )
+        trivial = trivial_accuracy(dataset.y_val)
+        offered = [row for row in rows if useful(row.val_accuracy, baseline.val_accuracy, trivial)]
+        pareto = tuple(sorted(offered, key=lambda c: (c.cost(objective), -c.val_accuracy)))
+        index = choose(
+            [c.cost(objective) for c in pareto],
+            [c.val_accuracy for c in pareto],
+            baseline.val_accuracy,
+            max_drop,
+        )
+        chosen = baseline
+        if index is not None and pareto[index].cost(objective) < baseline.cost(objective):
+            chosen = pareto[index]
+        _export(engine, _saved(work, chosen, baseline_model), chosen, target_path)
+        say(f"chosen: {chosen.label}, exported to {target_path}")
+        result = ShrinkResult(
+            baseline=baseline,
+            pareto=pareto,
+            chosen=chosen,
+            baseline_best_recipe=None,
+            objective=objective,
+            max_drop=max_drop,
+            exported=target_path,
+            study_name=study_name,
             storage=storage,
-            workers=workers,
-            seed=seed,
-            resume=resume,
-            name=study_name,
-            progress=progress,
-            work=work,
+            wall_time_s=time.perf_counter() - started,
+            counts=_counts(study),
+            strategy=search.name,
+            epochs_spent=runner.epochs,
+            budget_epochs=budget_epochs,
+            baseline_epochs=epochs,
+            preprocessing=preprocessing,
         )
-        say(f"search: {_counts(tune.counts)}; {len(tune.best_trials)} on the Pareto front")
-        picked = _pick(tune.best_trials, cost_key, retrain_top)
-        best_recipe = _best_recipe(tune.best_trials) if search_recipe else None
-        jobs: list[tuple[str, int | None, dict[str, Any]]] = [
-            (f"trial {t.number}", t.number, dict(t.config)) for t in picked
-        ]
-        if best_recipe is not None:
-            jobs.insert(0, ("baseline + best recipe", None, {**best_recipe, INIT_KEY: "scratch"}))
-        say(f"retraining {len(jobs)} models for {epochs} epochs")
-        retrained = _retrain(
-            objective_fn, jobs, epochs=epochs, seed=seed, workers=workers, work=work
-        )
-        best_row = retrained.pop(0) if best_recipe is not None else None
-        if best_row is not None:  # the same structure: the same latency, not a noisy one
-            best_row = dataclasses.replace(best_row, latency_ms=baseline.latency_ms)
-        pareto = tuple(sorted(retrained, key=lambda c: (c.cost(objective), -c.test_accuracy)))
-        chosen = _choose(baseline, best_row, pareto, objective, max_drop)
-        target = Path(output) if output is not None else Path(f"{study_name}.onnx")
-        _export(work, chosen, target)
-        say(f"chosen: {chosen.label}, exported to {target}")
-    return ShrinkResult(
-        baseline=baseline,
-        pareto=pareto,
-        chosen=chosen,
-        baseline_best_recipe=best_row,
-        objective=objective,
-        max_drop=max_drop,
-        exported=target,
-        study_name=study_name,
-        storage=storage,
-        wall_time_s=time.perf_counter() - started,
-        counts=tune.counts,
-    )
+        study.set_user_attr("archtune.shrink.result", result.to_dict())
+    return result
 
 
+# -- arguments --------------------------------------------------------------------------------
 def _check_args(
-    objective: str,
-    init: str,
-    max_drop: float,
-    trials: int,
-    epochs: int,
-    retrain_top: int,
-    workers: int,
+    objective: str, max_drop: float, budget: float, epochs: int, workers: int, backend: str
 ) -> str:
     if objective not in COST_KEYS:
         raise ConfigError(
             f"shrink: objective must be one of {', '.join(COST_KEYS)}, got {objective!r}"
         )
-    if init not in ("search", *INITS):
-        raise ConfigError(f"shrink: init must be search, pretrained or scratch, got {init!r}")
     if not 0 <= max_drop < 1:
         raise ConfigError(
             f"shrink: max_drop must be in [0, 1) (0.005 = half a point), got {max_drop}"
         )
-    for label, value in (("trials", trials), ("epochs", epochs), ("retrain_top", retrain_top)):
-        if value < 1:
-            raise ConfigError(f"shrink: {label} must be >= 1, got {value}")
+    if not budget > 0:
+        raise ConfigError(f"shrink: budget must be > 0 (in baseline trainings), got {budget}")
+    if epochs < 1:
+        raise ConfigError(f"shrink: epochs must be >= 1, got {epochs}")
     if workers < 1:
         raise ConfigError(f"shrink: workers must be >= 1, got {workers}")
+    if backend not in ("torch", "keras"):
+        raise ConfigError(f"shrink: backend must be one of torch, keras, got {backend!r}")
     return COST_KEYS[objective]
+
+
+def _strategy(
+    strategy: str | BaseShrinkStrategy, target: float | None, trials: int
+) -> BaseShrinkStrategy:
+    if target is not None and not target > 1:
+        raise ConfigError(f"shrink: target must be a reduction > 1 (e.g. 20), got {target}")
+    if isinstance(strategy, BaseShrinkStrategy):
+        return strategy
+    if strategy == "progressive":
+        return ProgressiveStrategy(target=target)
+    if strategy == "sampler":
+        from archtune.shrinking._sampled import SamplerStrategy
+
+        if trials < 1:
+            raise ConfigError(f"shrink: trials must be >= 1, got {trials}")
+        return SamplerStrategy(n_trials=trials)
+    raise ConfigError(
+        f"shrink: strategy must be one of {', '.join(STRATEGIES)} or a BaseShrinkStrategy, "
+        f"got {strategy!r}"
+    )
+
+
+def _distill_args(distill: bool | Mapping[str, float]) -> tuple[float, float, bool]:
+    if isinstance(distill, bool):
+        return 4.0, 0.7, distill
+    if not isinstance(distill, Mapping):
+        raise ConfigError(
+            f"shrink: distill must be true, false or {{temperature, alpha}}, got {distill!r}"
+        )
+    unknown = set(distill) - {"temperature", "alpha"}
+    if unknown:
+        raise ConfigError(
+            f"shrink: distill takes temperature and alpha, got unknown {sorted(unknown)}"
+        )
+    temperature = float(distill.get("temperature", 4.0))
+    alpha = float(distill.get("alpha", 0.7))
+    if not temperature > 0:
+        raise ConfigError(f"shrink: distill.temperature must be > 0, got {temperature}")
+    if not 0 <= alpha <= 1:
+        raise ConfigError(f"shrink: distill.alpha must be in [0, 1], got {alpha}")
+    return temperature, alpha, True
+
+
+def _comes_with_weights(model: Any) -> bool:
+    from archtune.interop import ImportedModel
+
+    if isinstance(model, ImportedModel):
+        return True
+    return isinstance(model, str) and (model.endswith(".keras") or ":" in model)
 
 
 def _data_kwargs(data: str | Any, max_samples: int | None, seed: int) -> dict[str, Any]:
@@ -246,290 +388,346 @@ def _default_name(model: Any, network: Network, dataset: Any) -> str:
     return _NAME.sub("-", f"shrink-{label}-{data}").strip("-")
 
 
-def _counts(counts: Mapping[str, int]) -> str:
-    return ", ".join(f"{n} {status}" for status, n in counts.items()) or "no trials"
+def _check_writable(path: Path) -> None:
+    """Fail before any training when the ONNX file cannot be written."""
+    folder = path.parent if str(path.parent) else Path()
+    if not folder.is_dir():
+        raise ConfigError(f"shrink: output {str(path)!r}: folder {str(folder)!r} does not exist")
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".archtune-"):
+            pass
+    except OSError as exc:
+        raise ConfigError(f"shrink: output {str(path)!r} is not writable: {exc}") from None
 
 
+def _backend(name: str) -> BaseBackend:
+    from archtune.backends import get_backend
+
+    return get_backend(name)
+
+
+def _cost_function(cost_key: str, engine: BaseBackend) -> Callable[[Network], float]:
+    """The objective's cost of a network before training (latency: one measurement)."""
+    if cost_key == "latency_ms":
+
+        def latency(network: Network) -> float:
+            model = engine.build(network)
+            return float(engine.measure_latency(model, network.input_shape, batch_sizes=(1,))[1])
+
+        return latency
+
+    def analytic(network: Network) -> float:
+        return float(getattr(estimate_cost(network), cost_key))
+
+    return analytic
+
+
+# -- study, folders, executor -----------------------------------------------------------------
+class _models_folder:
+    """The folder for trained models: temporary, or kept beside a stored study for resume."""
+
+    def __init__(
+        self, models_dir: str | Path | None, storage: str | None, name: str, resume: bool
+    ) -> None:
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        if models_dir is None and storage is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="archtune-shrink-")
+            self.path = Path(self._tmp.name)
+        else:
+            self.path = Path(models_dir) if models_dir is not None else Path("archtune-shrink")
+            self.path = self.path / name
+            if self.path.exists() and not resume:
+                shutil.rmtree(self.path)
+            self.path.mkdir(parents=True, exist_ok=True)
+
+    def __enter__(self) -> Path:
+        return self.path
+
+    def __exit__(self, *exc: object) -> None:
+        if self._tmp is not None:
+            self._tmp.cleanup()
+
+
+def _open_study(name: str, storage: str | None, work: Path, cost_key: str, resume: bool) -> Any:
+    import optuna
+
+    from archtune._errors import StudyStateError
+    from archtune.search._study import storage_of, study_exists
+
+    url = storage if storage is not None else f"sqlite:///{work / 'study.db'}"
+    store = storage_of(url)
+    exists = study_exists(store, name)
+    if exists and not resume:
+        raise StudyStateError(
+            f"shrink: study {name!r} already exists in {url}; pass resume=True (--resume) to "
+            "continue it, or another name"
+        )
+    if resume and not exists:
+        raise StudyStateError(f"shrink: study {name!r} not found in {url}; nothing to resume")
+    if exists:
+        return optuna.load_study(study_name=name, storage=store)
+    study = optuna.create_study(
+        study_name=name, storage=store, directions=["maximize", "minimize"]
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        study.set_metric_names(["val_accuracy", cost_key])
+    study.set_user_attr("archtune.source", "shrink")
+    return study
+
+
+def _executor(objective: ShrinkObjective, workers: int) -> Any:
+    from archtune.execution import LocalExecutor, ObjectiveRef
+
+    executor = LocalExecutor(workers)
+    executor.start(ObjectiveRef(objective), metric_names=["val_accuracy"])
+    return executor
+
+
+def _counts(study: Any) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for trial in study.get_trials(deepcopy=False):
+        status = trial.state.name.lower()
+        counts[status] = counts.get(status, 0) + 1
+    return counts
+
+
+# -- baseline ---------------------------------------------------------------------------------
 def _baseline(
+    runner: TaskRunner,
+    engine: BaseBackend,
     network: Network,
     weights: Mapping[str, Any] | None,
     dataset: Dataset,
     recipe: Mapping[str, Any],
-    seed: int,
     work: Path,
-    train: bool | None,
-) -> tuple[Candidate, Path]:
-    """Train (or evaluate the given weights of) the baseline; save its state and model."""
-    import torch
-
-    from archtune.backends.torch import TorchBackend, build_module, evaluate, fit
-
-    torch.set_num_threads(1)
-    module = build_module(network)
-    base = Recipe.from_dict(dict(recipe))
+    train: bool,
+) -> tuple[str, float, float]:
+    """The baseline's saved model, validation accuracy and training seconds."""
+    path = model_path(work, "baseline", engine.native_suffix)
     if weights is not None and not train:
-        module.load_state_dict({k: torch.as_tensor(v) for k, v in weights.items()})
-        metrics = {
-            **evaluate(module, dataset, split="val"),
-            **evaluate(module, dataset, split="test"),
-        }
-        elapsed = 0.0
-    else:
-        clock = time.perf_counter()
-        metrics = fit(module, dataset, base, seed=seed).metrics
-        elapsed = time.perf_counter() - clock
-    module = module.cpu().eval()
-    state_path = work / "baseline-state.pt"
-    torch.save({k: v.detach().cpu() for k, v in module.state_dict().items()}, state_path)
-    TorchBackend().save(module, _model_path(work, "baseline"))
-    row = _candidate("baseline", None, network, metrics, base.active_params(), {}, elapsed, module)
-    return row, state_path
+        model = engine.build(network)
+        engine.set_state(model, {k: np.asarray(v) for k, v in weights.items()}, strict=True)
+        engine.save(model, path)
+        accuracy = engine.evaluate(model, dataset, split="val")["val_accuracy"]
+        return path, float(accuracy), 0.0
+    task = ShrinkTask(
+        key="baseline",
+        config={
+            "parent": {"network": network.to_dict(), "model": None},
+            "delta": {},
+            "init": "scratch",
+            "recipe": {},
+            "epochs": int(recipe["epochs"]),
+            "save": path,
+        },
+        info={"archtune.shrink.stage": "baseline"},
+    )
+    (outcome,) = runner.run([task])
+    if outcome.metrics is None:
+        raise ConfigError(f"shrink: the baseline could not be trained: {outcome.error}")
+    return path, float(outcome.metrics["val_accuracy"]), float(outcome.metrics["train_time_s"])
+
+
+def _write_teacher(engine: BaseBackend, model_file: str, dataset: Dataset, path: Path) -> None:
+    """The baseline's logits on the training split, computed once for distillation."""
+    logits = engine.predict(engine.load(model_file), dataset.x_train)
+    np.save(path, np.asarray(logits, dtype=np.float32))
+
+
+# -- final fine-tunes -------------------------------------------------------------------------
+def _finetune_ladder(
+    runner: TaskRunner,
+    ladder: Sequence[LadderPoint],
+    *,
+    baseline_val: float,
+    max_drop: float,
+    epochs: int,
+    budget_epochs: float,
+    workers: int,
+    distill: bool,
+    work: Path,
+    log: Callable[[str], None],
+) -> list[tuple[LadderPoint, dict[str, float], str]]:
+    """Fine-tune finalists, closing in on the cheapest one within ``max_drop``.
+
+    The ladder runs from the most costly to the cheapest. Each round fine-tunes up to
+    ``workers`` points spread over the part of the ladder still in doubt (the first within
+    and the first not within bound it), while the budget lasts (at least one round).
+    """
+    finals: list[tuple[LadderPoint, dict[str, float], str]] = []
+    low, high = -1, len(ladder)  # ladder[low] is within (-1: the baseline); ladder[high] not
+    rounds = 0
+    while high - low > 1:
+        left = budget_epochs - runner.epochs
+        n = min(workers, high - low - 1, max(0, math.floor(left / epochs)))
+        if n < 1 and rounds > 0:
+            break
+        n = max(n, 1)
+        rounds += 1
+        picks = sorted({low + round((k + 1) * (high - low) / (n + 1)) for k in range(n)})
+        picks = [p for p in picks if low < p < high] or [low + 1]
+        tasks = [_finetune_task(ladder[p], epochs, distill, work, runner.suffix) for p in picks]
+        outcomes = runner.run(tasks)
+        for p, outcome in zip(picks, outcomes, strict=True):
+            if outcome.metrics is None:
+                high = min(high, p)
+                continue
+            accuracy = float(outcome.metrics["val_accuracy"])
+            finals.append((ladder[p], dict(outcome.metrics), str(outcome.task.config["save"])))
+            within = accuracy >= baseline_val - max_drop - 1e-12
+            log(
+                f"fine-tuned step {p + 1} ({describe_structure(ladder[p].network)}): validation "
+                f"accuracy {accuracy:.4f}, {'within' if within else 'not within'} "
+                f"{100 * max_drop:.1f} pt of the baseline's"
+            )
+        for p, outcome in zip(picks, outcomes, strict=True):
+            if outcome.metrics is None:
+                continue
+            if float(outcome.metrics["val_accuracy"]) >= baseline_val - max_drop - 1e-12:
+                low = max(low, p)
+            else:
+                high = min(high, p)
+        if low >= high:  # noisy: a cheaper point passed where a dearer one failed
+            high = low + 1
+    return finals
+
+
+def _finetune_task(
+    point: LadderPoint, epochs: int, distill: bool, work: Path, suffix: str
+) -> ShrinkTask:
+    key = f"finetune/{point.trial}"
+    return ShrinkTask(
+        key=key,
+        config={
+            "parent": {"network": point.network.to_dict(), "model": point.model},
+            "delta": {},
+            "init": "pretrained",
+            "recipe": {**FINETUNE_RECIPE, **point.recipe},
+            "epochs": epochs,
+            "distill": distill,
+            "save": model_path(work, key, suffix),
+        },
+        info={
+            "archtune.shrink.stage": "finetune",
+            "archtune.shrink.from_trial": point.trial,
+            "archtune.shrink.structure": describe_structure(point.network),
+        },
+    )
+
+
+# -- measuring and choosing -------------------------------------------------------------------
+def _measure(
+    engine: BaseBackend,
+    dataset: Dataset,
+    network: Network,
+    baseline_model: str,
+    baseline_val: float,
+    baseline_train_s: float,
+    base_recipe: Mapping[str, Any],
+    finals: Sequence[tuple[LadderPoint, dict[str, float], str]],
+) -> tuple[Candidate, list[Candidate]]:
+    """Test accuracy (with intervals) and latency of the baseline and each finalist."""
+    if engine.name == "torch":
+        import torch
+
+        torch.set_num_threads(1)  # latency on one thread, as every worker trains
+    base_model = engine.load(baseline_model)
+    base_correct = _correct(engine, base_model, dataset)
+    recipe = Recipe.from_dict(dict(base_recipe)).active_params()
+    baseline = _candidate(
+        engine,
+        "baseline",
+        None,
+        network,
+        base_model,
+        baseline_val,
+        base_correct,
+        base_correct,
+        baseline_train_s,
+        recipe,
+        {},
+        0.0,
+    )
+    rows = []
+    for point, metrics, path in finals:
+        model = engine.load(path)
+        correct = _correct(engine, model, dataset)
+        rows.append(
+            _candidate(
+                engine,
+                f"trial {point.trial}",
+                point.trial,
+                point.network,
+                model,
+                float(metrics["val_accuracy"]),
+                correct,
+                base_correct,
+                float(metrics.get("train_time_s", 0.0)),
+                {**recipe, **FINETUNE_RECIPE, "epochs": int(metrics.get("epochs", 0))},
+                {"moves": list(point.moves), "model": path},
+                point.epochs + float(metrics.get("epochs", 0.0)),
+            )
+        )
+    return baseline, rows
+
+
+def _correct(engine: BaseBackend, model: Any, dataset: Dataset) -> np.ndarray:
+    logits = engine.predict(model, dataset.x_test)
+    return np.asarray(np.argmax(logits, axis=-1) == dataset.y_test)
 
 
 def _candidate(
+    engine: BaseBackend,
     label: str,
     trial: int | None,
     network: Network,
-    metrics: Mapping[str, float],
+    model: Any,
+    val_accuracy: float,
+    correct: np.ndarray,
+    base_correct: np.ndarray,
+    train_time_s: float,
     recipe: dict[str, Any],
     config: dict[str, Any],
-    elapsed: float,
-    module: Any,
+    epochs: float,
 ) -> Candidate:
-    from archtune.backends.torch import measure_latency
-
     cost = estimate_cost(network)
-    latency = measure_latency(module, network.input_shape, batch_sizes=(1,), n_repeats=30)
+    latency = engine.measure_latency(model, network.input_shape, batch_sizes=(1,))
+    n = int(correct.size)
     return Candidate(
         label=label,
         trial=trial,
         params=int(cost.params),
         flops=int(cost.flops),
         latency_ms=float(latency[1]),
-        val_accuracy=float(metrics.get("val_accuracy", math.nan)),
-        test_accuracy=float(metrics.get("test_accuracy", math.nan)),
-        train_time_s=elapsed,
+        val_accuracy=val_accuracy,
+        test_accuracy=float(correct.mean()) if n else math.nan,
+        train_time_s=train_time_s,
         structure=describe_structure(network),
         recipe=recipe,
         config=config,
         network=network.to_dict(),
+        test_interval=wilson_interval(int(correct.sum()), n),
+        change_interval=paired_change(correct, base_correct),
+        epochs=epochs,
     )
 
 
-def _recipe_space(base: Mapping[str, Any]) -> dict[str, Any]:
-    lr = float(base.get("lr", 1e-3))
-    batch = int(base.get("batch_size", 64))
-    batches = sorted({max(8, batch // 2), batch, batch * 2})
-    return {
-        "lr": {"type": "float", "low": lr / 10, "high": min(1.0, lr * 3), "log": True},
-        "batch_size": {"type": "choice", "options": batches},
-        "schedule": {"type": "choice", "options": ["constant", "cosine"]},
-        "label_smoothing": {"type": "choice", "options": [0.0, 0.1]},
-    }
+def _saved(work: Path, chosen: Candidate, baseline_model: str) -> str:
+    if chosen.trial is None:
+        return baseline_model
+    return str(chosen.config["model"])
 
 
-def _search(
-    objective: ShrinkObjective,
-    network: Network,
-    base_recipe: Mapping[str, Any],
-    *,
-    cost_key: str,
-    init: str,
-    search_recipe: bool,
-    trials: int,
-    search_epochs: int,
-    storage: str | None,
-    workers: int,
-    seed: int,
-    resume: bool,
-    name: str,
-    progress: ProgressSink | None,
-    work: Path,
-) -> TuneResult:
-    from archtune.execution import ObjectiveRef
-    from archtune.search import Driver, Experiment, Objectives, SchedulerSpec
-    from archtune.space import Space
-
-    entries: dict[str, Any] = dict(shrink_space(network))
-    entries[INIT_KEY] = (
-        {"type": "choice", "options": list(INITS)}
-        if init == "search"
-        else {"type": "fixed", "value": init}
-    )
-    if search_recipe:
-        entries.update(_recipe_space(base_recipe))
-    experiment = Experiment(
-        name=name,
-        objective=ObjectiveRef(objective),
-        space=Space.from_dict(entries),
-        objectives=Objectives.parse({"val_accuracy": "max", cost_key: "min"}),
-        n_trials=trials,
-        n_workers=workers,
-        storage=storage or f"sqlite:///{work / 'study.db'}",
-        seed=seed,
-        source="shrink",
-        scheduler=SchedulerSpec(name="moasha", max_steps=search_epochs),
-        precheck=functools.partial(objective.precheck, with_latency=cost_key == "latency_ms"),
-        study_attrs={
-            "archtune.shrink": {"baseline": network.to_dict(), "recipe": dict(base_recipe)}
-        },
-    )
-    if not resume:
-        _create_with_anchors(experiment, network, base_recipe)
-    driver = Driver(experiment, resume=True, progress=progress)
-    if progress is not None and hasattr(progress, "__enter__"):
-        with progress:  # type: ignore[attr-defined]
-            return driver.run()
-    return driver.run()
-
-
-ANCHOR_MULTIPLIERS = (0.75, 0.5, 0.25)
-"""Uniform width multipliers tried first (pretrained, the baseline's recipe): classic pruning."""
-
-
-def _create_with_anchors(
-    experiment: Experiment, network: Network, base_recipe: Mapping[str, Any]
-) -> None:
-    """Create the study and queue the uniform-pruning anchors as its first trials."""
-    from archtune.search._study import open_study, release_study
-    from archtune.space import Fixed
-
-    study = open_study(experiment, resume=False)
-    searched = {k for k, p in experiment.space.items() if not isinstance(p, Fixed)}
-    for multiplier in ANCHOR_MULTIPLIERS:
-        anchor: dict[str, Any] = {INIT_KEY: "pretrained"}
-        for key, param in experiment.space.items():
-            if key.startswith("shrink.w"):
-                anchor[key] = multiplier
-            elif key.startswith("shrink.keep"):
-                anchor[key] = True
-            elif key.startswith("shrink.kernel"):
-                anchor[key] = max(getattr(param, "options", (1,)))  # the baseline's kernel
-            elif key.startswith("shrink.separable"):
-                anchor[key] = False
-            elif key in base_recipe:
-                anchor[key] = base_recipe[key]
-            elif key == "schedule":
-                anchor[key] = "constant"
-            elif key == "label_smoothing":
-                anchor[key] = 0.0
-        study.enqueue_trial({k: v for k, v in anchor.items() if k in searched})
-    release_study(study)
-
-
-def _pick(front: list[TrialResult], cost_key: str, top: int) -> list[TrialResult]:
-    """Up to ``top`` trials spread over the front's cost range (both ends included)."""
-    ordered = sorted(front, key=lambda t: (t.metrics.get(cost_key, math.inf), t.number))
-    if len(ordered) <= top:
-        return ordered
-    if top == 1:
-        return [max(ordered, key=lambda t: t.metrics.get("val_accuracy", 0.0))]
-    step = (len(ordered) - 1) / (top - 1)
-    return [ordered[round(k * step)] for k in range(top)]
-
-
-def _best_recipe(front: list[TrialResult]) -> dict[str, Any] | None:
-    """The searched recipe fields of the most accurate trial on the front."""
-    if not front:
-        return None
-    best = max(front, key=lambda t: (t.metrics.get("val_accuracy", 0.0), -t.number))
-    return {k: v for k, v in best.config.items() if k in Recipe.FIELDS}
-
-
-def _retrain_one(
-    objective: ShrinkObjective, config: dict[str, Any], seed: int, epochs: int, path: str
-) -> dict[str, float]:
-    """Retrain one candidate in a worker process and save it (``TorchBackend.save``)."""
-    from archtune.backends.torch import TorchBackend
-
-    module, metrics = objective.train(config, seed=seed, epochs=epochs)
-    TorchBackend().save(module.cpu(), path)
-    return metrics
-
-
-def _retrain(
-    objective: ShrinkObjective,
-    jobs: list[tuple[str, int | None, dict[str, Any]]],
-    *,
-    epochs: int,
-    seed: int,
-    workers: int,
-    work: Path,
-) -> list[Candidate]:
-    import multiprocessing
-    import os
-
-    from archtune.backends.torch import TorchBackend
-
-    if not jobs:
-        return []
-    paths = [str(_model_path(work, label)) for label, _, _ in jobs]
-    saved = {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}
-    os.environ.update({k: "1" for k in saved})
-    try:
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=context) as pool:
-            futures = [
-                pool.submit(_retrain_one, objective, config, seed, epochs, path)
-                for (_, _, config), path in zip(jobs, paths, strict=True)
-            ]
-            results = [future.result() for future in futures]
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-    backend = TorchBackend()
-    rows = []
-    for (label, number, config), path, metrics in zip(jobs, paths, results, strict=True):
-        module = backend.load(path)
-        recipe = objective.recipe_of(config, epochs=epochs).active_params()
-        rows.append(
-            _candidate(
-                label,
-                number,
-                module.network,
-                metrics,
-                recipe,
-                config,
-                metrics["train_time_s"],
-                module,
-            )
-        )
-    return rows
-
-
-def _model_path(work: Path, label: str) -> Path:
-    """Where a retrained model (or the baseline) is saved: ``trial 3`` -> ``trial-3.pt``."""
-    return work / f"{_NAME.sub('-', label)}.pt"
-
-
-def _choose(
-    baseline: Candidate,
-    best_recipe: Candidate | None,
-    pareto: tuple[Candidate, ...],
-    objective: str,
-    max_drop: float,
-) -> Candidate:
-    """The cheapest model whose test accuracy is within ``max_drop`` of the baseline's."""
-    floor = baseline.test_accuracy - max_drop - 1e-12
-    pool = [baseline, *([best_recipe] if best_recipe else []), *pareto]
-    fits = [c for c in pool if c.test_accuracy >= floor]
-    return min(fits, key=lambda c: (c.cost(objective), -c.test_accuracy))
-
-
-def _export(work: Path, chosen: Candidate, target: Path) -> None:
-    from archtune.backends.torch import TorchBackend
-
-    backend = TorchBackend()
-    module = backend.load(_model_path(work, chosen.label))
+def _export(engine: BaseBackend, model_file: str, chosen: Candidate, target: Path) -> None:
     loggers = [logging.getLogger(name) for name in ("onnx_ir", "onnxscript", "torch.onnx")]
     levels = [one.level for one in loggers]
     for one in loggers:
         one.setLevel(logging.WARNING)
     try:
-        backend.export_onnx(module, target, input_shape=tuple(chosen.network["input_shape"]))
+        engine.export_onnx(
+            engine.load(model_file), target, input_shape=tuple(chosen.network["input_shape"])
+        )
     finally:
         for one, level in zip(loggers, levels, strict=True):
             one.setLevel(level)

@@ -2,7 +2,11 @@
 
 Parameters are named after the baseline's layer index ``i`` (``layers[i]``):
 
-- ``shrink.w{i}``: a width multiplier of a dense layer's units or a convolution's filters;
+- ``shrink.w{i}``: a width multiplier of a dense layer's units or a convolution's filters; for
+  a residual block, of its output (the last dense layer or convolution of its body; the
+  shortcut follows, becoming a projection where the block's input and output widths differ);
+- ``shrink.w{i}.{k}``: a width multiplier of the ``k``-th dense layer or convolution inside
+  the residual block ``i`` (all but the last, whose width is the block's output);
 - ``shrink.keep{i}``: whether a dense layer, a convolution or a residual block stays (only
   where removing it alone still fits the shapes); its norm, activation and dropout layers go
   with it;
@@ -42,8 +46,11 @@ __all__ = [
     "ShrunkLayer",
     "apply_shrink",
     "describe_structure",
+    "removable",
+    "residual_weighted",
     "shrink_plan",
     "shrink_space",
+    "width_keys",
 ]
 
 WIDTH_MULTIPLIERS: tuple[float, ...] = (0.125, 0.25, 0.5, 0.75, 1.0)
@@ -111,13 +118,18 @@ def shrink_space(
     for i, layer in enumerate(network.layers):
         if not isinstance(layer, Dense | Conv1D | Conv2D | Residual):
             continue
-        if _removable(network, i):
+        if removable(network, i):
             space[f"shrink.keep{i}"] = {"type": "choice", "options": [True, False]}
         when = {f"shrink.keep{i}": True} if f"shrink.keep{i}" in space else None
         extra: dict[str, Any] = {"when": when} if when else {}
-        if isinstance(layer, Residual):
-            continue
         options = sorted({float(m) for m in multipliers})
+        if isinstance(layer, Residual):
+            weighted = residual_weighted(layer)
+            if weighted:
+                space[f"shrink.w{i}"] = {"type": "choice", "options": options, **extra}
+            for k in range(len(weighted) - 1):
+                space[f"shrink.w{i}.{k}"] = {"type": "choice", "options": options, **extra}
+            continue
         space[f"shrink.w{i}"] = {"type": "choice", "options": options, **extra}
         if isinstance(layer, Conv1D | Conv2D):
             kernels = _kernel_options(layer)
@@ -137,7 +149,7 @@ def shrink_space(
     return space
 
 
-def _removable(network: Network, index: int) -> bool:
+def removable(network: Network, index: int) -> bool:
     try:
         apply_shrink(network, {f"shrink.keep{index}": False})
     except InfeasibleNetworkError:
@@ -164,7 +176,54 @@ def scaled(units: int, multiplier: float) -> int:
     return max(1, math.floor(units * multiplier + 0.5))
 
 
+def _width_of(layer: Layer) -> int:
+    if isinstance(layer, Dense):
+        return int(layer.units)
+    if isinstance(layer, Conv1D | Conv2D):
+        return int(layer.filters)
+    return 0
+
+
+def width_keys(network: Network) -> list[tuple[str, int]]:
+    """Every width a shrink configuration can set: ``(key, the width now)``, in layer order."""
+    keys: list[tuple[str, int]] = []
+    for i, layer in enumerate(network.layers):
+        if isinstance(layer, Dense | Conv1D | Conv2D):
+            keys.append((f"shrink.w{i}", _width_of(layer)))
+        elif isinstance(layer, Residual):
+            weighted = residual_weighted(layer)
+            for k, position in enumerate(weighted):
+                key = f"shrink.w{i}" if k == len(weighted) - 1 else f"shrink.w{i}.{k}"
+                keys.append((key, _width_of(layer.layers[position])))
+    return keys
+
+
+def residual_weighted(block: Residual) -> list[int]:
+    """The positions of the dense layers and convolutions in a residual block's body."""
+    return [k for k, sub in enumerate(block.layers) if isinstance(sub, Dense | Conv1D | Conv2D)]
+
+
+def _scaled_layer(layer: Layer, multiplier: float) -> Layer:
+    if isinstance(layer, Dense):
+        return dataclasses.replace(layer, units=scaled(layer.units, multiplier))
+    if isinstance(layer, Conv1D | Conv2D):
+        return dataclasses.replace(layer, filters=scaled(layer.filters, multiplier))
+    return layer
+
+
+def _shrink_residual(block: Residual, i: int, config: Mapping[str, Any]) -> ShrunkLayer:
+    weighted = residual_weighted(block)
+    body = list(block.layers)
+    for k, position in enumerate(weighted):
+        key = f"shrink.w{i}" if k == len(weighted) - 1 else f"shrink.w{i}.{k}"
+        if key in config:
+            body[position] = _scaled_layer(body[position], _number(config, key, 1.0))
+    return ShrunkLayer(i, dataclasses.replace(block, layers=tuple(body)))
+
+
 def _shrink_layer(layer: Layer, i: int, config: Mapping[str, Any]) -> ShrunkLayer:
+    if isinstance(layer, Residual):
+        return _shrink_residual(layer, i, config)
     if isinstance(layer, Dense):
         units = scaled(layer.units, _number(config, f"shrink.w{i}", 1.0))
         return ShrunkLayer(i, dataclasses.replace(layer, units=units))
@@ -232,6 +291,9 @@ def describe_structure(network: Network) -> str:
             parts.append(f"dense {layer.units}")
         elif isinstance(layer, _COMPANIONS):
             continue
+        elif isinstance(layer, Residual):
+            widths = [_width_of(layer.layers[k]) for k in residual_weighted(layer)]
+            parts.append("res " + "-".join(map(str, widths)))
         else:
             parts.append(layer.kind.replace("max_pool", "pool").replace("avg_pool", "avgpool"))
     return " > ".join([*parts, f"head {network.head.units}"])

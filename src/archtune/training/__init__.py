@@ -8,14 +8,17 @@ and the search space.
 
 from archtune.training._model import ModelSpec
 from archtune.training._objective import COST_METRICS, TrainObjective, metric_names
+from archtune.training._resolve import ResolvedModel, resolve_model
 from archtune.training._setup import DEFAULT_EPOCHS, TrainingSetup, setup_training
 
 __all__ = [
     "COST_METRICS",
     "DEFAULT_EPOCHS",
     "ModelSpec",
+    "ResolvedModel",
     "TrainObjective",
     "TrainingSetup",
     "metric_names",
+    "resolve_model",
     "setup_training",
 ]

@@ -15,6 +15,7 @@ from archtune.recipe import Recipe, default_recipe_space
 from archtune.space import Fixed, Float, Param, Scalar, Space, param_from_dict
 from archtune.training._model import ModelSpec
 from archtune.training._objective import TrainObjective
+from archtune.training._resolve import resolve_model
 
 __all__ = ["DEFAULT_EPOCHS", "TrainingSetup", "setup_training"]
 
@@ -141,18 +142,13 @@ def _model_part(
     study_attrs: dict[str, Any],
 ) -> tuple[dict[str, Any], ModelSpec]:
     if model.get("network") is not None:
-        from archtune.arch import builtin_network
-
-        try:
-            network = builtin_network(str(model["network"]))
-        except ConfigError as exc:
-            raise ConfigError(f"model.network: {exc}") from None
-        if tuple(network.input_shape) != tuple(input_shape):
-            raise ConfigError(
-                f"model.network {network.name!r} takes inputs of shape "
-                f"{tuple(network.input_shape)}, but the data's are {tuple(input_shape)}; choose "
-                "a network for this data or a family (`model: {family: auto}`)"
-            )
+        network = resolve_model(
+            {"network": model["network"]},
+            input_shape=tuple(input_shape),
+            n_outputs=n_outputs,
+            head=head,
+            what="model",
+        ).network
         spec = ModelSpec(network.to_dict(), None, tuple(input_shape), n_outputs, head)
         return {}, spec
     from archtune.arch.families import FAMILIES, choose_family, get_family

@@ -31,6 +31,7 @@ from typing import Any
 from archtune.backends.keras._keras import import_keras
 
 __all__ = [
+    "DistillationLoss",
     "KerasBackend",
     "ReporterCallback",
     "apply_initialisation",
@@ -38,14 +39,17 @@ __all__ = [
     "evaluate",
     "export_onnx",
     "fit",
+    "get_state",
     "import_keras",
     "make_optimizer",
     "measure_latency",
     "predict",
+    "set_state",
 ]
 
 # Where each lazily imported name lives (importing any of them imports Keras).
 _LAZY = {
+    "DistillationLoss": "_distill",
     "KerasBackend": "_backend",
     "ReporterCallback": "_callback",
     "apply_initialisation": "_init",
@@ -56,6 +60,8 @@ _LAZY = {
     "measure_latency": "_latency",
     "fit": "_train",
     "make_optimizer": "_optim",
+    "get_state": "_state",
+    "set_state": "_state",
 }
 
 

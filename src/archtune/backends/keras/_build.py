@@ -46,10 +46,14 @@ from archtune.backends.keras._random import seeded
 keras = import_keras()
 layers = keras.layers
 
-__all__ = ["HEAD_NAME", "build_model"]
+__all__ = ["HEAD_NAME", "NETWORK_ATTRIBUTE", "build_model"]
 
 #: The name of the output layer (the head), whose bias ``bias_init="mean"`` sets.
 HEAD_NAME = "head"
+
+#: The attribute of a built model that holds its :class:`~archtune.arch.Network` (read by
+#: ``KerasBackend.get_state``/``set_state`` to name the weights as PyTorch does).
+NETWORK_ATTRIBUTE = "_archtune_network"
 
 #: PyTorch's batch-norm momentum (0.1) in Keras's convention (the old statistics' weight).
 _BATCH_NORM_MOMENTUM = 0.9
@@ -183,7 +187,8 @@ def build_model(network: Network, *, seed: int = 0) -> Any:
 
     The model takes a channels-last batch ``(N, *network.input_shape)`` and returns the head's
     logits (the head's activation is not applied). Its trainable parameter count is
-    :func:`archtune.arch.count_params` exactly. Keras's own initialisers draw the weights
+    :func:`archtune.arch.count_params` exactly. The description is kept on the model (the
+    ``_archtune_network`` attribute) for ``KerasBackend.get_state``. Keras's own initialisers draw the weights
     from ``seed``: the same seed gives the same weights (the caller's Python, NumPy and
     PyTorch random states are kept).
 
@@ -205,7 +210,9 @@ def build_model(network: Network, *, seed: int = 0) -> Any:
             x = _apply(layer, x, shape, f"layers_{index}")
             shape = layer_output_shape(layer, shape, first=index == 0)
         outputs = layers.Dense(network.head.units, name=HEAD_NAME)(x)
-        return keras.Model(inputs, outputs, name=_model_name(network))
+        model = keras.Model(inputs, outputs, name=_model_name(network))
+    setattr(model, NETWORK_ATTRIBUTE, network)
+    return model
 
 
 def _model_name(network: Network) -> str:

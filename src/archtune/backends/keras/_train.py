@@ -6,11 +6,15 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import numpy.typing as npt
 
+from archtune._errors import ConfigError
 from archtune._reporter import Reporter
+from archtune.backends._distill import Distillation, teacher_log_probs
 from archtune.backends._result import FitResult
 from archtune.backends.keras._callback import ReporterCallback
+from archtune.backends.keras._distill import DistillationLoss
 from archtune.backends.keras._evaluate import evaluate_arrays, task_data
 from archtune.backends.keras._init import apply_initialisation
 from archtune.backends.keras._keras import import_keras
@@ -43,6 +47,8 @@ def fit(
     seed: int = 0,
     pretrained_weights: Mapping[str, npt.ArrayLike] | None = None,
     eval_batch_size: int = 1024,
+    keep_weights: bool = False,
+    distill: Distillation | None = None,
 ) -> FitResult:
     """Initialise and train ``model`` on ``dataset`` as ``recipe`` says; report every epoch.
 
@@ -65,18 +71,33 @@ def fit(
         seed: The seed of everything random in training.
         pretrained_weights: ``{variable path: array}`` for ``weight_init="pretrained"``.
         eval_batch_size: Batch size of validation and test evaluation.
+        keep_weights: Train the model's current weights as they are: the recipe's
+            ``weight_init`` and ``bias_init`` are not applied (e.g. after
+            ``KerasBackend.set_state`` loaded pruned weights).
+        distill: Train on a teacher's soft targets too (classification only), with
+            :class:`DistillationLoss`: the targets ``model.fit`` shuffles are the one-hot
+            labels with the teacher's log-probabilities beside them, so each batch takes its
+            samples' rows of ``distill.teacher_logits``.
 
     Returns:
         The :class:`~archtune.backends.FitResult`.
 
     Raises:
         DivergedError: The training loss became NaN or infinite (with the epoch and step).
-        ConfigError: The model's output does not fit the dataset.
+        ConfigError: The model's output does not fit the dataset, a bad ``distill``, or
+            ``pretrained_weights`` with ``keep_weights=True``.
     """
-    with seeded(seed):
-        apply_initialisation(
-            model, recipe, seed=seed, dataset=dataset, pretrained_weights=pretrained_weights
+    if keep_weights and pretrained_weights is not None:
+        raise ConfigError(
+            "fit: pass pretrained_weights (loaded by weight_init='pretrained') or "
+            "keep_weights=True (the model's weights as they are), not both"
         )
+    teacher = None if distill is None else teacher_log_probs(distill, dataset)
+    with seeded(seed):
+        if not keep_weights:
+            apply_initialisation(
+                model, recipe, seed=seed, dataset=dataset, pretrained_weights=pretrained_weights
+            )
         reset_seed_generators(model, seed)
         data = task_data(model, dataset)
         n = dataset.n_train
@@ -99,7 +120,16 @@ def fit(
             epochs=recipe.epochs,
         )
         loss: Any
-        if data.classification:
+        targets: npt.NDArray[np.float32] = data.y_train
+        if distill is not None and teacher is not None:
+            loss = DistillationLoss(
+                int(teacher.shape[1]),
+                temperature=distill.temperature,
+                alpha=distill.alpha,
+                label_smoothing=recipe.label_smoothing,
+            )
+            targets = np.concatenate([data.y_train, teacher], axis=1)
+        elif data.classification:
             loss = keras.losses.CategoricalCrossentropy(
                 from_logits=True, label_smoothing=recipe.label_smoothing
             )
@@ -111,7 +141,7 @@ def fit(
         else:
             model.fit(
                 dataset.x_train,
-                data.y_train,
+                targets,
                 batch_size=batch_size,
                 epochs=recipe.epochs,
                 shuffle=steps_per_epoch > 1,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +16,12 @@ from archtune._errors import ConfigError
 from archtune._reporter import Reporter
 from archtune.arch import Network
 from archtune.backends._base import BaseBackend
+from archtune.backends._distill import Distillation
 from archtune.backends._result import FitResult
+from archtune.backends._state import checked_state
 from archtune.backends.torch._build import NetworkModule, build_module
 from archtune.backends.torch._device import module_device
+from archtune.backends.torch._evaluate import evaluate
 from archtune.backends.torch._export import (
     example_input,
     export_module_onnx,
@@ -27,7 +30,7 @@ from archtune.backends.torch._export import (
 from archtune.backends.torch._init import apply_initialisation
 from archtune.backends.torch._latency import measure_latency
 from archtune.backends.torch._train import fit
-from archtune.data import Dataset
+from archtune.data import Dataset, SplitName
 from archtune.recipe import Recipe
 
 __all__ = ["MODEL_FORMAT", "TorchBackend"]
@@ -105,9 +108,55 @@ class TorchBackend(BaseBackend):
         *,
         reporter: Reporter | None = None,
         seed: int = 0,
+        keep_weights: bool = False,
+        distill: Distillation | None = None,
     ) -> FitResult:
-        """Train with :func:`archtune.backends.torch.fit` (CUDA when available)."""
-        return fit(model, dataset, recipe, reporter=reporter, seed=seed)
+        """Train with :func:`archtune.backends.torch.fit` (CUDA when available).
+
+        ``keep_weights=True`` trains the current weights (no initialisation from the recipe);
+        ``distill`` adds a teacher's soft targets (see :class:`~archtune.backends.Distillation`).
+        """
+        return fit(
+            model,
+            dataset,
+            recipe,
+            reporter=reporter,
+            seed=seed,
+            keep_weights=keep_weights,
+            distill=distill,
+        )
+
+    def evaluate(
+        self, model: Any, dataset: Dataset, *, split: SplitName = "test"
+    ) -> dict[str, float]:
+        """``{split}_loss`` and ``{split}_accuracy`` (or ``_mse``/``_mae``) where the module is
+        (see :func:`archtune.backends.torch.evaluate`); the module is left in eval mode."""
+        return evaluate(model, dataset, split=split)
+
+    def get_state(self, model: Any) -> dict[str, np.ndarray]:
+        """``model.state_dict()`` as NumPy copies on the CPU (parameters and buffers, e.g.
+        batch-norm statistics and the int64 ``num_batches_tracked``)."""
+        return {
+            name: np.array(value.detach().cpu().numpy(), copy=True)
+            for name, value in model.state_dict().items()
+        }
+
+    def set_state(
+        self, model: Any, state: Mapping[str, np.ndarray], *, strict: bool = False
+    ) -> None:
+        """Copy ``state``'s entries into the module's parameters and buffers (in place, on
+        their device and in their dtype); with ``strict=False`` the others are left as they are.
+
+        Raises:
+            ConfigError: An unknown name, a shape mismatch, or a missing entry when ``strict``.
+        """
+        own = model.state_dict()
+        shapes = {name: tuple(value.shape) for name, value in own.items()}
+        arrays = checked_state("TorchBackend.set_state", shapes, state, strict=strict)
+        with torch.no_grad():
+            for name, array in arrays.items():
+                target = own[name]
+                target.copy_(torch.tensor(array).to(target.device, target.dtype))
 
     def predict(
         self, model: Any, x: npt.ArrayLike, *, batch_size: int = 1024

@@ -9,8 +9,11 @@ from collections.abc import Mapping
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 
+from archtune._errors import ConfigError
 from archtune._reporter import Decision, Reporter
+from archtune.backends._distill import Distillation, teacher_log_probs
 from archtune.backends._result import FitResult
 from archtune.backends.torch._checkpoint import save_checkpoint
 from archtune.backends.torch._device import (
@@ -40,6 +43,8 @@ def fit(
     checkpoint_path: str | os.PathLike[str] | None = None,
     pretrained_state: Mapping[str, torch.Tensor] | None = None,
     eval_batch_size: int = 1024,
+    keep_weights: bool = False,
+    distill: Distillation | None = None,
 ) -> FitResult:
     """Initialise and train ``module`` on ``dataset`` as ``recipe`` says; report every epoch.
 
@@ -67,22 +72,42 @@ def fit(
             written there at the end.
         pretrained_state: The baseline's state dict for ``weight_init="pretrained"``.
         eval_batch_size: Batch size of validation and test evaluation.
+        keep_weights: Train the module's current weights as they are: the recipe's
+            ``weight_init`` and ``bias_init`` are not applied (e.g. after
+            ``TorchBackend.set_state`` loaded pruned weights).
+        distill: Train on a teacher's soft targets too (classification only):
+            ``alpha * T**2 * KL(softmax(teacher / T) || softmax(student / T)) + (1 - alpha) *
+            cross_entropy`` (the recipe's label smoothing on the cross-entropy); each shuffled
+            batch takes its samples' rows of ``distill.teacher_logits``.
 
     Returns:
         The :class:`FitResult`.
 
     Raises:
         DivergedError: The training loss became NaN or infinite (with the epoch and step).
-        ConfigError: The module's output does not fit the dataset, or the device is missing.
+        ConfigError: The module's output does not fit the dataset, the device is missing, a
+            bad ``distill``, or ``pretrained_state`` with ``keep_weights=True``.
     """
+    if keep_weights and pretrained_state is not None:
+        raise ConfigError(
+            "fit: pass pretrained_state (loaded by weight_init='pretrained') or "
+            "keep_weights=True (the module's weights as they are), not both"
+        )
+    teacher = None if distill is None else teacher_log_probs(distill, dataset)
     dev = resolve_device(device)
     with seeded_rng(seed, dev), deterministic(dev):
-        apply_initialisation(
-            module, recipe, seed=seed, dataset=dataset, pretrained_state=pretrained_state
-        )
+        if not keep_weights:
+            apply_initialisation(
+                module, recipe, seed=seed, dataset=dataset, pretrained_state=pretrained_state
+            )
         module.to(dev)
         data = to_device_data(module, dataset, dev)
-        result = _train(module, dataset, data, recipe, reporter, seed, dev, eval_batch_size)
+        soft = None
+        if distill is not None and teacher is not None:
+            soft = _Soft(torch.as_tensor(teacher, device=dev), distill.temperature, distill.alpha)
+        result = _train(
+            module, dataset, data, recipe, reporter, seed, dev, eval_batch_size, soft
+        )
         if checkpoint_path is not None:
             save_checkpoint(
                 checkpoint_path,
@@ -95,6 +120,36 @@ def fit(
     return result[0]
 
 
+class _Soft:
+    """The distillation term: the teacher's log-probabilities at ``temperature``, on the
+    device, and the loss that mixes them with the hard targets' ``criterion``."""
+
+    def __init__(self, log_probs: torch.Tensor, temperature: float, alpha: float) -> None:
+        self.log_probs = log_probs
+        self.temperature = float(temperature)
+        self.alpha = float(alpha)
+
+    def loss(
+        self,
+        criterion: torch.nn.Module,
+        out: torch.Tensor,
+        labels: torch.Tensor,
+        teacher: torch.Tensor,
+    ) -> torch.Tensor:
+        """``alpha * T**2 * KL(teacher || student) + (1 - alpha) * criterion``; a term whose
+        weight is 0 is left out (``alpha=0`` is exactly the undistilled loss)."""
+        t, a = self.temperature, self.alpha
+        terms: list[torch.Tensor] = []
+        if a > 0:
+            student = F.log_softmax(out.float() / t, dim=1)
+            kl = F.kl_div(student, teacher, reduction="batchmean", log_target=True)
+            terms.append(a * t * t * kl)
+        if a < 1:
+            hard: torch.Tensor = criterion(out, labels)
+            terms.append(hard if a == 0 else (1.0 - a) * hard)
+        return terms[0] if len(terms) == 1 else terms[0] + terms[1]
+
+
 def _train(
     module: torch.nn.Module,
     dataset: Dataset,
@@ -104,6 +159,7 @@ def _train(
     seed: int,
     dev: torch.device,
     eval_batch_size: int,
+    soft: _Soft | None = None,
 ) -> tuple[FitResult, torch.optim.Optimizer]:
     x, y = data.x_train, data.y_train
     n = len(x)
@@ -139,15 +195,22 @@ def _train(
             break
         start = time.perf_counter()
         module.train()
+        teacher = None if soft is None else soft.log_probs
         if spe > 1:
             perm = torch.randperm(n, generator=gen, device=dev)
             xs, ys = x.index_select(0, perm), y.index_select(0, perm)
+            if teacher is not None:
+                teacher = teacher.index_select(0, perm)
         else:
             xs, ys = x, y
         losses: list[torch.Tensor] = []
         for i in range(0, n, bs):
             optimizer.zero_grad(set_to_none=True)
-            loss = criterion(module(xs[i : i + bs]), ys[i : i + bs])
+            out = module(xs[i : i + bs])
+            if soft is None or teacher is None:
+                loss = criterion(out, ys[i : i + bs])
+            else:
+                loss = soft.loss(criterion, out, ys[i : i + bs], teacher[i : i + bs])
             loss.backward()
             if clip is not None:
                 torch.nn.utils.clip_grad_norm_(params, clip)

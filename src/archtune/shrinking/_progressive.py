@@ -1,0 +1,191 @@
+"""Progressive shrinking along the front (NetAdapt-style): one layer at a time, from the weights.
+
+Each step starts from the current model (first the trained baseline) and proposes one move per
+layer that brings the whole network's cost down to ``step`` of the current cost: the layer's
+width cut just enough (its units or filters with the smallest L1 norms go), or the layer
+removed where that alone reaches the target. Every proposal starts from the current model's
+pruned weights and is fine-tuned briefly (``step_epochs`` epochs on ``train_fraction`` of the
+training split, all proposals of a step in parallel); the one most accurate on validation
+becomes the next current model. The chain of winners is the ladder: it goes down until the
+budget of epochs is spent, the validation accuracy falls more than ``floor`` below the
+baseline's, or no move is left.
+
+Why this and not a sampler over width multipliers: the search space is a product of per-layer
+widths whose good region (non-uniform, narrow where the layer matters least) a sampler samples
+rarely at small budgets, while each greedy step needs only one short fine-tune per layer and
+always starts from weights that already work (Yang et al., NetAdapt, ECCV 2018).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from archtune._errors import InfeasibleError
+from archtune.arch import Conv1D, Conv2D, Dense, Network, Residual
+from archtune.shrinking._runner import ShrinkTask
+from archtune.shrinking._space import (
+    apply_shrink,
+    describe_structure,
+    removable,
+    width_keys,
+)
+from archtune.shrinking._strategy import BaseShrinkStrategy, LadderPoint, SearchContext, model_path
+
+__all__ = ["ProgressiveStrategy"]
+
+
+class ProgressiveStrategy(BaseShrinkStrategy):
+    """Greedy layer-wise shrinking from the baseline's weights.
+
+    Args:
+        step: Each step's target cost, as a share of the current model's.
+        step_epochs: Epochs of each proposal's fine-tune.
+        train_fraction: The share of the training split a proposal trains on.
+        floor: Stop once the best proposal's validation accuracy is more than this below the
+            baseline's (absolute; 0.05 = five points).
+        target: Stop once the cost is at most the baseline's / ``target`` (``None``: go on
+            while the budget lasts).
+    """
+
+    name = "progressive"
+
+    def __init__(
+        self,
+        *,
+        step: float = 0.7,
+        step_epochs: int = 1,
+        train_fraction: float = 0.5,
+        floor: float = 0.05,
+        target: float | None = None,
+    ) -> None:
+        if not 0 < step < 1:
+            raise ValueError(f"step must be in (0, 1), got {step}")
+        self.step = step
+        self.step_epochs = step_epochs
+        self.train_fraction = train_fraction
+        self.floor = floor
+        self.target = target
+
+    def moves(
+        self, network: Network, cost_of: Any, target: float
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """The proposals of one step: ``(label, delta)`` pairs that reach ``target``."""
+        proposals: list[tuple[str, dict[str, Any]]] = []
+        for key, width in width_keys(network):
+            best = self._cut(network, key, width, cost_of, target)
+            if best is not None:
+                label = f"{key.removeprefix('shrink.')}: {width} -> {best}"
+                proposals.append((label, {key: best / width}))
+        for j, layer in enumerate(network.layers):
+            if isinstance(layer, Dense | Conv1D | Conv2D | Residual) and removable(network, j):
+                delta = {f"shrink.keep{j}": False}
+                try:
+                    if cost_of(apply_shrink(network, delta)) <= target:
+                        proposals.append((f"remove {j} ({layer.kind})", delta))
+                except InfeasibleError:
+                    continue
+        return proposals
+
+    @staticmethod
+    def _cut(network: Network, key: str, width: int, cost_of: Any, target: float) -> int | None:
+        """The largest width below ``width`` that brings the cost to ``target`` (bisection)."""
+
+        def cost(w: int) -> float:
+            try:
+                return float(cost_of(apply_shrink(network, {key: w / width})))
+            except InfeasibleError:
+                return float("inf")
+
+        if width <= 1 or cost(1) > target:
+            return None
+        low, high = 1, width - 1  # cost(low) <= target
+        while low < high:
+            mid = (low + high + 1) // 2
+            if cost(mid) <= target:
+                low = mid
+            else:
+                high = mid - 1
+        return low
+
+    def search(self, context: SearchContext) -> list[LadderPoint]:
+        """Walk down from the baseline; return the chain of each step's winner."""
+        suffix = context.runner.suffix
+        current = LadderPoint(
+            trial=-1,
+            network=context.baseline,
+            model=context.baseline_model,
+            val_accuracy=context.baseline_val,
+            cost=context.cost_of(context.baseline),
+            epochs=0.0,
+        )
+        base_cost = current.cost
+        goal = base_cost / self.target if self.target else 0.0
+        ladder: list[LadderPoint] = []
+        spent = 0.0
+        step = 0
+        while True:
+            target = current.cost * self.step
+            if target < goal:
+                target = goal
+            proposals = self.moves(current.network, context.cost_of, target)
+            need = len(proposals) * self.step_epochs * self.train_fraction
+            if not proposals or spent + need > context.epochs + 1e-9:
+                break
+            step += 1
+            tasks = []
+            for label, delta in proposals:
+                key = f"search/{step}/{label}"
+                tasks.append(
+                    ShrinkTask(
+                        key=key,
+                        config={
+                            "parent": {
+                                "network": current.network.to_dict(),
+                                "model": current.model,
+                            },
+                            "delta": delta,
+                            "init": "pretrained",
+                            "recipe": {},
+                            "epochs": self.step_epochs,
+                            "train_fraction": self.train_fraction,
+                            "distill": context.distill,
+                            "save": model_path(context.work, key, suffix),
+                        },
+                        info={
+                            "archtune.shrink.stage": "search",
+                            "archtune.shrink.step": step,
+                            "archtune.shrink.move": label,
+                            "archtune.shrink.structure": describe_structure(
+                                apply_shrink(current.network, delta)
+                            ),
+                        },
+                    )
+                )
+            outcomes = context.runner.run(tasks)
+            spent += need
+            done = [o for o in outcomes if o.ok and o.metrics is not None]
+            if not done:
+                context.log(f"step {step}: every proposal failed; stopping")
+                break
+            best = max(done, key=lambda o: (o.metrics["val_accuracy"], -o.number))  # type: ignore[index]
+            network = apply_shrink(current.network, best.task.config["delta"])
+            label = str(best.task.info["archtune.shrink.move"])
+            current = LadderPoint(
+                trial=best.number,
+                network=network,
+                model=str(best.task.config["save"]),
+                val_accuracy=float(best.metrics["val_accuracy"]),  # type: ignore[index]
+                cost=context.cost_of(network),
+                epochs=current.epochs + self.step_epochs * self.train_fraction,
+                moves=(*current.moves, label),
+            )
+            ladder.append(current)
+            context.log(
+                f"step {step}: {label}: {base_cost / current.cost:.1f}x, validation accuracy "
+                f"{current.val_accuracy:.4f} ({len(done)} proposals, {spent:.1f} epochs)"
+            )
+            if current.val_accuracy < context.baseline_val - self.floor:
+                break
+            if goal and current.cost <= goal:
+                break
+        return ladder
