@@ -25,21 +25,26 @@ evaluation as archtune's retraining, so only the networks differ.
 
 archtune's modules keep activations channels-last, ``(N, ..., C)``. DepGraph treats the
 ``movedim`` around each convolution as element-wise, which is right (the channel index is kept),
-but two of its index mappings assume the channels-first layout:
+but some of its index mappings assume the channels-first layout or misread a reshape:
 
 - a flatten of ``(N, C, H, W)`` puts channel ``c`` at features ``c*H*W ... (c+1)*H*W - 1``; a
   flatten of ``(N, H, W, C)`` puts it at ``c, c + C, c + 2C, ...``, so the dense layer after
-  a channels-last flatten would lose the wrong columns (and a flatten of a 3-D tensor gets no
-  mapping at all);
-- a slice of axis 1 of a 4-D tensor is taken for a slice of channels; the strided shortcut of a
-  residual block slices spatial axis 1.
+  a channels-last flatten would lose the wrong columns (the pruned network is then not the
+  baseline less some channels), and a flatten of a 3-D tensor gets no mapping at all;
+- a slice of axis 1 of a 4-D tensor is taken for a slice of channels: the strided shortcut of a
+  residual block slices spatial axis 1 (the pruned network does not run);
+- the reshape back to ``(N, C, H, W)`` inside a batch norm of an image is taken for a flatten
+  when a flatten and a dense layer follow later (pruning fails with an index error).
 
-While the graph is traced and pruned, each such ``Flatten`` therefore flattens channels-first
-(the next dense layer's columns, and the per-feature parameters of a batch or layer norm between
-them, permuted to match) and each ``_Residual`` subsamples its shortcut with ``index_select``.
-Both compute the same function; the module is put back afterwards. The pruned module then
+While the graph is traced and pruned, each ``Flatten`` of a 2-D or 3-D sample therefore
+flattens channels-first (the columns of the next dense layer, and the per-feature parameters of
+a batch or layer norm between them, permuted to match), each ``_Residual`` subsamples its
+shortcut with ``index_select``, and each ``_BatchNorm`` normalises axis 1 without reshaping. All
+three compute the same function; the module is put back afterwards. The pruned module then
 computes exactly what the baseline computes with the removed channels set to zero (the tests
-check it). Its ``network`` attribute still describes the unpruned network.
+check it on the built-in CNN and MLP and on the default ``resnet``, ``cnn2d`` and ``cnn1d``).
+Its ``network`` attribute still describes the unpruned network. Layers outside those (recurrent,
+attention, embeddings) are left to Torch-Pruning as they are and are not checked here.
 """
 
 from __future__ import annotations
@@ -227,21 +232,24 @@ def _count(module: nn.Module) -> int:
 def _search(
     network: Network, baseline_state: Mapping[str, torch.Tensor], target: float
 ) -> tuple[NetworkModule, float]:
-    """Bisect the ratio for the pruned parameter count closest to ``target``."""
+    """Bisect the ratio for the pruned parameter count closest to ``target``.
+
+    Each group keeps ``int(channels * (1 - ratio))`` channels, and Torch-Pruning leaves a group
+    whole rather than remove all its channels, so the count only falls with the ratio while
+    every group keeps one: the ratio stays below ``1 - 1 / (the narrowest layer's width)``.
+    """
     module, _ = prune_network(network, baseline_state, 0.0)
     best = (abs(_count(module) - target), 0.0, module)
-    lo, hi = 0.0, 1.0  # lo leaves at least `target` parameters; hi leaves fewer (or none)
+    widths = [
+        sub.out_features if isinstance(sub, nn.Linear) else sub.out_channels
+        for sub in module.modules()
+        if isinstance(sub, (nn.Linear, nn.Conv1d, nn.Conv2d)) and sub is not module.head
+    ]
+    lo, hi = 0.0, 1.0 - 1.0 / min(widths, default=1)  # lo leaves >= target; hi is not tried
     for _ in range(_SEARCH_STEPS):
         ratio = (lo + hi) / 2
-        try:
-            module, _ = prune_network(network, baseline_state, ratio)
-        except (RuntimeError, ValueError, IndexError):  # a layer pruned away entirely
-            hi = ratio
-            continue
+        module, _ = prune_network(network, baseline_state, ratio)
         params = _count(module)
-        if any(p.numel() == 0 for p in module.parameters()):
-            hi = ratio
-            continue
         if abs(params - target) < best[0]:
             best = (abs(params - target), ratio, module)
         if params >= target:
@@ -279,8 +287,9 @@ def torch_pruning_run(
 
     Returns:
         ``params`` and ``flops`` (2 x the MACs counted by ``tp.utils.count_ops_and_params``)
-        of the pruned network, its ``val_accuracy`` and ``test_accuracy`` after fine-tuning,
-        ``epochs`` and the pruning ``ratio`` chosen.
+        of the pruned network, its ``val_accuracy`` and ``test_accuracy`` after the last
+        fine-tuning epoch, ``epochs`` and the pruning ``ratio`` chosen (the one tried: every
+        ratio that keeps the same number of channels in each layer gives the same network).
     """
     if reduction < 1:
         raise ValueError(f"reduction must be at least 1, got {reduction}")

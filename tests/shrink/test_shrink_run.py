@@ -16,7 +16,7 @@ from archtune import ConfigError  # noqa: E402
 from archtune.cli._shrink_cmd import shrink_command  # noqa: E402
 from archtune.shrinking import Candidate, ShrinkResult, shrink  # noqa: E402
 
-TRIALS, EPOCHS, WORKERS = 4, 1, 2
+EPOCHS, BUDGET, WORKERS = 1, 12, 2
 
 
 def _run_onnx(path: Path, shape: tuple[int, ...]) -> np.ndarray:
@@ -27,46 +27,108 @@ def _run_onnx(path: Path, shape: tuple[int, ...]) -> np.ndarray:
 
 
 def _check_choice(result: ShrinkResult) -> None:
-    floor = result.baseline.test_accuracy - result.max_drop
-    fits = [c for c in result.rows() if c.test_accuracy >= floor - 1e-12]
+    """The chosen model: the cheapest offered one within max_drop on validation."""
+    floor = result.baseline.val_accuracy - result.max_drop
+    fits = [c for c in result.rows() if c.val_accuracy >= floor - 1e-12]
     assert result.chosen in fits
     assert result.chosen.params == min(c.params for c in fits)
 
 
-def test_shrink_end_to_end(tmp_path: Path) -> None:
-    target = tmp_path / "out" / "small.onnx"
+@pytest.fixture(scope="module")
+def small_shrink(tmp_path_factory: pytest.TempPathFactory) -> tuple[ShrinkResult, Path]:
+    tmp = tmp_path_factory.mktemp("shrink")
     result = shrink(
         "cnn-16-32-32",
         "mnist-sample",
         max_samples=600,
         max_drop=0.02,
-        output=target,
-        trials=TRIALS,
+        output=tmp / "out" / "small.onnx",
         epochs=EPOCHS,
+        budget=BUDGET,
         workers=WORKERS,
+        storage=f"sqlite:///{tmp / 's.db'}",
+        models_dir=tmp / "models",
     )
+    return result, tmp
+
+
+def test_shrink_end_to_end(small_shrink: tuple[ShrinkResult, Path]) -> None:
+    result, tmp = small_shrink
     assert result.baseline.params == 23_626
     assert result.baseline.label == "baseline"
+    assert result.strategy == "progressive"
     assert 0.0 < result.baseline.test_accuracy <= 1.0
     assert result.pareto
     assert all(c.trial is not None for c in result.pareto)
+    assert all(c.params < result.baseline.params for c in result.pareto)
     assert [c.params for c in result.pareto] == sorted(c.params for c in result.pareto)
-    assert result.baseline_best_recipe is not None
-    assert result.baseline_best_recipe.params == result.baseline.params
-    assert sum(result.counts.values()) == 4
+    assert result.baseline_best_recipe is None
     _check_choice(result)
-    assert result.exported == target
-    logits = _run_onnx(target, (28, 28, 1))
+    for row in result.rows():
+        low, high = row.test_interval
+        assert low <= row.test_accuracy <= high
+        change, change_low, change_high = row.change_interval
+        assert change == pytest.approx(row.test_accuracy - result.baseline.test_accuracy)
+        assert change_low <= change <= change_high
+    assert result.epochs_spent <= result.budget_epochs + 1e-9
+    assert result.budget_epochs == BUDGET * EPOCHS
+    assert result.preprocessing == "standardized"
+    assert result.exported == tmp / "out" / "small.onnx"
+    logits = _run_onnx(result.exported, (28, 28, 1))
     assert logits.shape == (3, 10)
     assert np.isfinite(logits).all()
     document = json.loads(result.to_json())
     assert document["chosen"]["params"] == result.chosen.params
+    assert document["verdict"] == result.verdict
+    assert document["budget"]["epochs_spent"] == pytest.approx(result.epochs_spent)
+
+
+def test_the_study_records_every_model_and_the_result(
+    small_shrink: tuple[ShrinkResult, Path],
+) -> None:
+    import optuna
+
+    result, tmp = small_shrink
+    study = optuna.load_study(study_name=result.study_name, storage=f"sqlite:///{tmp / 's.db'}")
+    stages = [t.user_attrs.get("archtune.shrink.stage") for t in study.trials]
+    assert stages[0] == "baseline"
+    assert "search" in stages
+    assert "finetune" in stages
+    stored = study.user_attrs["archtune.shrink.result"]
+    assert stored["chosen"]["label"] == result.chosen.label
+    assert stored["chosen"]["trial"] == result.chosen.trial
+    trained = sum(
+        float(t.user_attrs.get("archtune.metrics", {}).get("epochs", 0)) for t in study.trials
+    )
+    assert trained == pytest.approx(result.epochs_spent)
+
+
+def test_resume_reuses_every_recorded_model(small_shrink: tuple[ShrinkResult, Path]) -> None:
+    """Resuming a finished shrink trains nothing again and reaches the same choice."""
+    result, tmp = small_shrink
+    again = shrink(
+        "cnn-16-32-32",
+        "mnist-sample",
+        max_samples=600,
+        max_drop=0.02,
+        output=tmp / "out" / "again.onnx",
+        epochs=EPOCHS,
+        budget=BUDGET,
+        workers=WORKERS,
+        storage=f"sqlite:///{tmp / 's.db'}",
+        models_dir=tmp / "models",
+        resume=True,
+    )
+    assert again.chosen.label == result.chosen.label
+    assert again.chosen.params == result.chosen.params
+    assert again.counts == result.counts  # no trial was added
 
 
 def test_shrink_command_json_from_given_weights(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """A PyTorch ``module:function`` brings its weights: the baseline is evaluated, not trained."""
+    """A PyTorch ``module:function`` brings its weights: the baseline is evaluated, not
+    trained, on the data as given (no standardisation unless asked)."""
     from archtune.data import load_dataset
 
     sample = load_dataset("mnist-sample", max_samples=500, standardize=False, seed=0)
@@ -98,8 +160,9 @@ def test_shrink_command_json_from_given_weights(
         json_output=True,
         output=target,
         quiet=True,
-        trials=TRIALS,
         epochs=EPOCHS,
+        budget=6,
+        finetune_epochs=1,
         workers=WORKERS,
     )
     document = json.loads(capsys.readouterr().out)
@@ -108,12 +171,12 @@ def test_shrink_command_json_from_given_weights(
         for field in ("params", "flops", "latency_ms", "test_accuracy", "structure", "recipe"):
             assert field in entry, (key, field)
     assert document["baseline"]["train_time_s"] == 0.0  # given weights: only evaluated
+    assert document["preprocessing"] == "as given"
     assert document["baseline"]["params"] == 8 * 9 + 8 + 8 * 8 * 9 + 8 + 200 * 10 + 10
     assert isinstance(document["pareto"], list)
-    assert document["pareto"]
-    floor = document["baseline"]["test_accuracy"] - 0.05
-    rows = [document["baseline"], document["baseline_best_recipe"], *document["pareto"]]
-    fits = [r for r in rows if r["test_accuracy"] >= floor - 1e-12]
+    floor = document["baseline"]["val_accuracy"] - 0.05
+    rows = [document["baseline"], *document["pareto"]]
+    fits = [r for r in rows if r["val_accuracy"] >= floor - 1e-12]
     assert document["chosen"]["flops"] == min(r["flops"] for r in fits)
     assert document["exported"] == str(target)
     assert _run_onnx(target, (28, 28, 1)).shape == (3, 10)
@@ -124,8 +187,12 @@ def test_shrink_command_json_from_given_weights(
     [
         ({"objective": "energy"}, "objective must be one of params, flops, latency"),
         ({"max_drop": -0.1}, "max_drop must be in"),
-        ({"init": "warm"}, "init must be search, pretrained or scratch"),
-        ({"trials": 0}, "trials must be >= 1"),
+        ({"budget": 0}, "budget must be > 0"),
+        ({"strategy": "greedy"}, "strategy must be one of progressive, sampler"),
+        ({"distill": {"temperature": 0}}, "distill.temperature must be > 0"),
+        ({"distill": {"beta": 1}}, "distill takes temperature and alpha"),
+        ({"target": 0.5}, "target must be a reduction > 1"),
+        ({"budget": 2, "epochs": 1}, "budget of 2 baseline trainings"),
     ],
 )
 def test_bad_arguments(kwargs: dict[str, object], message: str) -> None:
@@ -150,21 +217,24 @@ def _row(label: str, params: int, accuracy: float) -> Candidate:
         train_time_s=1.0,
         structure="dense 4 > head 2",
         recipe={},
-        config={"shrink.init": "pretrained"},
+        test_interval=(accuracy - 0.01, accuracy + 0.01),
+        change_interval=(accuracy - 0.90, accuracy - 0.91, accuracy - 0.89),
     )
 
 
-def test_choice_falls_back_to_the_baseline_and_the_table_marks_it() -> None:
+def test_choice_on_validation_and_the_table_marks_it() -> None:
     from rich.console import Console
 
     from archtune.cli._shrink_cmd import pareto_table
-    from archtune.shrinking._run import _choose
+    from archtune.shrinking import choose
 
     baseline = _row("baseline", 1000, 0.90)
     pareto = (_row("trial 3", 100, 0.80), _row("trial 5", 400, 0.893))
-    assert _choose(baseline, None, pareto, "params", 0.005) is baseline
-    assert _choose(baseline, None, pareto, "params", 0.005 + 0.003) is pareto[1]
-    assert _choose(baseline, None, pareto, "flops", 0.2) is pareto[0]
+    costs = [c.params for c in pareto]
+    accuracies = [c.val_accuracy for c in pareto]
+    assert choose(costs, accuracies, 0.90, 0.005) is None  # the baseline stays
+    assert choose(costs, accuracies, 0.90, 0.005 + 0.003) == 1
+    assert choose(costs, accuracies, 0.90, 0.2) == 0
     result = ShrinkResult(
         baseline=baseline,
         pareto=pareto,
@@ -177,13 +247,29 @@ def test_choice_falls_back_to_the_baseline_and_the_table_marks_it() -> None:
         storage=None,
         wall_time_s=1.0,
     )
-    console = Console(width=200, record=True)
+    console = Console(width=250, record=True)
     console.print(pareto_table(result))
     lines = [line for line in console.export_text().splitlines() if "trial" in line]
     assert "★" in lines[1]
     assert "★" not in lines[0]
     assert "2.5x" in lines[1]
     assert "-0.70 pt" in lines[1]
+
+
+def test_intervals() -> None:
+    from archtune.shrinking import paired_change, wilson_interval
+
+    low, high = wilson_interval(970, 1000)
+    assert low < 0.97 < high
+    assert high - low == pytest.approx(0.021, abs=0.002)  # about +-1 point at 97 %
+    assert all(np.isnan(wilson_interval(0, 0)))  # no rows: no interval
+    same = np.array([True, False, True, True])
+    assert paired_change(same, same) == (0.0, 0.0, 0.0)
+    better = np.array([True] * 990 + [False] * 10)
+    worse = np.array([True] * 980 + [False] * 20)
+    change, low, high = paired_change(better, worse)
+    assert change == pytest.approx(0.01)
+    assert low < change < high
 
 
 def test_archtune_shrink_is_the_function() -> None:

@@ -47,8 +47,7 @@ def checked_state(
     for name, value in state.items():
         if name not in shapes:
             raise ConfigError(
-                f"{where}: the model has no entry {name!r} (its entries: "
-                f"{_names(list(shapes))})"
+                f"{where}: the model has no entry {name!r} (its entries: {_names(list(shapes))})"
             )
         detach = getattr(value, "detach", None)  # a torch tensor: also on a GPU, with grad
         array = np.asarray(detach().cpu().numpy() if callable(detach) else value)

@@ -30,6 +30,15 @@ def _go() -> Any:
 def build_figures(result: TuneResult, summary: Summary) -> list[tuple[str, Figure]]:
     """``[(title, figure)]`` for everything that applies to this study, in report order."""
     figures: list[tuple[str, Figure]] = []
+    if summary.shrink is not None:
+        # A shrink study's trials are of different kinds (short search steps, full fine-tunes):
+        # one chart per cost with the stage as the colour, and the shrink's own choice marked.
+        for cost in summary.costs:
+            figures.append(_shrink_scatter(result, summary, cost))
+        curves = _curves(result, summary)
+        if curves is not None:
+            figures.append(curves)
+        return figures
     if summary.quality is not None:
         for cost in summary.costs:
             figures.append(_pareto(result, summary, cost))
@@ -163,6 +172,81 @@ def _pareto(result: TuneResult, summary: Summary, cost: str) -> tuple[str, Figur
     log_x = cost in ("params", "flops")
     _layout(fig, title, cost, metric, xaxis_type="log" if log_x else None)
     return title, fig
+
+
+_STAGES = (
+    ("baseline", "baseline", "square", _GREY),
+    ("search", "search steps", "circle", _BLUE),
+    ("finetune", "fine-tunes", "circle", _GREEN),
+)
+
+
+def _shrink_scatter(result: TuneResult, summary: Summary, cost: str) -> tuple[str, Figure]:
+    """Validation accuracy against ``cost`` of every trial of a shrink study, by stage."""
+    go = _go()
+    view = summary.shrink
+    assert view is not None
+    metric = summary.quality[0] if summary.quality is not None else "val_accuracy"
+    title = f"Shrink trials: {metric} against {cost}"
+    fig = go.Figure()
+    trials = [
+        t
+        for t in result.trials
+        if t.status == "complete"
+        and summary.value(t, cost) is not None
+        and summary.value(t, metric) is not None
+    ]
+    known = {key for key, *_ in _STAGES}
+    groups = [*_STAGES, ("other", "other trials", "x", _GREY)]
+    for key, name, symbol, color in groups:
+        some = [
+            t
+            for t in trials
+            if (view.stage(t.number) if view.stage(t.number) in known else "other") == key
+        ]
+        if not some:
+            continue
+        fig.add_trace(
+            go.Scatter(
+                x=[summary.value(t, cost) for t in some],
+                y=[summary.value(t, metric) for t in some],
+                mode="markers",
+                name=name,
+                marker={"symbol": symbol, "color": color, "size": 9, "opacity": 0.8},
+                text=[_shrink_hover(view.trials.get(t.number) or {}, t) for t in some],
+                hoverinfo="text+x+y",
+            )
+        )
+    chosen = view.chosen
+    x = chosen.get(cost)
+    y = chosen.get(metric)
+    if isinstance(x, int | float) and isinstance(y, int | float):
+        fig.add_trace(
+            go.Scatter(
+                x=[x],
+                y=[y],
+                mode="markers",
+                name=f"chosen: {chosen.get('label')}",
+                marker={"symbol": "diamond-open", "color": _RED, "size": 16, "line": {"width": 2}},
+                text=[str(chosen.get("structure") or "")],
+                hoverinfo="text+x+y",
+            )
+        )
+    log_x = cost in ("params", "flops")
+    _layout(fig, title, cost, metric, xaxis_type="log" if log_x else None)
+    return title, fig
+
+
+def _shrink_hover(info: dict[str, Any], trial: TrialResult) -> str:
+    stage = info.get("stage") or "trial"
+    parts = [f"trial {trial.number} ({stage})"]
+    if info.get("from_trial") is not None:
+        parts.append(f"fine-tune of trial {info['from_trial']}")
+    if info.get("move"):
+        parts.append(f"step {info.get('step')}: {info['move']}")
+    if info.get("structure"):
+        parts.append(str(info["structure"]))
+    return "<br>".join(parts)
 
 
 def _history(result: TuneResult, summary: Summary) -> tuple[str, Figure] | None:

@@ -7,6 +7,17 @@ import html
 from typing import Any
 
 from archtune.report._figures import Figure
+from archtune.report._shrink import (
+    BEST_RECIPE_LABEL,
+    ShrinkView,
+    change_interval_text,
+    change_text,
+    chosen_sentence,
+    interval_text,
+    is_chosen,
+    percent,
+    spent_text,
+)
 from archtune.report._summary import Summary
 
 __all__ = ["render_html"]
@@ -54,14 +65,17 @@ def _signed(value: float | None) -> str:
     return "-" if value is None else f"{value:+.4g}"
 
 
-def _table(headers: list[str], rows: list[list[Any]], left: int = 1) -> str:
-    head = "".join(
-        f'<th class="{"l" if i < left else ""}">{_e(h)}</th>' for i, h in enumerate(headers)
-    )
+def _table(
+    headers: list[str], rows: list[list[Any]], left: int = 1, text: tuple[int, ...] = ()
+) -> str:
+    """A table; the first ``left`` columns and those in ``text`` are aligned left."""
+
+    def cls(i: int) -> str:
+        return "l" if i < left or i in text else ""
+
+    head = "".join(f'<th class="{cls(i)}">{_e(h)}</th>' for i, h in enumerate(headers))
     body = "".join(
-        "<tr>"
-        + "".join(f'<td class="{"l" if i < left else ""}">{_e(c)}</td>' for i, c in enumerate(row))
-        + "</tr>"
+        "<tr>" + "".join(f'<td class="{cls(i)}">{_e(c)}</td>' for i, c in enumerate(row)) + "</tr>"
         for row in rows
     )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
@@ -87,6 +101,13 @@ def _summary_section(s: Summary) -> str:
         ["trial time (sum of trial durations)", _duration(s.trial_seconds)],
         ["wall time (first start to last end)", _duration(s.wall_seconds)],
     ]
+    if s.shrink is not None:
+        compute = [
+            ["trials (models trained)", fmt(s.n_trials)],
+            ["epochs trained (passes over the training split, all trials)", fmt(s.epochs)],
+            ["training time (sum of the trials' training)", _duration(s.trial_seconds)],
+            ["wall time (the whole shrink)", _duration(s.wall_seconds)],
+        ]
     parts.append("<h3>Compute spent</h3>" + _table(["", "value"], compute))
     states = [
         [label, s.counts.get(key, 0)]
@@ -94,7 +115,10 @@ def _summary_section(s: Summary) -> str:
         if s.counts.get(key, 0) or key in ("complete", "stopped", "infeasible", "failed")
     ]
     parts.append("<h3>Trials by state</h3>" + _table(["state", "trials"], states))
-    if s.baseline is not None and s.chosen is not None:
+    if s.shrink is not None:
+        # The shrink result above names the chosen model and compares it with the baseline.
+        parts.append(_shrink_stages(s.shrink))
+    elif s.baseline is not None and s.chosen is not None:
         parts.append(_baseline(s))
     elif s.chosen is not None:
         label = "chosen" if s.chosen is not s.best else "best"
@@ -124,6 +148,174 @@ def _baseline(s: Summary) -> str:
     return f"<h3>{_e(label)} against the chosen model (trial {s.chosen.number})</h3>" + _table(
         ["metric", label, "chosen", "change", "ratio"], rows
     )
+
+
+_SHRINK_STAGES = (
+    ("baseline", "baseline (trained with its recipe)"),
+    ("search", "search steps (short trainings from their parent's weights)"),
+    ("finetune", "fine-tunes of the finalists (the full fine-tune budget)"),
+)
+
+
+def _shrink_section(view: ShrinkView) -> str:
+    """The shrink's own result: the chosen model, the candidates, the budget spent."""
+    record = view.record
+    parts = ["<h2>Shrink result</h2>", f"<p><strong>{_e(chosen_sentence(view))}</strong>.</p>"]
+    drop = change_text(record.get("max_drop")).lstrip("+")
+    parts.append(
+        f"<p>Chosen on validation: the cheapest candidate by {_e(view.objective)} whose "
+        f"validation accuracy is within {_e(drop)} of the baseline's (the baseline itself when "
+        "none is). The test split only reports: accuracies with their 95 % interval, and the "
+        "change against the baseline on the same test rows with its 95 % interval.</p>"
+    )
+    headers = [
+        "",
+        "model",
+        "val acc",
+        "test acc (95% interval)",
+        "change on test (95% interval)",
+        "params",
+        "FLOPs",
+        "latency ms",
+        "reduction",
+        "epochs",
+        "structure",
+    ]
+    baseline = view.baseline
+    budget = record.get("budget") or {}
+    rows = []
+    for row in view.rows:
+        is_base = row is baseline
+        epochs = budget.get("baseline_epochs") if is_base else row.get("epochs")
+        rows.append(
+            [
+                "\u2605 chosen" if is_chosen(row, view.chosen) else "",
+                row.get("label"),
+                percent(row.get("val_accuracy")),
+                interval_text(row),
+                "" if is_base else change_interval_text(row),
+                fmt(_int(row.get("params"))),
+                fmt(_int(row.get("flops"))),
+                _fixed(row.get("latency_ms"), 3),
+                _fixed(row.get("reduction"), 1, "x"),
+                _fixed(epochs, 0),
+                row.get("structure") or "-",
+            ]
+        )
+    parts.append(_table(headers, rows, left=2, text=(10,)))
+    best = record.get("baseline_best_recipe")
+    if isinstance(best, dict) and not any(row is best for row in view.rows):
+        parts.append(
+            f'<p class="muted">The {_e(BEST_RECIPE_LABEL)} row is left out: it is not better '
+            f"than the baseline on validation ({_e(percent(best.get('val_accuracy')))} against "
+            f"{_e(percent(baseline.get('val_accuracy')))}).</p>"
+        )
+    unit = budget.get("baseline_epochs")
+    limit = budget.get("budget_epochs")
+    facts = [
+        ["objective", f"{view.objective} (fewer is better), max drop {drop} on validation"],
+        ["strategy", record.get("strategy") or "-"],
+        ["budget spent", spent_text(record)],
+        [
+            "budget",
+            f"{fmt(limit)} epochs = {_fixed(_ratio(limit, unit), 1)} baseline trainings of "
+            f"{fmt(unit)} epochs",
+        ],
+        ["preprocessing", f"inputs {record.get('preprocessing') or '-'}"],
+        ["wall time", _duration(_float(record.get("wall_time_s")))],
+        ["exported", record.get("exported") or "not exported"],
+    ]
+    parts.append(_table(["", "value"], facts, text=(1,)))
+    return "\n".join(parts)
+
+
+def _shrink_stages(view: ShrinkView) -> str:
+    counts: dict[str, int] = {}
+    for info in view.trials.values():
+        stage = str(info.get("stage") or "other")
+        counts[stage] = counts.get(stage, 0) + 1
+    rows = [[label, counts.pop(key, 0)] for key, label in _SHRINK_STAGES]
+    rows += [[key, n] for key, n in sorted(counts.items())]
+    return "<h3>Trials by stage</h3>" + _table(["stage", "trials"], rows)
+
+
+def _shrink_trials(s: Summary) -> str:
+    """Every model the shrink trained, with its part in the result."""
+    view = s.shrink
+    assert view is not None
+    quality = s.quality[0] if s.quality is not None else "val_accuracy"
+    offered = {row.get("trial"): row for row in view.rows if isinstance(row.get("trial"), int)}
+    chosen_number = view.chosen.get("trial")
+    headers = ["trial", "stage", "step", "move", quality, *s.costs, "epochs", "in the result"]
+    headers.append("structure")
+    rows = []
+    for trial in sorted(s.trials, key=lambda t: t.number):
+        info = view.trials.get(trial.number) or {}
+        stage = info.get("stage")
+        source = info.get("from_trial")
+        role = ""
+        if stage == "baseline":
+            role = "baseline" + (" (\u2605 chosen)" if view.chosen_is_baseline else "")
+        elif stage == "finetune" and isinstance(source, int):
+            if source == chosen_number:
+                role = f"\u2605 {view.chosen.get('label')} fine-tuned: chosen"
+            elif source in offered:
+                role = f"{offered[source].get('label')} fine-tuned: a candidate"
+            else:
+                role = "not offered (far below the baseline on validation)"
+        elif trial.number == chosen_number:
+            role = f"\u2605 {view.chosen.get('label')} (chosen) before its fine-tune"
+        elif trial.number in offered:
+            role = f"{offered[trial.number].get('label')} (a candidate) before its fine-tune"
+        if trial.status != "complete" and trial.error:
+            role = (role + "; " if role else "") + trial.error.splitlines()[0][:120]
+        rows.append(
+            [
+                trial.number,
+                stage or "-",
+                fmt(info.get("step")),
+                info.get("move") or "-",
+                fmt(s.value(trial, quality)),
+                *(fmt(s.value(trial, c)) for c in s.costs),
+                fmt(s.value(trial, "epochs")),
+                role,
+                info.get("structure") or "-",
+            ]
+        )
+    text = (
+        "<p>Search steps train briefly from their parent's weights and fine-tunes train the "
+        "finalists fully, so compare validation accuracies within a stage; the shrink result "
+        "above holds the fine-tuned candidates' test accuracies.</p>"
+    )
+    n = len(headers)
+    return (
+        "<h2>Trials: every model the shrink trained</h2>"
+        + text
+        + _table(headers, rows, left=1, text=(1, 3, n - 2, n - 1))
+    )
+
+
+def _float(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def _int(value: Any) -> int | None:
+    number = _float(value)
+    return None if number is None or number != number else round(number)
+
+
+def _fixed(value: Any, digits: int, unit: str = "") -> str:
+    number = _float(value)
+    if number is None or number != number:
+        return "-"
+    return f"{number:.{digits}f}{unit}"
+
+
+def _ratio(a: Any, b: Any) -> float | None:
+    x, y = _float(a), _float(b)
+    return x / y if x is not None and y else None
 
 
 def _questions(s: Summary) -> str:
@@ -244,17 +436,29 @@ def render_html(summary: Summary, figures: list[tuple[str, Figure]], plotly_js: 
         for _, fig in figures
     ]
     now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    body = "\n".join(
-        [
-            f"<h1>archtune report: {_e(summary.name)}</h1>",
-            f'<p class="muted">Written {now}.</p>',
+    head = [
+        f"<h1>archtune report: {_e(summary.name)}</h1>",
+        f'<p class="muted">Written {now}.</p>',
+    ]
+    if summary.shrink is not None:
+        # The shrink's own answer first; the generic picks (best, smallest within one point)
+        # would name another model, so they are left out.
+        sections = [
+            _shrink_section(summary.shrink),
+            _summary_section(summary),
+            "<h2>Figures</h2>",
+            *divs,
+            _shrink_trials(summary),
+        ]
+    else:
+        sections = [
             _summary_section(summary),
             _questions(summary),
             "<h2>Figures</h2>",
             *divs,
             _models_table(summary),
         ]
-    )
+    body = "\n".join(head + sections)
     # "</script" inside the bundle would end the tag early.
     safe_js = plotly_js.replace("</script", "<\\/script")
     return (

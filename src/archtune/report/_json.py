@@ -48,7 +48,11 @@ def trial_document(trial: TrialResult, result: TuneResult) -> dict[str, Any]:
 def result_document(
     result: TuneResult, *, top: int = 10, storage: str | None = None
 ) -> dict[str, Any]:
-    """One study: name, objectives, counts, and the best trials or the Pareto front."""
+    """One study: name, objectives, counts, and the best trials or the Pareto front.
+
+    A shrink study's document also holds its stored result under ``shrink`` (the document of
+    ``archtune shrink --json``).
+    """
     best = result.top(top)
     document: dict[str, Any] = {
         "schema": SCHEMA_VERSION,
@@ -69,6 +73,9 @@ def result_document(
             if t.status in ("failed", "infeasible", "interrupted")
         ],
     }
+    shrink = result.study.user_attrs.get("archtune.shrink.result")
+    if isinstance(shrink, dict):  # a shrink study: its own result, as `archtune shrink --json`
+        document["shrink"] = _safe(shrink)
     return document
 
 

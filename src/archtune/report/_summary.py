@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from archtune._errors import ConfigError, StudyStateError
+from archtune.report._shrink import ShrinkView, shrink_view
 from archtune.search import TrialResult, TuneResult
 from archtune.search import _attrs as attrs
 
@@ -154,13 +155,17 @@ class Summary:
         objectives: ``[(metric, direction)]``.
         counts: Trials by status.
         n_trials: All trials.
-        epochs: Epochs trained (the sum of curve lengths).
-        trial_seconds: The sum of trial durations (CPU time of the workers, roughly).
-        wall_seconds: From the first trial's start to the last one's end.
+        epochs: Epochs trained (the sum of curve lengths; a shrink study: the epochs its
+            trials recorded, in passes over the training split).
+        trial_seconds: The sum of trial durations (CPU time of the workers, roughly; a shrink
+            study: the sum of its trials' training seconds).
+        wall_seconds: From the first trial's start to the last one's end (a shrink study: the
+            whole shrink).
         quality: The quality objective ``(metric, direction)`` or ``None``.
         costs: The cost metrics recorded.
         best: The best trial by quality.
-        chosen: The smallest within one point of the best (several objectives), else the best.
+        chosen: The smallest within one point of the best (several objectives), else the best;
+            in a shrink study, the trial its stored result chose (see ``shrink``).
         baseline: The study's ``archtune.baseline`` record, if any.
         table: The Pareto front (several objectives) or the top trials (one).
         first_value: The first complete trial's quality.
@@ -169,13 +174,15 @@ class Summary:
         importance_note: Why there are none, or how they were computed.
         lr_find: The study's LR range test record, if any.
         notes: Free-form remarks about what was left out.
+        shrink: A shrink study's stored result (``archtune.shrink.result``), if any.
+        trials: Every trial, in order.
     """
 
     name: str
     objectives: list[tuple[str, str]]
     counts: dict[str, int]
     n_trials: int
-    epochs: int
+    epochs: float
     trial_seconds: float
     wall_seconds: float | None
     quality: tuple[str, str] | None
@@ -190,6 +197,8 @@ class Summary:
     importance_note: str
     lr_find: dict[str, Any] | None
     notes: list[str] = field(default_factory=list)
+    shrink: ShrinkView | None = None
+    trials: list[TrialResult] = field(default_factory=list)
 
     def value(self, trial: TrialResult, metric: str) -> float | None:
         """A trial's metric (or objective value)."""
@@ -204,7 +213,7 @@ class Summary:
 def summarize(result: TuneResult) -> Summary:
     """Compute a report's numbers from ``result``."""
     frozen = {t.number: t for t in result.study.get_trials(deepcopy=False)}
-    epochs = sum(
+    epochs: float = sum(
         len(frozen[t.number].user_attrs.get(attrs.TRIAL_CURVE) or []) for t in result.trials
     )
     seconds = sum(t.duration_s or 0.0 for t in result.trials)
@@ -224,7 +233,17 @@ def summarize(result: TuneResult) -> Summary:
         values = [v for v in (_value(t, quality[0], result) for t in complete) if v is not None]
         if values:
             first_value, median_value = values[0], statistics.median(values)
-    importances, note = _importances(result, quality)
+    shrink = shrink_view(result)
+    if shrink is not None:
+        # One answer everywhere: the model the shrink chose, not the report's own pick.
+        by_number = {t.number: t for t in result.trials}
+        chosen = by_number.get(shrink.chosen_trial) if shrink.chosen_trial is not None else None
+        epochs, seconds = _shrink_compute(result)
+        wall = _number(shrink.record.get("wall_time_s")) or wall
+        importances: dict[str, float] | None = None
+        note = "parameter importance is not computed for a shrink study"
+    else:
+        importances, note = _importances(result, quality)
     baseline = result.study.user_attrs.get(BASELINE_ATTR)
     lr_find = result.study.user_attrs.get(LR_FIND_ATTR)
     return Summary(
@@ -246,7 +265,18 @@ def summarize(result: TuneResult) -> Summary:
         importances=importances,
         importance_note=note,
         lr_find=lr_find if isinstance(lr_find, dict) and lr_find.get("lrs") else None,
+        shrink=shrink,
+        trials=list(result.trials),
     )
+
+
+def _shrink_compute(result: TuneResult) -> tuple[float, float]:
+    """Epochs and training seconds the trials of a shrink study recorded (they have no curves)."""
+    epochs = seconds = 0.0
+    for trial in _complete(result):
+        epochs += _number(trial.metrics.get("epochs")) or 0.0
+        seconds += _number(trial.metrics.get("train_time_s")) or 0.0
+    return epochs, seconds
 
 
 MIN_IMPORTANCE_TRIALS = 4

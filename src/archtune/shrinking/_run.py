@@ -182,6 +182,14 @@ def shrink(
     cost_of = _cost_function(cost_key, engine)
     train = train_baseline if train_baseline is not None else weights is None
     budget_epochs = budget * epochs
+    reserved = (epochs if train else 0) + 2 * finetune_epochs
+    if budget_epochs - reserved < 1:
+        raise ConfigError(
+            f"shrink: a budget of {budget:g} baseline trainings ({budget_epochs:g} epochs) cannot "
+            f"hold the baseline's training ({epochs if train else 0} epochs), two fine-tunes of "
+            f"{finetune_epochs} epochs and a search; raise budget to at least "
+            f"{(reserved + 1) / epochs:.1f} or lower finetune_epochs"
+        )
     preprocessing = "standardized" if standardize else "as given"
     say(f"data: {data_kwargs['dataset']} ({preprocessing} inputs)")
     with _models_folder(models_dir, storage, study_name, resume) as work:
@@ -389,15 +397,17 @@ def _default_name(model: Any, network: Network, dataset: Any) -> str:
 
 
 def _check_writable(path: Path) -> None:
-    """Fail before any training when the ONNX file cannot be written."""
-    folder = path.parent if str(path.parent) else Path()
-    if not folder.is_dir():
-        raise ConfigError(f"shrink: output {str(path)!r}: folder {str(folder)!r} does not exist")
+    """Fail before any training when the ONNX file cannot be written (folders are made)."""
+    folder = path.parent
     try:
+        folder.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=folder, prefix=".archtune-"):
             pass
     except OSError as exc:
-        raise ConfigError(f"shrink: output {str(path)!r} is not writable: {exc}") from None
+        raise ConfigError(
+            f"shrink: output {str(path)!r} cannot be written ({exc.strerror or exc}); "
+            "pass -o with a writable path"
+        ) from None
 
 
 def _backend(name: str) -> BaseBackend:

@@ -94,6 +94,7 @@ class TaskRunner:
         self.max_retries = max_retries
         self.on_done = on_done
         self.epochs = 0.0
+        """Epochs of every task run or reused so far (in passes over the training split)."""
         self._submitted = 0
         self._done = self._recorded()
 
@@ -122,8 +123,9 @@ class TaskRunner:
         outcomes: dict[str, Outcome] = {}
         pending: list[ShrinkTask] = []
         for task in tasks:
-            if task.key in self._done and _files_exist(self._done[task.key].task.config):
-                outcomes[task.key] = self._done[task.key]
+            recorded = self._done.get(task.key)
+            if recorded is not None and _files_exist(recorded.task.config):
+                outcomes[task.key] = Outcome(task, recorded.number, recorded.metrics)
             else:
                 pending.append(task)
         running: dict[int, ShrinkTask] = {}
@@ -155,6 +157,12 @@ class TaskRunner:
                 outcomes[task.key] = outcome
                 if self.on_done is not None:
                     self.on_done(outcome)
+        # The budget counts every task's epochs, run now or reused (a resume spends the same).
+        self.epochs += sum(
+            float(outcome.metrics.get("epochs", 0.0))
+            for outcome in outcomes.values()
+            if outcome.metrics is not None
+        )
         return [outcomes[task.key] for task in tasks]
 
     def _next_number(self) -> int:
@@ -175,7 +183,6 @@ class TaskRunner:
             cost = float(metrics.get(self.cost_key, metrics.get("params", math.nan)))
             if math.isfinite(accuracy) and math.isfinite(cost):
                 values = [accuracy, cost]
-                self.epochs += float(metrics.get("epochs", 0.0))
             else:
                 error, metrics = f"non-finite metrics: {metrics}", None
         if values is None:

@@ -12,7 +12,7 @@ import numpy.typing as npt
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from archtune._errors import DivergedError
+from archtune._errors import ConfigError, DivergedError
 from archtune._reporter import Decision, NullReporter
 from archtune.arch import (
     GRU,
@@ -32,6 +32,7 @@ from archtune.arch import (
 )
 from archtune.arch._strategies import FAMILIES, networks
 from archtune.backends._base import BaseBackend
+from archtune.backends._distill import Distillation
 from archtune.data import Dataset
 from archtune.recipe import LRSchedule, Recipe
 
@@ -74,7 +75,50 @@ def _rnn() -> Network:
     return Network((6, 4), layers=layers, head=Head(3), name="rnn")
 
 
+def _linear_mlp() -> Network:
+    """An MLP without dropout: training and eval outputs are the same function."""
+    layers = (Flatten(), Dense(16, activation="relu"))
+    return Network((8, 8, 1), layers=layers, head=Head(10), name="mlp-no-dropout")
+
+
 _EXPORTED = {"mlp": _mlp, "cnn": _cnn, "rnn": _rnn}
+_STATED = {"mlp": _mlp, "cnn": _cnn, "rnn": _rnn}
+
+
+def _torch_state_shapes(network: Network) -> list[tuple[str, tuple[int, ...]]]:
+    """``build_module(network).state_dict()`` 's names and shapes, in order."""
+    pytest.importorskip("torch")
+    from archtune.backends.torch import build_module
+
+    return [(k, tuple(v.shape)) for k, v in build_module(network).state_dict().items()]
+
+
+def _soft_loss(
+    logits: npt.NDArray[Any],
+    labels: npt.NDArray[Any],
+    teacher: npt.NDArray[Any],
+    *,
+    temperature: float,
+    alpha: float,
+    label_smoothing: float,
+) -> float:
+    """The distillation loss in NumPy (float64), averaged over the samples."""
+
+    def log_softmax(z: npt.NDArray[Any]) -> npt.NDArray[Any]:
+        z = z - z.max(axis=1, keepdims=True)
+        return np.asarray(z - np.log(np.exp(z).sum(axis=1, keepdims=True)))
+
+    s, t = logits.astype(np.float64), teacher.astype(np.float64)
+    p_t = log_softmax(t / temperature)
+    kl = (np.exp(p_t) * (p_t - log_softmax(s / temperature))).sum(axis=1)
+    k = s.shape[1]
+    target = np.eye(k)[labels.astype(np.int64)] * (1 - label_smoothing) + label_smoothing / k
+    ce = -(target * log_softmax(s)).sum(axis=1)
+    return float(np.mean(alpha * temperature**2 * kl + (1 - alpha) * ce))
+
+
+def _rows(history: list[dict[str, float]]) -> list[dict[str, float]]:
+    return [{k: v for k, v in row.items() if k != "epoch_time"} for row in history]
 
 
 def _inputs(network: Network, n: int, seed: int) -> npt.NDArray[Any]:
@@ -324,3 +368,214 @@ class BackendConformance:
         )
         assert set(latency) == {1, 8}
         assert all(math.isfinite(ms) and ms > 0 for ms in latency.values())
+
+    # --- state: weights and buffers under PyTorch's names ----------------------------------
+
+    @pytest.mark.parametrize("name", list(_STATED))
+    def test_get_state_is_named_and_shaped_as_the_torch_state_dict(
+        self, backend: BaseBackend, name: str
+    ) -> None:
+        network = _STATED[name]()
+        state = backend.get_state(backend.build(network, seed=0))
+        assert [(k, v.shape) for k, v in state.items()] == _torch_state_shapes(network)
+        assert all(isinstance(v, np.ndarray) for v in state.values())
+        assert all(v.dtype == np.float32 for k, v in state.items() if "num_batches" not in k)
+
+    @pytest.mark.parametrize("family", FAMILIES)
+    def test_generated_networks_state_moves_between_models(
+        self, backend: BaseBackend, family: str
+    ) -> None:
+        """Every layer kind: PyTorch's names and shapes, and set_state of one model's state
+        into another gives its outputs (batch-norm statistics included)."""
+
+        @settings(
+            max_examples=4,
+            derandomize=True,
+            deadline=None,
+            database=None,
+            suppress_health_check=[HealthCheck.too_slow],
+        )
+        @given(networks(families=(family,)))
+        def check(network: Network) -> None:
+            source = backend.build(network, seed=1)
+            state = backend.get_state(source)
+            assert [(k, v.shape) for k, v in state.items()] == _torch_state_shapes(network)
+            rng = np.random.default_rng(0)
+            for key in state:
+                if key.endswith(("running_mean", "running_var")):
+                    state[key] = (state[key] + rng.random(state[key].shape)).astype(np.float32)
+            backend.set_state(source, state, strict=True)
+            target = backend.build(network, seed=2)
+            backend.set_state(target, backend.get_state(source), strict=True)
+            x = _inputs(network, 3, seed=0)
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", "You are using a softmax over axis")
+                np.testing.assert_allclose(
+                    backend.predict(target, x), backend.predict(source, x), rtol=0, atol=1e-6
+                )
+            for key, value in backend.get_state(target).items():
+                if "num_batches" not in key:
+                    np.testing.assert_array_equal(value, state[key])
+
+        check()
+
+    def test_a_partial_set_state_changes_only_its_entries(self, backend: BaseBackend) -> None:
+        model = backend.build(_cnn(), seed=0)
+        before = backend.get_state(model)
+        new_bias = np.arange(10, dtype=np.float32)
+        mean_key = next(k for k in before if k.endswith("running_mean"))
+        new_mean = np.full(before[mean_key].shape, 0.5, dtype=np.float32)
+        backend.set_state(model, {"head.bias": new_bias, mean_key: new_mean})
+        after = backend.get_state(model)
+        assert list(after) == list(before)
+        np.testing.assert_array_equal(after["head.bias"], new_bias)
+        np.testing.assert_array_equal(after[mean_key], new_mean)
+        for key in before:
+            if key not in ("head.bias", mean_key):
+                np.testing.assert_array_equal(after[key], before[key])
+
+    def test_set_state_rejects_unknown_names_bad_shapes_and_missing_entries(
+        self, backend: BaseBackend
+    ) -> None:
+        model = backend.build(_mlp(), seed=0)
+        before = backend.get_state(model)
+        with pytest.raises(ConfigError, match=r"'head\.weight'.*\(10, 32\).*\(10, 31\)") as info:
+            backend.set_state(model, {"head.weight": np.zeros((10, 31), np.float32)})
+        assert "\n" not in str(info.value)
+        with pytest.raises(ConfigError, match=r"'layers\.9\.weight'") as info:
+            backend.set_state(model, {"layers.9.weight": np.zeros(3, np.float32)})
+        assert "\n" not in str(info.value)
+        with pytest.raises(ConfigError, match="strict") as info:
+            backend.set_state(model, {"head.bias": before["head.bias"]}, strict=True)
+        assert "\n" not in str(info.value)
+        after = backend.get_state(model)
+        for key in before:  # a refused state changes nothing
+            np.testing.assert_array_equal(after[key], before[key])
+
+    def test_save_then_load_keeps_the_state(self, backend: BaseBackend, tmp_path: Path) -> None:
+        model = backend.build(_cnn(), seed=0)
+        path = tmp_path / f"model{backend.native_suffix}"
+        backend.save(model, path)
+        loaded = backend.load(path)
+        state = backend.get_state(model)
+        assert list(backend.get_state(loaded)) == list(state)
+        backend.set_state(loaded, {"head.bias": np.ones(10, np.float32)})
+        np.testing.assert_array_equal(backend.get_state(loaded)["head.bias"], np.ones(10))
+
+    # --- evaluation ----------------------------------------------------------------------
+
+    @pytest.mark.parametrize("split", ["val", "test"])
+    def test_evaluate_gives_the_metrics_of_predict(
+        self, backend: BaseBackend, digits: Dataset, split: str
+    ) -> None:
+        model = backend.build(_mlp(), seed=0)
+        metrics = backend.evaluate(model, digits, split=split)  # type: ignore[arg-type]
+        assert set(metrics) == {f"{split}_loss", f"{split}_accuracy"}
+        x, y = digits.split(split)  # type: ignore[arg-type]
+        logits = backend.predict(model, x)
+        assert metrics[f"{split}_accuracy"] == pytest.approx(np.mean(logits.argmax(1) == y))
+        expected = _soft_loss(logits, y, logits, temperature=1.0, alpha=0.0, label_smoothing=0)
+        assert metrics[f"{split}_loss"] == pytest.approx(expected, rel=1e-5)
+
+    def test_evaluate_a_regression_gives_mse_and_mae(
+        self, backend: BaseBackend, diabetes: Dataset
+    ) -> None:
+        network = Network((10,), layers=(Dense(8),), head=Head(1, activation="none"))
+        metrics = backend.evaluate(backend.build(network), diabetes)
+        assert set(metrics) == {"test_loss", "test_mse", "test_mae"}
+        assert all(math.isfinite(v) for v in metrics.values())
+
+    # --- training from given weights, distillation -----------------------------------------
+
+    def test_keep_weights_trains_the_loaded_weights(
+        self, backend: BaseBackend, digits: Dataset
+    ) -> None:
+        recipe = Recipe(optimizer="sgd", lr=1e-9, epochs=1, weight_init="he_uniform")
+        state = backend.get_state(backend.build(_mlp(), seed=1))
+        x = digits.x_val[:32]
+        kept = backend.build(_mlp(), seed=2)
+        backend.set_state(kept, state)
+        loaded = backend.predict(kept, x)
+        backend.fit(kept, digits, recipe, seed=3, keep_weights=True)
+        np.testing.assert_allclose(backend.predict(kept, x), loaded, rtol=0, atol=1e-4)
+        redrawn = backend.build(_mlp(), seed=2)
+        backend.set_state(redrawn, state)
+        backend.fit(redrawn, digits, recipe, seed=3, keep_weights=False)
+        assert not np.allclose(backend.predict(redrawn, x), loaded, atol=1e-2)
+
+    def test_distilling_the_models_own_logits_costs_nothing(
+        self, backend: BaseBackend, digits: Dataset
+    ) -> None:
+        model = backend.build(_linear_mlp(), seed=0)
+        teacher = backend.predict(model, digits.x_train)
+        assert teacher.shape == (digits.n_train, 10)
+        distill = Distillation(teacher, temperature=2.0, alpha=1.0)
+        recipe = Recipe(optimizer="sgd", lr=1e-9, epochs=2, batch_size=128)
+        result = backend.fit(model, digits, recipe, seed=0, keep_weights=True, distill=distill)
+        assert result.epochs_run == 2
+        assert all(0 <= row["train_loss"] < 1e-5 for row in result.history)
+
+    @pytest.mark.parametrize("alpha", [0.0, 0.4, 1.0])
+    def test_the_distillation_loss_is_the_documented_mix(
+        self, backend: BaseBackend, digits: Dataset, alpha: float
+    ) -> None:
+        student = backend.build(_linear_mlp(), seed=0)
+        teacher = backend.predict(backend.build(_linear_mlp(), seed=1), digits.x_train) * 3
+        logits = backend.predict(student, digits.x_train)
+        expected = _soft_loss(
+            logits, digits.y_train, teacher, temperature=2.5, alpha=alpha, label_smoothing=0.1
+        )
+        recipe = Recipe(optimizer="gd", lr=1e-9, epochs=1, label_smoothing=0.1)
+        distill = Distillation(teacher, temperature=2.5, alpha=alpha)
+        result = backend.fit(student, digits, recipe, keep_weights=True, distill=distill)
+        assert result.history[0]["train_loss"] == pytest.approx(expected, rel=1e-4)
+
+    def test_distillation_with_alpha_zero_is_plain_training(
+        self, backend: BaseBackend, digits: Dataset
+    ) -> None:
+        recipe = Recipe(optimizer="adam", lr=3e-3, epochs=2, batch_size=64)
+        noise = np.random.default_rng(0).standard_normal((digits.n_train, 10))
+        distill = Distillation(noise.astype(np.float32), temperature=3.0, alpha=0.0)
+        plain = backend.fit(backend.build(_mlp(), seed=7), digits, recipe, seed=5)
+        mixed = backend.fit(backend.build(_mlp(), seed=7), digits, recipe, seed=5, distill=distill)
+        assert _rows(mixed.history) == _rows(plain.history)
+
+    def test_a_teacher_that_knows_the_labels_teaches_them(
+        self, backend: BaseBackend, digits: Dataset
+    ) -> None:
+        """Soft targets only (alpha=1), shuffled batches: each batch must take its own rows."""
+        teacher = 8.0 * np.eye(10, dtype=np.float32)[digits.y_train.astype(np.int64)]
+        distill = Distillation(teacher, temperature=1.0, alpha=1.0)
+        recipe = Recipe(optimizer="adam", lr=3e-3, epochs=3, batch_size=32)
+        result = backend.fit(backend.build(_mlp(), seed=0), digits, recipe, distill=distill)
+        assert result.history[-1]["train_loss"] < result.history[0]["train_loss"]
+        assert result.metrics["val_accuracy"] >= self.min_accuracy
+
+    @pytest.mark.parametrize(
+        ("make", "match"),
+        [
+            (lambda n: Distillation(np.zeros((n, 10)), temperature=0.0), "temperature"),
+            (lambda n: Distillation(np.zeros((n, 10)), alpha=1.5), "alpha"),
+            (lambda n: Distillation(np.zeros((n, 10)), alpha=-0.1), "alpha"),
+            (lambda n: Distillation(np.full((n, 10), np.nan)), "finite"),
+            (lambda n: Distillation(np.zeros((n - 1, 10))), r"shape \(\d+, 10\)"),
+            (lambda n: Distillation(np.zeros((n, 9))), r"shape \(\d+, 10\)"),
+            (lambda n: Distillation(np.zeros(n)), "shape"),
+        ],
+        ids=["temperature", "alpha-high", "alpha-low", "nan", "rows", "classes", "rank"],
+    )
+    def test_a_bad_distillation_raises_config_error(
+        self, backend: BaseBackend, digits: Dataset, make: Any, match: str
+    ) -> None:
+        model = backend.build(_mlp(), seed=0)
+        with pytest.raises(ConfigError, match=match) as info:
+            backend.fit(model, digits, Recipe(epochs=1), distill=make(digits.n_train))
+        assert "\n" not in str(info.value)
+
+    def test_distilling_a_regression_raises_config_error(
+        self, backend: BaseBackend, diabetes: Dataset
+    ) -> None:
+        network = Network((10,), layers=(Dense(8),), head=Head(1, activation="none"))
+        distill = Distillation(np.zeros((diabetes.n_train, 1), np.float32))
+        with pytest.raises(ConfigError, match="classification"):
+            backend.fit(backend.build(network), diabetes, Recipe(epochs=1), distill=distill)

@@ -187,10 +187,10 @@ def build_model(network: Network, *, seed: int = 0) -> Any:
 
     The model takes a channels-last batch ``(N, *network.input_shape)`` and returns the head's
     logits (the head's activation is not applied). Its trainable parameter count is
-    :func:`archtune.arch.count_params` exactly. The description is kept on the model (the
-    ``_archtune_network`` attribute) for ``KerasBackend.get_state``. Keras's own initialisers draw the weights
+    :func:`archtune.arch.count_params` exactly. Keras's own initialisers draw the weights
     from ``seed``: the same seed gives the same weights (the caller's Python, NumPy and
-    PyTorch random states are kept).
+    PyTorch random states are kept). The description is kept on the model (the
+    ``_archtune_network`` attribute) for ``KerasBackend.get_state`` and ``set_state``.
 
     Example:
         >>> from archtune.arch import builtin_network

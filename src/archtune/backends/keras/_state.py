@@ -105,9 +105,7 @@ def _swap_gates(array: Array) -> Array:
 
 
 def _gru_matrix(variable: Any) -> Entry:
-    return Entry(
-        (variable,), lambda v: _swap_gates(v[0].T), lambda t, v: (_swap_gates(t).T,)
-    )
+    return Entry((variable,), lambda v: _swap_gates(v[0].T), lambda t, v: (_swap_gates(t).T,))
 
 
 def _gru_bias(variable: Any, row: int) -> Entry:

@@ -105,9 +105,7 @@ def fit(
         soft = None
         if distill is not None and teacher is not None:
             soft = _Soft(torch.as_tensor(teacher, device=dev), distill.temperature, distill.alpha)
-        result = _train(
-            module, dataset, data, recipe, reporter, seed, dev, eval_batch_size, soft
-        )
+        result = _train(module, dataset, data, recipe, reporter, seed, dev, eval_batch_size, soft)
         if checkpoint_path is not None:
             save_checkpoint(
                 checkpoint_path,
