@@ -271,6 +271,7 @@ def torch_pruning_run(
     seed: int,
     lr: float = 1e-3,
     batch_size: int = 64,
+    schedule: str = "constant",
 ) -> dict[str, float]:
     """Prune the trained baseline ``reduction``-fold with Torch-Pruning and fine-tune it.
 
@@ -284,6 +285,8 @@ def torch_pruning_run(
         seed: Seeds the fine-tuning (data order, dropout).
         lr: Adam's learning rate.
         batch_size: The fine-tuning batch size.
+        schedule: The learning-rate schedule (``constant`` as the library's examples, or
+            ``cosine`` as archtune's fine-tunes, for a comparison at the same recipe).
 
     Returns:
         ``params`` and ``flops`` (2 x the MACs counted by ``tp.utils.count_ops_and_params``)
@@ -307,6 +310,7 @@ def torch_pruning_run(
                 "lr": lr,
                 "batch_size": batch_size,
                 "epochs": epochs,
+                "schedule": schedule,
                 "weight_init": "keep",
             }
         )

@@ -280,3 +280,24 @@ def test_archtune_shrink_is_the_function() -> None:
     assert archtune.ShrinkResult is archtune.shrinking.ShrinkResult
     with pytest.raises(ConfigError, match="objective must be one of"):
         archtune.shrink("cnn-16-32-32", "mnist-sample", objective="energy")
+
+
+def test_shrink_with_the_keras_backend(tmp_path: Path) -> None:
+    """Shrink goes through the backend interface: Keras builds, prunes into, trains and
+    exports every model."""
+    pytest.importorskip("keras")
+    result = shrink(
+        "cnn-16-32-32",
+        "mnist-sample",
+        max_samples=1500,
+        max_drop=0.5,
+        epochs=1,
+        finetune_epochs=1,
+        budget=15,
+        backend="keras",
+        output=tmp_path / "k.onnx",
+    )
+    assert result.pareto  # the search found smaller models and fine-tuned them
+    assert all(c.params < result.baseline.params for c in result.pareto)
+    assert result.chosen.params < result.baseline.params
+    assert _run_onnx(tmp_path / "k.onnx", (28, 28, 1)).shape == (3, 10)

@@ -346,6 +346,9 @@ def shrink(
         ),
     ] = None,
     trials: Annotated[int, typer.Option(min=1, help="Trials of --strategy sampler.")] = 32,
+    backend: Annotated[
+        str, typer.Option(help="torch or keras: the framework that trains every model.")
+    ] = "torch",
     storage: StorageOption = DEFAULT_STORAGE,
     workers: Annotated[int, typer.Option(min=1, help="Models trained at once.")] = 2,
     seed: Annotated[int, typer.Option(help="Seeds the split and every training.")] = 0,
@@ -378,6 +381,7 @@ def shrink(
             distill=distill,
             standardize=standardize,
             trials=trials,
+            backend=backend,
             storage=storage,
             workers=workers,
             seed=seed,

@@ -18,6 +18,7 @@ always starts from weights that already work (Yang et al., NetAdapt, ECCV 2018).
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from archtune._errors import InfeasibleError
@@ -41,8 +42,11 @@ class ProgressiveStrategy(BaseShrinkStrategy):
         step: Each step's target cost, as a share of the current model's.
         step_epochs: Epochs of each proposal's fine-tune.
         train_fraction: The share of the training split a proposal trains on.
+        min_steps: The fewest optimizer steps of a proposal's fine-tune (small data sets
+            get whole epochs).
         floor: Stop once the best proposal's validation accuracy is more than this below the
-            baseline's (absolute; 0.05 = five points).
+            baseline's (absolute; 0.10 = ten points: a short fine-tune recovers less than the
+            finalists' full one, so the ladder goes further down than what is offered).
         target: Stop once the cost is at most the baseline's / ``target`` (``None``: go on
             while the budget lasts).
     """
@@ -55,7 +59,8 @@ class ProgressiveStrategy(BaseShrinkStrategy):
         step: float = 0.7,
         step_epochs: int = 1,
         train_fraction: float = 0.5,
-        floor: float = 0.05,
+        min_steps: int = 25,
+        floor: float = 0.10,
         target: float | None = None,
     ) -> None:
         if not 0 < step < 1:
@@ -63,6 +68,7 @@ class ProgressiveStrategy(BaseShrinkStrategy):
         self.step = step
         self.step_epochs = step_epochs
         self.train_fraction = train_fraction
+        self.min_steps = min_steps
         self.floor = floor
         self.target = target
 
@@ -107,9 +113,21 @@ class ProgressiveStrategy(BaseShrinkStrategy):
                 high = mid - 1
         return low
 
+    def _fidelity(self, context: SearchContext) -> tuple[int, float]:
+        """A proposal's ``(epochs, train_fraction)``: the configured ones, lengthened to
+        ``min_steps`` optimizer steps where the training split is small."""
+        passes = self.step_epochs * self.train_fraction
+        batch = int(context.recipe.get("batch_size", 64))
+        if context.n_train > 0:
+            passes = max(passes, self.min_steps * batch / context.n_train)
+        if passes <= 1:
+            return 1, passes
+        return math.ceil(passes), 1.0
+
     def search(self, context: SearchContext) -> list[LadderPoint]:
         """Walk down from the baseline; return the chain of each step's winner."""
         suffix = context.runner.suffix
+        epochs, fraction = self._fidelity(context)
         current = LadderPoint(
             trial=-1,
             network=context.baseline,
@@ -128,7 +146,7 @@ class ProgressiveStrategy(BaseShrinkStrategy):
             if target < goal:
                 target = goal
             proposals = self.moves(current.network, context.cost_of, target)
-            need = len(proposals) * self.step_epochs * self.train_fraction
+            need = len(proposals) * epochs * fraction
             if not proposals or spent + need > context.epochs + 1e-9:
                 break
             step += 1
@@ -146,8 +164,8 @@ class ProgressiveStrategy(BaseShrinkStrategy):
                             "delta": delta,
                             "init": "pretrained",
                             "recipe": {},
-                            "epochs": self.step_epochs,
-                            "train_fraction": self.train_fraction,
+                            "epochs": epochs,
+                            "train_fraction": fraction,
                             "distill": context.distill,
                             "save": model_path(context.work, key, suffix),
                         },
@@ -176,7 +194,7 @@ class ProgressiveStrategy(BaseShrinkStrategy):
                 model=str(best.task.config["save"]),
                 val_accuracy=float(best.metrics["val_accuracy"]),  # type: ignore[index]
                 cost=context.cost_of(network),
-                epochs=current.epochs + self.step_epochs * self.train_fraction,
+                epochs=current.epochs + epochs * fraction,
                 moves=(*current.moves, label),
             )
             ladder.append(current)

@@ -108,6 +108,9 @@ class ShrinkResult:
         baseline_epochs: One baseline training's epochs (the budget's unit).
         preprocessing: How the data were prepared for every model (``standardized`` or
             ``as given``).
+        ladder: The models the search found, from the most costly to the cheapest (trial,
+            params, flops, cost, validation accuracy after the search's short training, epochs
+            along its lineage, structure, saved model): the front the finalists came from.
     """
 
     baseline: Candidate
@@ -126,6 +129,7 @@ class ShrinkResult:
     budget_epochs: float = 0.0
     baseline_epochs: int = 0
     preprocessing: str = "standardized"
+    ladder: tuple[dict[str, Any], ...] = ()
 
     @property
     def verdict(self) -> str:
@@ -184,6 +188,7 @@ class ShrinkResult:
                 ),
             },
             "preprocessing": self.preprocessing,
+            "ladder": list(self.ladder),
         }
 
     def to_json(self, *, indent: int | None = 2) -> str:

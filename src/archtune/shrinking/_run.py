@@ -231,6 +231,7 @@ def shrink(
                 distill=use_distill,
                 seed=seed,
                 log=say,
+                n_train=dataset.n_train,
             )
             ladder = search.search(context)
             say(f"search: {len(ladder)} models on the ladder, {runner.epochs:.0f} epochs so far")
@@ -289,6 +290,7 @@ def shrink(
             budget_epochs=budget_epochs,
             baseline_epochs=epochs,
             preprocessing=preprocessing,
+            ladder=tuple(_ladder_row(point) for point in ladder),
         )
         study.set_user_attr("archtune.shrink.result", result.to_dict())
     return result
@@ -721,6 +723,21 @@ def _candidate(
         change_interval=paired_change(correct, base_correct),
         epochs=epochs,
     )
+
+
+def _ladder_row(point: LadderPoint) -> dict[str, Any]:
+    cost = estimate_cost(point.network)
+    return {
+        "trial": point.trial,
+        "params": int(cost.params),
+        "flops": int(cost.flops),
+        "cost": point.cost,
+        "val_accuracy": point.val_accuracy,
+        "epochs": point.epochs,
+        "moves": list(point.moves),
+        "structure": describe_structure(point.network),
+        "model": point.model,
+    }
 
 
 def _saved(work: Path, chosen: Candidate, baseline_model: str) -> str:

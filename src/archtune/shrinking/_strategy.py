@@ -61,6 +61,7 @@ class SearchContext:
         distill: Whether search tasks learn from the baseline's logits too.
         seed: The shrink's seed.
         log: One line per step.
+        n_train: Rows of the training split (to size short trainings in optimizer steps).
     """
 
     baseline: Network
@@ -74,6 +75,7 @@ class SearchContext:
     distill: bool
     seed: int
     log: Callable[[str], None]
+    n_train: int = 0
 
 
 class BaseShrinkStrategy(abc.ABC):
