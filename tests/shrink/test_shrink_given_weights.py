@@ -1,0 +1,83 @@
+"""A model that comes with weights is judged on the data as its user prepared it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("keras")
+
+from archtune.shrinking import shrink  # noqa: E402
+
+DATA = {"dataset": "mnist-sample", "max_samples": 1000, "seed": 0}
+
+
+def _raw_pixel_keras_model(path: Path) -> tuple[float, float]:
+    """A Keras CNN (convolutions, batch norm) trained on [0, 1] pixels, as a user
+    writes one; returns its own validation and test accuracy on those rows."""
+    from archtune.backends.keras import import_keras
+    from archtune.data import load_dataset
+
+    keras = import_keras()
+    keras.utils.set_random_seed(0)
+    data = load_dataset("mnist-sample", max_samples=1000, seed=0, standardize=False)
+    assert 0.0 <= data.x_train.min() and data.x_train.max() <= 1.0  # raw pixels in [0, 1]
+    model = keras.Sequential(
+        [
+            keras.Input((28, 28, 1)),
+            keras.layers.Conv2D(8, 3, activation="relu"),
+            keras.layers.BatchNormalization(),
+            keras.layers.MaxPooling2D(2),
+            keras.layers.Conv2D(16, 3, activation="relu"),
+            keras.layers.MaxPooling2D(2),
+            keras.layers.Flatten(),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    model.fit(data.x_train, data.y_train, epochs=8, batch_size=32, verbose=0)
+    model.save(path)
+
+    def accuracy(x: np.ndarray, y: np.ndarray) -> float:
+        return float((np.argmax(model.predict(x, verbose=0), axis=-1) == y).mean())
+
+    return accuracy(data.x_val, data.y_val), accuracy(data.x_test, data.y_test)
+
+
+def test_shrink_baseline_equals_the_models_own_accuracy(tmp_path: Path) -> None:
+    own_val, own_test = _raw_pixel_keras_model(tmp_path / "user.keras")
+    assert own_val > 0.5  # the user's model works on the data as the user prepared it
+    result = shrink(
+        str(tmp_path / "user.keras"),
+        DATA,
+        epochs=1,
+        finetune_epochs=1,
+        budget=12,
+        max_drop=0.05,
+        output=tmp_path / "chosen.onnx",
+    )
+    assert result.preprocessing == "as given"
+    assert result.baseline.train_time_s == 0.0  # evaluated, not trained
+    assert result.baseline.val_accuracy == pytest.approx(own_val, abs=1e-9)
+    assert result.baseline.test_accuracy == pytest.approx(own_test, abs=1e-9)
+    assert result.to_dict()["preprocessing"] == "as given"
+
+
+def test_standardizing_a_raw_pixel_model_is_asked_for_and_said(tmp_path: Path) -> None:
+    """Asking for standardisation is allowed (and reported); it is not the default."""
+    own_val, _ = _raw_pixel_keras_model(tmp_path / "user.keras")
+    result = shrink(
+        str(tmp_path / "user.keras"),
+        DATA,
+        standardize=True,
+        epochs=1,
+        finetune_epochs=1,
+        budget=6,
+        max_drop=0.05,
+        output=tmp_path / "chosen.onnx",
+    )
+    assert result.preprocessing == "standardized"
+    assert result.baseline.val_accuracy != pytest.approx(own_val, abs=1e-9)
