@@ -10,7 +10,7 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("keras")
 
-from archtune.shrinking import shrink  # noqa: E402
+from archtune.shrinking import shrink
 
 DATA = {"dataset": "mnist-sample", "max_samples": 1000, "seed": 0}
 
@@ -24,7 +24,8 @@ def _raw_pixel_keras_model(path: Path) -> tuple[float, float]:
     keras = import_keras()
     keras.utils.set_random_seed(0)
     data = load_dataset("mnist-sample", max_samples=1000, seed=0, standardize=False)
-    assert 0.0 <= data.x_train.min() and data.x_train.max() <= 1.0  # raw pixels in [0, 1]
+    assert data.x_train.min() >= 0.0
+    assert data.x_train.max() <= 1.0
     model = keras.Sequential(
         [
             keras.Input((28, 28, 1)),
