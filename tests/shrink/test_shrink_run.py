@@ -301,3 +301,25 @@ def test_shrink_with_the_keras_backend(tmp_path: Path) -> None:
     assert all(c.params < result.baseline.params for c in result.pareto)
     assert result.chosen.params < result.baseline.params
     assert _run_onnx(tmp_path / "k.onnx", (28, 28, 1)).shape == (3, 10)
+
+
+def test_the_sampler_strategy_with_distillation(tmp_path: Path) -> None:
+    """The sampler strategy is a peer behind the same interface; distillation runs in it."""
+    result = shrink(
+        "cnn-16-32-32",
+        "mnist-sample",
+        max_samples=600,
+        epochs=1,
+        budget=12,
+        strategy="sampler",
+        trials=6,
+        distill={"temperature": 2.0, "alpha": 0.5},
+        max_drop=0.5,
+        output=tmp_path / "s.onnx",
+    )
+    assert result.strategy == "sampler"
+    assert result.counts.get("complete", 0) >= 1 + 1  # the baseline, at least one proposal
+    assert result.ladder
+    costs = [row["params"] for row in result.ladder]
+    assert costs == sorted(costs, reverse=True)  # from the most costly to the cheapest
+    assert result.epochs_spent <= result.budget_epochs + 1e-9

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from archtune._redact import redact_url
+
 __all__ = ["COST_KEYS", "Candidate", "ShrinkResult"]
 
 COST_KEYS = {"params": "params", "flops": "flops", "latency": "latency_ms"}
@@ -175,7 +177,11 @@ class ShrinkResult:
             "chosen": entry(self.chosen),
             "pareto": [entry(c) for c in self.pareto],
             "exported": str(self.exported) if self.exported is not None else None,
-            "study": {"name": self.study_name, "storage": self.storage, "trials": self.counts},
+            "study": {
+                "name": self.study_name,
+                "storage": redact_url(self.storage) if self.storage is not None else None,
+                "trials": self.counts,
+            },
             "wall_time_s": self.wall_time_s,
             "strategy": self.strategy,
             "verdict": self.verdict,

@@ -478,9 +478,14 @@ def _open_study(name: str, storage: str | None, work: Path, cost_key: str, resum
         raise StudyStateError(f"shrink: study {name!r} not found in {url}; nothing to resume")
     if exists:
         return optuna.load_study(study_name=name, storage=store)
-    study = optuna.create_study(
-        study_name=name, storage=store, directions=["maximize", "minimize"]
-    )
+    verbosity = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # the log says it in its own words
+    try:
+        study = optuna.create_study(
+            study_name=name, storage=store, directions=["maximize", "minimize"]
+        )
+    finally:
+        optuna.logging.set_verbosity(verbosity)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         study.set_metric_names(["val_accuracy", cost_key])

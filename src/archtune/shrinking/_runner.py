@@ -38,7 +38,8 @@ class ShrinkTask:
         key: Unique within the study (``stage/step/move``); a resume reuses its result.
         config: The task (see :mod:`archtune.shrinking._objective`).
         info: Recorded with the trial (stage, step, move, structure...).
-        params: Recorded as the trial's parameters (absolute widths...), for the study's tools.
+        params: The values a sampler proposed (``archtune.shrink.params``); not Optuna
+            parameters, whose distributions must stay the same across a study.
     """
 
     key: str
@@ -174,7 +175,6 @@ class TaskRunner:
         self, task: ShrinkTask, metrics: dict[str, Any] | None, error: str | None
     ) -> Outcome:
         import optuna
-        from optuna.distributions import CategoricalDistribution
 
         state = optuna.trial.TrialState.COMPLETE
         values = None
@@ -193,12 +193,11 @@ class TaskRunner:
         if error is not None:
             attrs["archtune.failure"] = "error"
             attrs["archtune.error"] = error
-        params = {k: v for k, v in task.params.items() if v is not None}
+        if task.params:
+            attrs["archtune.shrink.params"] = dict(task.params)
         trial = optuna.trial.create_trial(
             state=state,
             values=values,
-            params=params,
-            distributions={k: CategoricalDistribution([v]) for k, v in params.items()},
             user_attrs={k: _jsonable(v) for k, v in attrs.items()},
         )
         self.study.add_trial(trial)

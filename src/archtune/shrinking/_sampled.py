@@ -42,10 +42,15 @@ class SamplerStrategy(BaseShrinkStrategy):
         lr = float(context.recipe.get("lr", 1e-3))
         entries["lr"] = {"type": "float", "low": lr / 10, "high": min(1.0, lr * 3), "log": True}
         space = Space.from_dict(entries)
-        proposer = optuna.create_study(
-            directions=["maximize", "minimize"],
-            sampler=optuna.samplers.TPESampler(seed=context.seed),
-        )
+        verbosity = optuna.logging.get_verbosity()
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        try:  # the proposals' own study, in memory: the shrink study records the trainings
+            proposer = optuna.create_study(
+                directions=["maximize", "minimize"],
+                sampler=optuna.samplers.TPESampler(seed=context.seed),
+            )
+        finally:
+            optuna.logging.set_verbosity(verbosity)
         fraction = min(1.0, context.epochs / max(1, self.n_trials))
         if fraction <= 0:
             return []
