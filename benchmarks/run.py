@@ -10,8 +10,8 @@ Suites:
   against latency); hypervolume of the front of means at 25/50/100 trials.
 - ``mnist1d``: real training of the ``cnn1d`` family and recipe on ``mnist1d`` at a fixed total
   budget of epochs (see ``benchmarks/_mnist1d.py``).
-- ``shrink``: ``archtune.shrink`` of the reference CNN on ``mnist-sample`` (pretrained starts;
-  ``benchmarks/shrink.py``): reduction within 0.5 points and compute in baseline trainings.
+- ``shrink``: ``archtune.shrink`` of the reference CNN, MLP and resnet against Torch-Pruning and
+  uniform pruning at 4x-30x (``benchmarks/shrink.py``).
 
 Every run is one CSV row per checkpoint (``--out``, ``benchmarks/results/<suite>.csv`` by
 default), appended as it ends: an interrupted benchmark started again skips the runs it has.
@@ -311,45 +311,28 @@ def mnist1d_table(rows: list[dict[str, str]]) -> str:
 
 
 # -- shrink -------------------------------------------------------------------------------------
-def run_shrink_suite(seeds: int, *, trials: int, epochs: int, out: Path) -> None:
-    """Shrink the reference CNN once per seed not yet in ``out`` (pretrained starts)."""
+def run_shrink_suite(seeds: int, *, epochs: int, out: Path) -> None:
+    """Every model of ``benchmarks/shrink.py`` once per seed not yet in ``out``."""
     import tempfile
 
-    from benchmarks.shrink import run
+    from benchmarks import shrink
 
-    done = {int(r["seed"]) for r in _read(out) if int(r["trials"]) == trials}
-    for seed in range(seeds):
-        if seed in done:
-            continue
-        print(f"shrink: seed {seed}", file=sys.stderr)
-        with tempfile.TemporaryDirectory() as tmp:
-            row = {"method": "archtune", "trials": trials, "epochs": epochs}
-            row |= run("pretrained", seed, trials, epochs, Path(tmp))
-        _append(out, list(row), [row])
+    done = {(r["model"], int(r["seed"])) for r in shrink.read(out)}
+    for key in shrink.MODELS:
+        for seed in range(seeds):
+            if (key, seed) in done:
+                continue
+            print(f"shrink: {key} seed {seed}", file=sys.stderr)
+            with tempfile.TemporaryDirectory() as tmp:
+                rows = shrink.run_model(key, seed, epochs=epochs, budget=10.0, work=Path(tmp))
+            shrink.append(rows, out)
 
 
 def shrink_table(rows: list[dict[str, str]]) -> str:
-    """Per seed and on average: reduction of the chosen model, its drop, the compute."""
-    if not rows:
-        return "shrink: no runs yet"
-    lines = ["## shrink: cnn-32-64-64 (93,322 params) on mnist-sample", ""]
-    head = [
-        "seed",
-        "baseline acc",
-        "chosen params",
-        "reduction",
-        "drop pt",
-        "max reduction within 0.5 pt",
-        "compute (baseline trainings)",
-    ]
-    lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for r in rows:
-        lines.append(
-            f"| {r['seed']} | {float(r['baseline_acc']):.2%} | {int(r['chosen_params']):,} | "
-            f"{float(r['reduction']):.1f}x | {100 * float(r['drop']):.2f} | "
-            f"{float(r['best_within']):.1f}x | {float(r['compute']):.1f} |"
-        )
-    return "\n".join(lines)
+    """The shrink suite's tables (``benchmarks/shrink.py``)."""
+    from benchmarks import shrink
+
+    return shrink.table(rows)
 
 
 # -- command line -------------------------------------------------------------------------------
@@ -360,9 +343,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--method", action="append", help="repeat for several; default: all")
     parser.add_argument("--problem", action="append", help="tabular: only these problems")
     parser.add_argument("--seeds", type=int, default=10)
-    parser.add_argument(
-        "--trials", type=int, help="trials per run (tabular: 100, shrink: 16 by default)"
-    )
+    parser.add_argument("--trials", type=int, help="trials per run (tabular: 100 by default)")
     parser.add_argument("--epochs", type=int, default=600, help="mnist1d: total epochs per run")
     parser.add_argument("--jobs", type=int, default=2, help="tabular: runs at once")
     parser.add_argument("--workers", type=int, default=2, help="mnist1d: trials at once")
@@ -380,7 +361,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         path = args.out / f"{suite}.csv"
         if suite == "shrink":
             if not args.table_only:
-                run_shrink_suite(args.seeds, trials=args.trials or 16, epochs=8, out=path)
+                run_shrink_suite(args.seeds, epochs=10, out=path)
             print(shrink_table(_read(path)))
             continue
         if suite == "mnist1d":
