@@ -106,10 +106,12 @@ class TrainObjective:
         network = self.model.build(config)
         cost = estimate_cost(network)
         result = {"params": float(cost.params), "flops": float(cost.flops)}
-        if with_latency:
-            from archtune.backends.torch import build_module, measure_latency
+        if with_latency:  # measured on the framework that will train it
+            from archtune.backends import get_backend
 
-            latency = measure_latency(build_module(network), network.input_shape, batch_sizes=(1,))
+            backend = get_backend(self.backend)
+            model = backend.build(network)
+            latency = backend.measure_latency(model, network.input_shape, batch_sizes=(1,))
             result["latency_ms"] = float(latency[1])
         return result
 
