@@ -109,7 +109,13 @@ def _uniform(network: Any, state: Mapping[str, Any], params: int) -> tuple[Any, 
 
 
 def run_model(
-    key: str, seed: int, *, epochs: int, budget: float, work: Path
+    key: str,
+    seed: int,
+    *,
+    epochs: int,
+    budget: float,
+    work: Path,
+    targets: Sequence[float] = TARGETS,
 ) -> list[dict[str, Any]]:
     """Every method at every target for one model and seed; rows of :data:`FIELDS`."""
     import torch
@@ -161,7 +167,7 @@ def run_model(
     state = {k: v.detach().clone() for k, v in baseline_module.state_dict().items()}
     finetune_epochs = 2 * epochs
     lr = 1e-3
-    for target in TARGETS:
+    for target in targets:
         reached = [p for p in result.ladder if base.params / p["params"] >= 0.95 * target]
         if not reached:
             continue
@@ -334,6 +340,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=10, help="one baseline training")
     parser.add_argument("--budget", type=float, default=10.0, help="in baseline trainings")
+    parser.add_argument("--targets", default=",".join(f"{t:g}" for t in TARGETS))
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--table-only", action="store_true")
     args = parser.parse_args(argv)
@@ -347,7 +354,12 @@ def main(argv: Sequence[str] | None = None) -> None:
                     continue
                 with tempfile.TemporaryDirectory() as tmp:
                     rows = run_model(
-                        key, seed, epochs=args.epochs, budget=args.budget, work=Path(tmp)
+                        key,
+                        seed,
+                        epochs=args.epochs,
+                        budget=args.budget,
+                        work=Path(tmp),
+                        targets=[float(t) for t in args.targets.split(",")],
                     )
                 append(rows, args.out)
     print(table(read(args.out)))
