@@ -16,7 +16,7 @@ from archtune import ConfigError  # noqa: E402
 from archtune.cli._shrink_cmd import shrink_command  # noqa: E402
 from archtune.shrinking import Candidate, ShrinkResult, shrink  # noqa: E402
 
-EPOCHS, BUDGET, WORKERS = 1, 12, 2
+EPOCHS, BUDGET, WORKERS, SAMPLES = 1, 30, 2, 1500
 
 
 def _run_onnx(path: Path, shape: tuple[int, ...]) -> np.ndarray:
@@ -40,7 +40,7 @@ def small_shrink(tmp_path_factory: pytest.TempPathFactory) -> tuple[ShrinkResult
     result = shrink(
         "cnn-16-32-32",
         "mnist-sample",
-        max_samples=600,
+        max_samples=SAMPLES,
         max_drop=0.02,
         output=tmp / "out" / "small.onnx",
         epochs=EPOCHS,
@@ -109,7 +109,7 @@ def test_resume_reuses_every_recorded_model(small_shrink: tuple[ShrinkResult, Pa
     again = shrink(
         "cnn-16-32-32",
         "mnist-sample",
-        max_samples=600,
+        max_samples=SAMPLES,
         max_drop=0.02,
         output=tmp / "out" / "again.onnx",
         epochs=EPOCHS,
@@ -323,3 +323,24 @@ def test_the_sampler_strategy_with_distillation(tmp_path: Path) -> None:
     costs = [row["params"] for row in result.ladder]
     assert costs == sorted(costs, reverse=True)  # from the most costly to the cheapest
     assert result.epochs_spent <= result.budget_epochs + 1e-9
+
+
+def test_an_existing_study_is_never_reused_or_touched_without_resume(
+    small_shrink: tuple[ShrinkResult, Path],
+) -> None:
+    from archtune import StudyStateError
+
+    result, tmp = small_shrink
+    models = sorted((tmp / "models" / result.study_name).iterdir())
+    with pytest.raises(StudyStateError, match="resume"):
+        shrink(
+            "cnn-16-32-32",
+            "mnist-sample",
+            max_samples=SAMPLES,
+            epochs=EPOCHS,
+            budget=BUDGET,
+            storage=f"sqlite:///{tmp / 's.db'}",
+            models_dir=tmp / "models",
+            output=tmp / "out" / "x.onnx",
+        )
+    assert sorted((tmp / "models" / result.study_name).iterdir()) == models

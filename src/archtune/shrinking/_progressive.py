@@ -122,7 +122,8 @@ class ProgressiveStrategy(BaseShrinkStrategy):
             passes = max(passes, self.min_steps * batch / context.n_train)
         if passes <= 1:
             return 1, passes
-        return math.ceil(passes), 1.0
+        epochs = math.ceil(passes)
+        return epochs, passes / epochs
 
     def search(self, context: SearchContext) -> list[LadderPoint]:
         """Walk down from the baseline; return the chain of each step's winner."""

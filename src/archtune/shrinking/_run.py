@@ -192,8 +192,10 @@ def shrink(
         )
     preprocessing = "standardized" if standardize else "as given"
     say(f"data: {data_kwargs['dataset']} ({preprocessing} inputs)")
-    with _models_folder(models_dir, storage, study_name, resume) as work:
+    with _models_folder(models_dir, storage, study_name) as work:
         study = _open_study(study_name, storage, work, cost_key, resume)
+        if not resume:  # a new study: models left by an earlier one of that name are stale
+            _clear_models(work, keep=work / "study.db")
         objective_fn = ShrinkObjective(
             data=tuple(sorted(data_kwargs.items())),
             recipe=base_recipe,
@@ -438,9 +440,7 @@ def _cost_function(cost_key: str, engine: BaseBackend) -> Callable[[Network], fl
 class _models_folder:
     """The folder for trained models: temporary, or kept beside a stored study for resume."""
 
-    def __init__(
-        self, models_dir: str | Path | None, storage: str | None, name: str, resume: bool
-    ) -> None:
+    def __init__(self, models_dir: str | Path | None, storage: str | None, name: str) -> None:
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         if models_dir is None and storage is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="archtune-shrink-")
@@ -448,8 +448,6 @@ class _models_folder:
         else:
             self.path = Path(models_dir) if models_dir is not None else Path("archtune-shrink")
             self.path = self.path / name
-            if self.path.exists() and not resume:
-                shutil.rmtree(self.path)
             self.path.mkdir(parents=True, exist_ok=True)
 
     def __enter__(self) -> Path:
@@ -458,6 +456,16 @@ class _models_folder:
     def __exit__(self, *exc: object) -> None:
         if self._tmp is not None:
             self._tmp.cleanup()
+
+
+def _clear_models(folder: Path, *, keep: Path) -> None:
+    for path in folder.iterdir():
+        if path == keep:
+            continue
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
 
 
 def _open_study(name: str, storage: str | None, work: Path, cost_key: str, resume: bool) -> Any:
