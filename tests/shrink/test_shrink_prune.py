@@ -197,3 +197,15 @@ def test_identity_shortcut_becomes_its_selection_matrix() -> None:
     got = module.layers[3](stem)
     # the kept channels are the block's L1-largest outputs; the residual sum is exact on them
     torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_a_projection_that_becomes_an_identity_starts_fresh() -> None:
+    """Block 3 narrowed to 2 outputs has a projection (16 -> 2); narrowing the stem to 2 too
+    makes its shortcut an identity, which cannot carry the projection's weights."""
+    net = apply_shrink(_resnet(), {"shrink.w3": 2 / 16})
+    parent = build_module(net).eval()
+    config = {"shrink.w0": 2 / 16}
+    module, entries, missing = _pruned(net, parent.state_dict(), config)
+    assert not any(key.startswith("layers.3.") for key in entries)  # block 3 starts fresh
+    assert any(key.startswith("layers.3.") for key in missing)
+    assert module(torch.randn(2, 28, 28, 1)).shape == (2, 10)

@@ -138,6 +138,8 @@ def _prune_residual(
     from torch import nn
 
     identity = isinstance(new.projection, nn.Identity)
+    if identity and not isinstance(base.projection, nn.Identity):
+        return None  # a projection cannot become an identity: the sum's channels differ
     forced = kept if identity else None
     base_body, new_body = base.get_submodule("body"), new.get_submodule("body")
     pruned = _prune_layer(base_body, new_body, kept, last_rows=forced)

@@ -234,6 +234,7 @@ def shrink(
                 seed=seed,
                 log=say,
                 n_train=dataset.n_train,
+                trivial_val=trivial_accuracy(dataset.y_val),
             )
             ladder = search.search(context)
             say(f"search: {len(ladder)} models on the ladder, {runner.epochs:.0f} epochs so far")
@@ -472,18 +473,20 @@ def _open_study(name: str, storage: str | None, work: Path, cost_key: str, resum
     import optuna
 
     from archtune._errors import StudyStateError
+    from archtune._redact import redact_url
     from archtune.search._study import storage_of, study_exists
 
     url = storage if storage is not None else f"sqlite:///{work / 'study.db'}"
     store = storage_of(url)
     exists = study_exists(store, name)
+    where = redact_url(url)
     if exists and not resume:
         raise StudyStateError(
-            f"shrink: study {name!r} already exists in {url}; pass resume=True (--resume) to "
+            f"shrink: study {name!r} already exists in {where}; pass resume=True (--resume) to "
             "continue it, or another name"
         )
     if resume and not exists:
-        raise StudyStateError(f"shrink: study {name!r} not found in {url}; nothing to resume")
+        raise StudyStateError(f"shrink: study {name!r} not found in {where}; nothing to resume")
     if exists:
         return optuna.load_study(study_name=name, storage=store)
     verbosity = optuna.logging.get_verbosity()

@@ -62,6 +62,7 @@ class SearchContext:
         seed: The shrink's seed.
         log: One line per step.
         n_train: Rows of the training split (to size short trainings in optimizer steps).
+        trivial_val: The validation accuracy of always answering the most frequent class.
     """
 
     baseline: Network
@@ -76,6 +77,7 @@ class SearchContext:
     seed: int
     log: Callable[[str], None]
     n_train: int = 0
+    trivial_val: float = 0.0
 
 
 class BaseShrinkStrategy(abc.ABC):
