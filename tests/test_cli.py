@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -312,7 +313,9 @@ def test_resume_refuses_a_study_another_driver_is_running(
         _wait_for_complete(tmp_path / "archtune.db", "busy", 1)
         second = archtune("run", str(config), "--resume", "--quiet", env=cli_env)
         assert second.returncode == 2
-        assert f"is being run by process {driver.pid}" in second.stderr
+        assert f"is run by a live driver on host {socket.gethostname()} (pid {driver.pid}," in (
+            " ".join(second.stderr.split())
+        )
     finally:
         driver.kill()
         driver.wait()

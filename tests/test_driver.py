@@ -190,11 +190,13 @@ def test_timeout_stops_starting_trials() -> None:
         {"x": Float(0, 1), "seconds": Float(0.4, 0.4)},
         objectives="score",
         n_trials=100,
-        timeout=1.0,
+        timeout=5.0,
         seed=0,
     )
-    assert 1 <= len(result.trials) <= 4
-    assert result.counts == {"complete": len(result.trials)}
+    assert 1 <= result.counts.get("complete", 0) <= 13
+    # The one running at the deadline was ended, and is queued to run again on resume.
+    assert set(result.counts) <= {"complete", "interrupted", "waiting"}
+    assert result.counts.get("interrupted", 0) == result.counts.get("waiting", 0) <= 1
 
 
 def test_existing_study_needs_resume_and_resume_needs_a_study() -> None:

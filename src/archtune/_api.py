@@ -15,6 +15,7 @@ __all__ = ["tune"]
 _ALIASES = {
     "budget.trials": "n_trials",
     "budget.timeout": "timeout",
+    "budget.trial_timeout": "trial_timeout",
     "budget.max_consecutive_failures": "max_consecutive_failures",
     "workers": "n_workers",
     "name": "study_name",
@@ -33,6 +34,7 @@ def tune(
     backend: str = "torch",
     n_workers: int = 1,
     timeout: str | float | None = None,
+    trial_timeout: str | float | None = None,
     max_total_steps: int | None = None,
     sampler: str = "auto",
     scheduler: str | Mapping[str, Any] = "auto",
@@ -67,7 +69,10 @@ def tune(
         recipe: Built-in training: recipe fields (values, parameters, ``lr: "auto"``).
         backend: Built-in training: ``torch`` or ``keras``.
         n_workers: Trials that run at once, each in its own process.
-        timeout: No new trial starts after this long (``"10m"``, seconds).
+        timeout: The run ends after this long (``"10m"``, seconds): no new trial starts, and
+            running trials are ended (recorded as ``timeout``; they run again on resume).
+        trial_timeout: A trial still running after this long is ended: it fails
+            (``archtune.failure=timeout``), counts, and the study goes on.
         max_total_steps: A budget of steps (epochs) over all trials: a trial starts only if it
             fits at full length (``scheduler`` ``max_steps``, or the fixed epochs of built-in
             training) beside the running ones.
@@ -109,6 +114,7 @@ def tune(
         "budget": {
             "trials": n_trials,
             "timeout": timeout,
+            "trial_timeout": trial_timeout,
             "steps": max_total_steps,
             "max_consecutive_failures": max_consecutive_failures,
         },

@@ -12,6 +12,7 @@ from rich.logging import RichHandler
 from rich.text import Text
 
 from archtune._errors import ArchtuneError, ConfigError, MissingDependencyError
+from archtune._redact import redact_url
 from archtune.cli._console import err, out
 from archtune.config import DEFAULT_STORAGE
 
@@ -89,12 +90,18 @@ def run(
     """Run (or with --resume, continue) the study a config describes."""
     quiet = quiet or json_out
     from archtune.cli._progress import StudyProgress
-    from archtune.config import load_config
+    from archtune.config import check_storage, load_config, read_config_file
     from archtune.search import Driver, TooManyFailuresError
 
     _setup_logging(quiet)
     _sigterm_as_interrupt()
     try:
+        # The storage first: loading a built-in config may train (the LR range test of lr: auto).
+        if storage is not None:
+            check_storage(storage, source="--storage")
+        else:
+            url = read_config_file(config).get("storage", DEFAULT_STORAGE)
+            check_storage(url, source=f"{config}: storage")
         experiment = load_config(
             config,
             overrides={
@@ -131,12 +138,27 @@ def run(
         result_json(result, experiment.storage or "memory")
     elif not quiet:
         _print_result(result, experiment.storage or "memory")
+    if not result.counts.get("complete"):
+        _fail(_nothing_completed(result, config), code=1)
+
+
+def _nothing_completed(result: Any, config: Path) -> str:
+    """Why a run that ended without one completed trial exits with code 1."""
+    from archtune.cli._tables import counts_line
+
+    failed = [t for t in result.trials if t.error]
+    first = f"; the first error: {failed[0].error.splitlines()[0]}" if failed else ""
+    return (
+        f"no trial of study {result.name} completed ({counts_line(result)}){first}; fix the "
+        f"cause (a corrected config replaces this study with `archtune run {config} --resume`)"
+    )
 
 
 def _print_result(result: Any, storage: str) -> None:
     from archtune.cli._tables import counts_line, trials_table
 
-    out.print(f"study [bold]{result.name}[/] in {storage}: {counts_line(result)}", highlight=False)
+    where = redact_url(storage)
+    out.print(f"study [bold]{result.name}[/] in {where}: {counts_line(result)}", highlight=False)
     if result.objectives.is_multi:
         title = f"Pareto front ({len(result.best_trials)} trials)"
     else:
@@ -149,12 +171,13 @@ def _print_result(result: Any, storage: str) -> None:
 
 
 def _check_storage_exists(storage: str) -> None:
-    """Read-only commands must not create an empty SQLite file where none was."""
-    prefix = "sqlite:///"
-    if storage.startswith(prefix):
-        path = Path(storage[len(prefix) :])
-        if not path.exists():
-            _fail(f"--storage {storage}: the file {path} does not exist (no studies there yet)")
+    """Read-only commands must open the storage, and not create an empty SQLite file."""
+    from archtune.config import check_storage
+
+    try:
+        check_storage(storage, must_exist=True)
+    except ConfigError as exc:
+        _fail(str(exc))
 
 
 @app.command()
@@ -172,15 +195,15 @@ def studies(
     from rich.table import Table
 
     from archtune.cli._tables import counts_line, format_value
-    from archtune.search import TuneResult
+    from archtune.search import TuneResult, driver_of
 
     _check_storage_exists(storage)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     names = optuna.get_all_study_names(storage)
     if not names:
-        out.print(f"no studies in {storage}")
+        out.print(f"no studies in {redact_url(storage)}", highlight=False)
         return
-    table = Table(title=f"studies in {storage}", title_justify="left")
+    table = Table(title=f"studies in {redact_url(storage)}", title_justify="left")
     for column in ("study", "objectives", "trials", "best"):
         table.add_column(column)
     for name in names:
@@ -193,7 +216,7 @@ def studies(
             best_text = f"{len(best)} on the Pareto front"
         else:
             best_text = f"{format_value(best[0].values[0])} (trial {best[0].number})"  # type: ignore[index]
-        table.add_row(name, objectives, counts_line(result), best_text)
+        table.add_row(name, objectives, counts_line(result, driver_of(result.study)), best_text)
     out.print(table)
 
 
@@ -211,14 +234,18 @@ def show(
         show_json(study, storage, top)
         return
     from archtune.cli._tables import counts_line, trials_table
-    from archtune.search import load_result
+    from archtune.search import driver_of, load_result
 
     _check_storage_exists(storage)
     try:
         result = load_result(study, storage)
     except ArchtuneError as exc:
         _fail(str(exc))
-    out.print(f"study [bold]{result.name}[/] in {storage}: {counts_line(result)}", highlight=False)
+    where = redact_url(storage)
+    counts = counts_line(result, driver_of(result.study))
+    out.print(
+        f"study [bold]{result.name}[/] in {where}: {counts}", highlight=False, soft_wrap=True
+    )
     best = result.top(top)
     if best:
         title = "Pareto front" if result.objectives.is_multi else f"best {len(best)} trials"
@@ -276,8 +303,11 @@ def lr_find(
 ) -> None:
     """Run the LR range test and print the suggested learning rate."""
     from archtune.cli._model_cmds import lr_find_report, write_curve
+    from archtune.config import check_writable
 
     try:
+        if output is not None:
+            check_writable(output)
         result = lr_find_report(
             data=data,
             model=model,
@@ -364,10 +394,14 @@ def shrink(
 ) -> None:
     """Shrink a model: the cheapest network within --max-drop of its accuracy, exported."""
     from archtune.cli._shrink_cmd import shrink_command
+    from archtune.config import check_storage, check_writable
 
     _setup_logging(quiet or json_output)
     _sigterm_as_interrupt()
     try:
+        check_storage(storage)
+        if output is not None:
+            check_writable(output)
         shrink_command(
             model,
             data,
@@ -412,10 +446,13 @@ def demo(
 ) -> None:
     """Shrink the reference CNN (cnn-32-64-64) on mnist-sample (a few minutes on 2 CPUs)."""
     from archtune.cli._shrink_cmd import demo_command
+    from archtune.config import check_writable
 
     _setup_logging(quiet or json_output)
     _sigterm_as_interrupt()
     try:
+        if output is not None:
+            check_writable(output)
         demo_command(workers, seed, output, json_output, quiet)
     except KeyboardInterrupt:
         err.print("[yellow]interrupted[/]", highlight=False)

@@ -39,11 +39,13 @@ def _check_storage(storage: str) -> None:
 def report_command(study: str, storage: str, output: Path | None = None) -> Path:
     """Write the study's HTML report (default ``<study>-report.html``); print where."""
     from archtune.cli._console import out
+    from archtune.config import check_writable
     from archtune.report import write_report
 
     _check_storage(storage)
     target = output if output is not None else Path(f"{study}-report.html")
     try:
+        check_writable(target)
         written = write_report(study, target, storage=storage)
     except ArchtuneError as exc:
         _fail(str(exc))
@@ -61,6 +63,7 @@ def export_command(
 ) -> None:
     """Retrain a trial of a built-in training study and write it as ONNX/TorchScript/Keras."""
     from archtune.cli._console import err, out
+    from archtune.config import check_writable
     from archtune.report._export import export_trial
 
     _check_storage(storage)
@@ -71,6 +74,10 @@ def export_command(
                 f"--pick takes `smallest-within DROP` (e.g. smallest-within 1%), got {pick[0]!r}"
             )
         drop = pick[1]
+    try:
+        check_writable(output)  # before the retraining
+    except ArchtuneError as exc:
+        _fail(str(exc))
     err.print(f"retraining the trial of study {study} ...", highlight=False)
     try:
         done = export_trial(
@@ -83,7 +90,8 @@ def export_command(
     )
     out.print(
         f"trial {done.trial.number} written to {done.path} ({done.format}); reloaded outputs "
-        f"match within {done.max_abs_diff:.2g}; retrained: {metric_text}",
+        f"match within {done.max_abs_diff:.2g}; retrained: {metric_text}; the file "
+        f"{done.preprocessing}",
         highlight=False,
         soft_wrap=True,
     )

@@ -6,7 +6,7 @@ from typing import Any
 
 from rich.table import Table
 
-from archtune.search import TrialResult, TuneResult
+from archtune.search import LeaseState, TrialResult, TuneResult
 
 __all__ = ["counts_line", "format_value", "trials_table"]
 
@@ -17,6 +17,7 @@ _STATUS_ORDER = (
     "infeasible",
     "interrupted",
     "running",
+    "stalled",
     "waiting",
 )
 
@@ -30,11 +31,21 @@ def format_value(value: Any) -> str:
     return str(value)
 
 
-def counts_line(result: TuneResult) -> str:
-    """``"18 complete, 1 stopped, 1 failed"``: trials by status, in a fixed order."""
-    counts = result.counts
+def counts_line(result: TuneResult, driver: LeaseState | None = None) -> str:
+    """``"18 complete, 1 stopped, 1 failed"``: trials by status, in a fixed order.
+
+    With ``driver`` gone (its lease expired), RUNNING trials are ``stalled``, not running, and
+    the line says so: ``"...; driver gone (last heartbeat 75 s ago); resume with --resume"``.
+    """
+    counts = dict(result.counts)
+    gone = driver is not None and driver.status == "gone"
+    if gone and "running" in counts:
+        counts["stalled"] = counts.pop("running")
     parts = [f"{counts[s]} {s}" for s in _STATUS_ORDER if counts.get(s)]
-    return ", ".join(parts) if parts else "no trials"
+    line = ", ".join(parts) if parts else "no trials"
+    if gone and driver is not None:
+        line += f"; {driver.describe()}"
+    return line
 
 
 def trials_table(result: TuneResult, trials: list[TrialResult], *, title: str) -> Table:

@@ -29,13 +29,18 @@ def read_config_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read a YAML (or JSON) config file into a dict.
 
     Raises:
-        ConfigError: the file is missing, unreadable, not YAML, or not a mapping.
+        ConfigError: the file is missing, unreadable, not UTF-8, not YAML, or not a mapping.
     """
     file = Path(path)
     try:
-        text = file.read_text()
+        text = file.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{file}: no such file") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{file}: is not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset "
+            f"{exc.start}); save it as UTF-8"
+        ) from None
     except OSError as exc:
         raise ConfigError(f"{file}: cannot be read ({exc.strerror})") from None
     try:
@@ -43,7 +48,7 @@ def read_config_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ConfigError(f"{file}: {where}invalid YAML ({problem})") from None
     if not isinstance(data, dict):
         raise ConfigError(
@@ -58,14 +63,20 @@ def load_config(
 ) -> Experiment:
     """Read, validate and resolve a config file; ``overrides`` replace top-level keys.
 
-    The objective's module is looked up from the current directory, then the file's directory.
+    The objective's module is looked up from the current directory, then the installed
+    packages, then the file's directory (appended to ``sys.path``, so a module in the config's
+    folder never shadows an installed one).
     """
     data = read_config_file(path)
     for key, value in (overrides or {}).items():
         if value is not None:
             data[key] = value
-    search_path = (os.getcwd(), str(Path(path).resolve().parent))
-    return build_experiment(data, source=str(path), search_path=search_path)
+    return build_experiment(
+        data,
+        source=str(path),
+        search_path=(os.getcwd(),),
+        fallback_path=(str(Path(path).resolve().parent),),
+    )
 
 
 def build_experiment(
@@ -73,6 +84,7 @@ def build_experiment(
     *,
     source: str,
     search_path: tuple[str, ...] = (),
+    fallback_path: tuple[str, ...] = (),
     aliases: Mapping[str, str] | None = None,
 ) -> Experiment:
     """Validate ``data`` (the config's shape) and resolve it into an :class:`Experiment`.
@@ -80,7 +92,9 @@ def build_experiment(
     Args:
         data: The configuration as a dict.
         source: Where it came from, the first word of every error message.
-        search_path: Directories to import the objective's module from.
+        search_path: Directories to import the objective's module from, before the
+            installed packages.
+        fallback_path: Directories searched after the installed packages (a config's folder).
         aliases: Field paths to rename in messages (``tune()`` says ``n_trials``, not
             ``budget.trials``).
 
@@ -105,13 +119,16 @@ def build_experiment(
             precheck, study_attrs = setup.objective.precheck, setup.study_attrs
             starting_points = setup.starting_points
         else:
-            objective = ObjectiveRef(config.objective, search_path=search_path)
+            objective = ObjectiveRef(
+                config.objective, search_path=search_path, fallback_path=fallback_path
+            )
             space = Space.from_dict(config.space, path="space")
             objectives = Objectives.parse(config.objectives)
         constraints = parse_constraints(config.constraints)
         if constraints:
             precheck = _constrained_precheck(config, constraints, precheck)
         timeout_s = _timeout(config.budget.timeout, names)
+        trial_timeout_s = _timeout(config.budget.trial_timeout, names, "budget.trial_timeout")
         if config.sampler == "grid":
             _check_grid(space, config.budget.trials, names)
     except InvalidSpaceError as exc:
@@ -133,6 +150,7 @@ def build_experiment(
         objectives=objectives,
         n_trials=config.budget.trials,
         timeout_s=timeout_s,
+        trial_timeout_s=trial_timeout_s,
         max_consecutive_failures=config.budget.max_consecutive_failures,
         max_retries=config.max_retries,
         n_workers=config.workers,
@@ -217,13 +235,13 @@ def _check_builtin_metrics(objectives: Objectives, task: str) -> None:
             )
 
 
-def _timeout(value: Any, names: Mapping[str, str]) -> float | None:
+def _timeout(value: Any, names: Mapping[str, str], field: str = "budget.timeout") -> float | None:
     if value is None:
         return None
     try:
         return parse_duration(value)
     except ValueError as exc:
-        raise ConfigError(f"{names.get('budget.timeout', 'budget.timeout')} {exc}") from None
+        raise ConfigError(f"{names.get(field, field)} {exc}") from None
 
 
 def _check_grid(space: Space, n_trials: int, names: Mapping[str, str]) -> None:

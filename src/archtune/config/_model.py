@@ -56,6 +56,7 @@ class BudgetConfig(BaseModel):
 
     trials: Annotated[int, _at_least(1)]
     timeout: Any = None  # a duration: parsed by archtune.config.parse_duration
+    trial_timeout: Any = None  # a duration, per trial: the same format
     steps: Annotated[int, _at_least(1)] | None = None  # total epochs over all trials
     max_consecutive_failures: Annotated[int, _at_least(1)] = 5
 

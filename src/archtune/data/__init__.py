@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from archtune.data._dataset import Dataset, SplitName, Task
 from archtune.data._errors import DatasetError
-from archtune.data._load import DataSpec, list_datasets, load_dataset
+from archtune.data._load import DataSpec, absolute_spec, list_datasets, load_dataset
 
 __all__ = [
     "DataSpec",
@@ -22,6 +22,7 @@ __all__ = [
     "DatasetError",
     "SplitName",
     "Task",
+    "absolute_spec",
     "list_datasets",
     "load_dataset",
 ]

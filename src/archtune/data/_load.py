@@ -18,13 +18,31 @@ from archtune.data._files import FILE_SUFFIXES, load_csv, load_npz
 from archtune.data._raw import RawData, raw_from_mapping
 from archtune.data._split import build_dataset
 
-__all__ = ["DataSpec", "list_datasets", "load_dataset"]
+__all__ = ["DataSpec", "absolute_spec", "list_datasets", "load_dataset"]
 
 DataSpec: TypeAlias = "str | os.PathLike[str] | tuple[Any, Any] | Mapping[str, Any]"
 """What :func:`load_dataset` accepts: a name, a path, ``"module:function"`` or arrays."""
 
 _CALLABLE = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 _TASKS = ("classification", "regression")
+
+
+def absolute_spec(spec: DataSpec) -> DataSpec:
+    """``spec`` with a relative ``.npz``/``.csv`` path made absolute (from the current directory).
+
+    What a study records must work from any directory (``archtune report``, ``export``);
+    other specs are returned as they are.
+
+    Example:
+        >>> import os
+        >>> absolute_spec("x.csv") == os.path.join(os.getcwd(), "x.csv")
+        True
+    """
+    if isinstance(spec, os.PathLike):
+        spec = os.fspath(spec)
+    if isinstance(spec, str) and Path(spec).suffix.lower() in FILE_SUFFIXES:
+        return os.path.abspath(os.path.expanduser(spec))
+    return spec
 
 
 def list_datasets() -> dict[str, str]:

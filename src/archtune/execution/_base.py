@@ -16,8 +16,9 @@ class BaseExecutor(abc.ABC):
     """Runs trials somewhere else than the driver and streams their events back.
 
     Life cycle: :meth:`start` once; then :meth:`submit` a task whenever :attr:`n_free` > 0,
-    :meth:`poll` for events and :meth:`answer` every :class:`Report`; :meth:`shutdown` at the
-    end (also on errors: executors are context managers). Only the driver calls these, from one
+    :meth:`poll` for events and :meth:`answer` every :class:`Report`; :meth:`cancel` a trial
+    that ran out of time; :meth:`shutdown` at the end (also on errors: executors are context
+    managers). Only the driver calls these, from one
     thread; executors never touch the study storage.
     """
 
@@ -46,6 +47,14 @@ class BaseExecutor(abc.ABC):
     @abc.abstractmethod
     def answer(self, number: int, decision: Decision) -> None:
         """Answer the last :class:`Report` of trial ``number``."""
+
+    @abc.abstractmethod
+    def cancel(self, number: int) -> None:
+        """End trial ``number`` now (a time limit passed): stop its worker and start a fresh one.
+
+        No event of that trial follows, and its worker is free again at once. A trial that is
+        not running is ignored.
+        """
 
     @abc.abstractmethod
     def shutdown(self) -> list[int]:

@@ -136,6 +136,16 @@ class LocalExecutor(BaseExecutor):
         with contextlib.suppress(OSError):
             worker.conn.send(task)
 
+    def cancel(self, number: int) -> None:
+        for index, worker in enumerate(self._workers):
+            if worker.number == number:
+                worker.process.kill()  # SIGKILL: a trial stuck in C code ignores anything less
+                worker.process.join(timeout=5)
+                worker.conn.close()
+                with self._thread_env():
+                    self._workers[index] = self._spawn()
+                return
+
     def answer(self, number: int, decision: Decision) -> None:
         for worker in self._workers:
             if worker.number == number:

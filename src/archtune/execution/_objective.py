@@ -24,11 +24,16 @@ class ObjectiveRef:
 
     Attributes:
         target: ``"package.module:function"`` or a module-level function.
-        search_path: Directories put first on ``sys.path`` before importing ``target``.
+        search_path: Directories put first on ``sys.path`` before importing ``target`` (the
+            current directory, as ``python -m`` does).
+        fallback_path: Directories appended to ``sys.path``, so they are searched after the
+            installed packages: the config file's folder. A module there (``yaml.py``,
+            ``numpy.py``) never shadows an installed one; a module only there is still found.
     """
 
     target: str | ObjectiveFn
     search_path: tuple[str, ...] = ()
+    fallback_path: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -55,9 +60,7 @@ class ObjectiveRef:
                     f"objective must be 'module:function', e.g. 'examples.quickstart:train', "
                     f"got {self.target!r}"
                 )
-            for entry in reversed(self.search_path):
-                if entry not in sys.path:
-                    sys.path.insert(0, entry)
+            extend_sys_path(self.search_path, self.fallback_path)
             try:
                 found: Any = importlib.import_module(module_name)
                 for part in attr.split("."):
@@ -88,6 +91,16 @@ class ObjectiveRef:
                     "'module:function'"
                 ) from exc
         accepts_reporter(fn)
+
+
+def extend_sys_path(first: tuple[str, ...], last: tuple[str, ...]) -> None:
+    """Put ``first`` at the front of ``sys.path`` and ``last`` at its end (each entry once)."""
+    for entry in reversed(first):
+        if entry not in sys.path:
+            sys.path.insert(0, entry)
+    for entry in last:
+        if entry not in sys.path:
+            sys.path.append(entry)
 
 
 def accepts_reporter(fn: ObjectiveFn) -> bool:

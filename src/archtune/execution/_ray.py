@@ -26,13 +26,16 @@ from archtune._errors import ArchtuneError, ObjectiveError
 from archtune._imports import require
 from archtune._reporter import Decision
 from archtune.execution._base import BaseExecutor
-from archtune.execution._objective import ObjectiveRef, accepts_reporter
+from archtune.execution._objective import ObjectiveRef, accepts_reporter, extend_sys_path
 from archtune.execution._protocol import Event, TrialDone, TrialError, TrialTask, WorkerLost
 from archtune.execution._worker import StartupFailed, run_task
 
 __all__ = ["RayExecutor"]
 
 logger = logging.getLogger("archtune")
+
+_AUTH_MODE = "RAY_AUTH_MODE"
+"""Ray's switch for token authentication (Ray >= 2.52): ``token`` or ``disabled``."""
 
 _LONG_POLL_S = 5.0
 """How long one ``events`` call waits in the actor before it returns nothing."""
@@ -62,16 +65,16 @@ class _QueueConnection:
 class _RayWorker:
     """The body of a worker actor (wrapped with ``ray.remote`` by :class:`RayExecutor`)."""
 
-    def __init__(self, payload: tuple[tuple[str, ...], bytes], metric_names: list[str]) -> None:
+    def __init__(
+        self, payload: tuple[tuple[str, ...], tuple[str, ...], bytes], metric_names: list[str]
+    ) -> None:
         self._tasks: queue.Queue[TrialTask | None] = queue.Queue()
         self._decisions: queue.Queue[Decision] = queue.Queue()
         self._outbox: queue.Queue[Any] = queue.Queue()
         self._failed: str | None = None
-        search_path, blob = payload
+        search_path, fallback_path, blob = payload
         try:
-            for entry in reversed(search_path):  # before unpickling a function by reference
-                if entry not in sys.path:
-                    sys.path.insert(0, entry)
+            extend_sys_path(search_path, fallback_path)  # before unpickling a function by name
             objective: ObjectiveRef = pickle.loads(blob)
             fn = objective.load()
             with_reporter = accepts_reporter(fn)
@@ -136,9 +139,13 @@ class RayExecutor(BaseExecutor):
 
     Args:
         n_workers: How many trials run at once.
-        address: ``None`` connects to the Ray of this process if there is one, or else starts
-            a local Ray that :meth:`shutdown` stops; ``"auto"`` or ``"HOST:PORT"`` joins a
-            running cluster (left running).
+        address: ``None`` uses the Ray this process is connected to if there is one, or else
+            starts a new local Ray that :meth:`shutdown` stops (never one named by
+            ``RAY_ADDRESS`` or started by ``ray start``: joining is explicit); ``"auto"`` or
+            ``"HOST:PORT"`` joins a running cluster (left running). The local Ray has no
+            dashboard and keeps Ray's token authentication (on by default in recent Ray;
+            a warning if ``RAY_AUTH_MODE`` turns it off): Ray's own servers listen on every
+            network interface, and the token is what keeps others out.
         resources: Per trial: ``{"cpus": 1, "gpus": 0}`` (fractions allowed).
         runtime_env: Ray's runtime environment for the actors (``working_dir``,
             ``env_vars``, ``pip``...). When this executor starts a local Ray, the driver's
@@ -178,10 +185,13 @@ class RayExecutor(BaseExecutor):
         ray = _ray()
         runtime_env = self._runtime_env
         if not ray.is_initialized():
-            if self._address is None and runtime_env is None:
-                runtime_env = {"env_vars": {"PYTHONPATH": _import_path(objective)}}
+            if self._address is None:
+                if runtime_env is None:
+                    runtime_env = {"env_vars": {"PYTHONPATH": _import_path(objective)}}
+                _warn_if_token_auth_is_off()
             ray.init(
-                address=self._address,
+                # "local": a new Ray, even where RAY_ADDRESS or `ray start` names another.
+                address=self._address if self._address is not None else "local",
                 include_dashboard=False,
                 logging_level=logging.WARNING,
                 log_to_driver=True,
@@ -201,7 +211,9 @@ class RayExecutor(BaseExecutor):
         runtime_env["env_vars"] = env_vars | dict(runtime_env.get("env_vars", {}))
         options["runtime_env"] = runtime_env
         self._actor_class = ray.remote(_RayWorker).options(**options)
-        self._payload = ray.put((objective.search_path, pickle.dumps(objective)))
+        self._payload = ray.put(
+            (objective.search_path, objective.fallback_path, pickle.dumps(objective))
+        )
         self._actors = [self._spawn() for _ in range(self._n_workers)]
 
     def _check_resources(self, ray: Any) -> None:
@@ -258,6 +270,14 @@ class RayExecutor(BaseExecutor):
                 actor.handle.answer.remote(decision)
                 return
 
+    def cancel(self, number: int) -> None:
+        for index, actor in enumerate(self._actors):
+            if actor.number == number:
+                with contextlib.suppress(Exception):
+                    _ray().kill(actor.handle, no_restart=True)
+                self._actors[index] = self._spawn()
+                return
+
     def poll(self, timeout: float) -> list[Event]:
         ray = _ray()
         refs = [a.pending for a in self._actors]
@@ -305,6 +325,26 @@ class RayExecutor(BaseExecutor):
         return events
 
 
+def _warn_if_token_auth_is_off() -> None:
+    """Warn when ``RAY_AUTH_MODE`` turns off the token the local Ray would require.
+
+    Ray (2.60 at least) binds its servers (GCS, raylet, the workers' and this driver's gRPC
+    ports) to every network interface with no setting to change that, so its token, required
+    by default for a new local Ray while ``RAY_AUTH_MODE`` is unset, is what keeps other
+    machines out. (Setting the variable here would not do: Ray reads it once per process.)
+    """
+    mode = os.environ.get(_AUTH_MODE)
+    if mode is not None and mode.strip().lower() != "token":
+        logger.warning(
+            "%s=%s: the local Ray archtune starts takes connections without a token, and "
+            "Ray listens on every network interface; anyone who can reach this machine can "
+            "run code in it. Unset %s (or set it to token) to require Ray's token.",
+            _AUTH_MODE,
+            mode,
+            _AUTH_MODE,
+        )
+
+
 def _describe_loss(exc: BaseException) -> str:
     """One line for the trial's error: why its Ray worker is gone (from Ray's message)."""
     name = type(exc).__name__
@@ -321,12 +361,18 @@ def _describe_loss(exc: BaseException) -> str:
 
 
 def _import_path(objective: ObjectiveRef) -> str:
-    """The driver's import path (minus the interpreter's own), for actors on this machine."""
+    """The driver's import path (minus the interpreter's own), for actors on this machine.
+
+    ``PYTHONPATH`` comes before the installed packages, so the objective's ``fallback_path``
+    (the config's folder) stays out of it: each actor appends it to its ``sys.path`` instead.
+    """
     prefixes = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}
+    last = {os.path.realpath(p) for p in objective.fallback_path}
     entries = list(objective.search_path)
     for entry in sys.path:
         path = os.path.realpath(entry or os.getcwd())
-        if os.path.isdir(path) and not any(path.startswith(p) for p in prefixes):
+        mine = os.path.isdir(path) and not any(path.startswith(p) for p in prefixes)
+        if mine and path not in last:
             entries.append(path)
     existing = os.environ.get("PYTHONPATH", "")
     return os.pathsep.join(e for e in dict.fromkeys([*entries, *existing.split(os.pathsep)]) if e)

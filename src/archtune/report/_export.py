@@ -2,23 +2,33 @@
 
 from __future__ import annotations
 
+import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
+import numpy.typing as npt
 
 from archtune._errors import ConfigError, StudyStateError
+from archtune.config import check_writable
 from archtune.search import TrialResult, TuneResult, load_result
 from archtune.search import _attrs as attrs
 
+if TYPE_CHECKING:
+    from archtune.data import Dataset
+
 __all__ = [
     "BUILTIN_ATTR",
+    "CLASSES_KEY",
     "FORMATS",
+    "PREPROCESSING_KEY",
     "ExportResult",
     "export_trial",
+    "fold_dataset_preprocessing",
+    "fold_preprocessing",
     "objective_from_record",
 ]
 
@@ -28,6 +38,12 @@ creation (:meth:`archtune.training.TrainObjective.to_record`)."""
 
 FORMATS = ("onnx", "torchscript", "keras")
 Format = Literal["onnx", "torchscript", "keras"]
+
+PREPROCESSING_KEY = "archtune.preprocessing"
+"""ONNX metadata: what the file does to its inputs and outputs (JSON, see
+:func:`fold_preprocessing`)."""
+CLASSES_KEY = "archtune.classes"
+"""ONNX metadata: the class names, output index by output index (a JSON list)."""
 
 
 def objective_from_record(record: Mapping[str, Any]) -> Any:
@@ -52,6 +68,8 @@ class ExportResult:
         max_abs_diff: The largest difference between the reloaded file's outputs and the
             framework's on test inputs.
         metrics: The retrained model's metrics (compare with ``trial.metrics``).
+        preprocessing: One line on what the file expects: raw inputs with the
+            standardisation folded in (ONNX), or standardised inputs.
     """
 
     path: Path
@@ -60,6 +78,7 @@ class ExportResult:
     seed: int
     max_abs_diff: float
     metrics: dict[str, float]
+    preprocessing: str = ""
 
 
 def _trial_seed(result: TuneResult, trial: TrialResult) -> int:
@@ -84,6 +103,10 @@ def export_trial(
 ) -> ExportResult:
     """Retrain a built-in trial and write it as ``format``; reload it and check its outputs.
 
+    An ONNX file takes raw inputs: the data's standardisation is folded into its graph, and
+    its metadata holds the class names (:func:`fold_dataset_preprocessing`). TorchScript and
+    Keras files take standardised inputs (``Dataset.preprocess``).
+
     Args:
         study: The study's name (in ``storage``) or its result.
         path: The file to write (``.keras`` for keras).
@@ -99,6 +122,10 @@ def export_trial(
     """
     if format not in FORMATS:
         raise ConfigError(f"--format must be one of {', '.join(FORMATS)}, got {format!r}")
+    target = Path(path)
+    if format == "keras" and target.suffix != ".keras":
+        raise ConfigError(f"-o {target}: a Keras model file must end in .keras")
+    check_writable(target)  # before the retraining, not after
     result = study if isinstance(study, TuneResult) else _load(study, storage)
     record = result.study.user_attrs.get(BUILTIN_ATTR)
     if not isinstance(record, dict):
@@ -111,25 +138,298 @@ def export_trial(
         raise ConfigError(f"--format torchscript needs the torch backend, got {objective.backend}")
     if format == "keras" and objective.backend != "keras":
         raise ConfigError(f"--format keras needs the keras backend, got {objective.backend}")
-    target = Path(path)
-    if format == "keras" and target.suffix != ".keras":
-        raise ConfigError(f"-o {target}: a Keras model file must end in .keras")
     chosen = _pick(result, trial, smallest_within)
     seed = _trial_seed(result, chosen)
-    model, network, metrics, x = _retrain(objective, chosen.config, seed)
+    model, network, metrics, dataset = _retrain(objective, chosen.config, seed)
     from archtune.backends import get_backend
 
     backend = get_backend(objective.backend)
+    rows = slice(0, 64)  # checked on the first rows of the test split (else validation)
+    x = np.asarray(dataset.split("test" if dataset.n_test else "val")[0][rows])
     expected = np.asarray(backend.predict(model, x), dtype=np.float32)
     target.parent.mkdir(parents=True, exist_ok=True)
     got = _write_and_reload(backend, model, network, target, format, x)
+    diff = _check_close(got, expected, atol, f"the exported {format} model", objective.backend)
+    if format == "onnx":
+        raw = _raw_rows(objective, dataset, rows)
+        before = _run_onnx(target, dataset.preprocess(raw))
+        preprocessing = fold_dataset_preprocessing(target, dataset)
+        after = _in_model_units(_run_onnx(target, raw), dataset)
+        diff = max(diff, _check_close(after, before, atol, "the folded ONNX model", "its graph"))
+    else:
+        preprocessing = _unfolded(dataset)
+    return ExportResult(target, format, chosen, seed, diff, metrics, preprocessing)
+
+
+def _check_close(got: np.ndarray, expected: np.ndarray, atol: float, what: str, ref: str) -> float:
     diff = float(np.max(np.abs(got - expected))) if expected.size else 0.0
     if got.shape != expected.shape or not diff <= atol:
         raise StudyStateError(
-            f"the exported {format} model's outputs differ from {objective.backend}'s by "
-            f"{diff:.3g} (tolerance {atol:g}); {target} is not trustworthy"
+            f"{what}'s outputs differ from {ref}'s by {diff:.3g} (tolerance {atol:g}); the "
+            "file is not trustworthy"
         )
-    return ExportResult(target, format, chosen, seed, diff, metrics)
+    return diff
+
+
+def _raw_rows(objective: Any, dataset: Dataset, rows: slice) -> npt.NDArray[np.float32]:
+    """The same rows as the user has them: the split again, without standardisation."""
+    if dataset.x_mean is None:
+        raw_x = dataset.split("test" if dataset.n_test else "val")[0]
+    else:
+        from archtune.training._objective import load_cached
+
+        data = dict(objective.data) | {"standardize": False}
+        raw = load_cached(tuple(sorted(data.items())))
+        raw_x = raw.split("test" if raw.n_test else "val")[0]
+    return np.asarray(raw_x[rows], dtype=np.float32)
+
+
+def _in_model_units(out: np.ndarray, dataset: Dataset) -> np.ndarray:
+    """Regression outputs in the targets' units back in the model's (standardised) ones."""
+    if dataset.task != "regression" or dataset.y_mean is None or dataset.y_scale is None:
+        return out
+    mean = np.asarray(dataset.y_mean, dtype=np.float64)
+    y = (out.astype(np.float64) - mean) / np.asarray(dataset.y_scale, dtype=np.float64)
+    return np.asarray(y, dtype=np.float32)
+
+
+def _unfolded(dataset: Dataset) -> str:
+    if dataset.x_mean is None:
+        return "takes the inputs as given (the study's data is not standardised)"
+    return (
+        "takes standardised inputs: apply (x - mean) / scale of the training split first "
+        "(archtune's Dataset.preprocess), or export to ONNX, which has it in the graph"
+    )
+
+
+def fold_dataset_preprocessing(path: str | os.PathLike[str], dataset: Dataset) -> str:
+    """Fold ``dataset``'s preprocessing and class names into the ONNX file at ``path``.
+
+    The file then takes raw inputs as the dataset's files hold them, and a regression model
+    answers in the targets' units. See :func:`fold_preprocessing`.
+
+    Returns:
+        One line saying what the file now contains.
+    """
+    regression = dataset.task == "regression"
+    return fold_preprocessing(
+        path,
+        dataset.x_mean,
+        dataset.x_scale,
+        classes=dataset.classes,
+        y_mean=dataset.y_mean if regression else None,
+        y_scale=dataset.y_scale if regression else None,
+    )
+
+
+def fold_preprocessing(
+    path: str | os.PathLike[str],
+    x_mean: npt.ArrayLike | None,
+    x_scale: npt.ArrayLike | None,
+    *,
+    classes: Sequence[object] | None = None,
+    y_mean: npt.ArrayLike | None = None,
+    y_scale: npt.ArrayLike | None = None,
+) -> str:
+    """Rewrite an ONNX model so it takes raw inputs and says what it contains.
+
+    The standardisation ``(x - x_mean) / x_scale`` becomes the graph's first nodes (computed
+    in float64, as archtune computes it, broadcasting over the channels-last input: ``x_mean``
+    has shape ``(features,)``, ``(1, channels)`` or ``(1, 1, channels)``), and with
+    ``y_mean``/``y_scale`` the last nodes turn standardised regression outputs back into
+    the targets' units. The input and output keep their names and float32 type. The metadata
+    gets :data:`PREPROCESSING_KEY` (a JSON object: ``inputs``, ``standardized``, the shapes of
+    the statistics, ``outputs``) and, with ``classes``, :data:`CLASSES_KEY` (a JSON list).
+
+    Args:
+        path: The ONNX file, rewritten in place.
+        x_mean: The mean subtracted from inputs, or ``None`` (inputs were not standardised).
+        x_scale: The scale inputs were divided by, or ``None``.
+        classes: The class of each output index (classification).
+        y_mean: The mean of standardised regression targets, or ``None``.
+        y_scale: Their scale, or ``None``.
+
+    Returns:
+        One line saying what the file contains, for messages.
+
+    Raises:
+        MissingDependencyError: ``onnx`` is not installed.
+        ValueError: the model has not one float32 input and one output, or the statistics
+            do not broadcast against them.
+    """
+    from archtune._imports import require
+
+    onnx = require("onnx", extra="onnx", feature="folding preprocessing into an ONNX file")
+    from onnx import TensorProto, helper, numpy_helper
+
+    model = onnx.load(os.fspath(path))
+    graph = model.graph
+    names = _onnx_names(graph)
+    initialized = {init.name for init in graph.initializer}
+    inputs = [value for value in graph.input if value.name not in initialized]
+    if len(inputs) != 1 or len(graph.output) != 1:
+        raise ValueError(
+            f"{path}: folding needs one input and one output, got {len(inputs)} and "
+            f"{len(graph.output)}"
+        )
+    float_input = inputs[0].type.tensor_type.elem_type == TensorProto.FLOAT
+    record: dict[str, Any] = {"inputs": "raw", "standardized": False}
+    if x_mean is not None and x_scale is not None and float_input:
+        mean = np.asarray(x_mean, dtype=np.float64)
+        scale = np.asarray(x_scale, dtype=np.float64)
+        _check_broadcast(inputs[0], mean, scale, path)
+        source = inputs[0].name
+        standardized = _fresh(names, f"{source}_standardized")
+        _rename_uses(graph, source, standardized)
+        m, s, x64, centered, scaled = (
+            _fresh(names, n)
+            for n in (
+                "archtune_x_mean",
+                "archtune_x_scale",
+                "archtune_x64",
+                "archtune_centered",
+                "archtune_scaled",
+            )
+        )
+        graph.initializer.extend(
+            [numpy_helper.from_array(mean, m), numpy_helper.from_array(scale, s)]
+        )
+        first = [
+            helper.make_node("Cast", [source], [x64], to=TensorProto.DOUBLE),
+            helper.make_node("Sub", [x64, m], [centered]),
+            helper.make_node("Div", [centered, s], [scaled]),
+            helper.make_node("Cast", [scaled], [standardized], to=TensorProto.FLOAT),
+        ]
+        nodes = [*first, *graph.node]
+        del graph.node[:]
+        graph.node.extend(nodes)
+        record |= {
+            "standardized": True,
+            "formula": "(x - x_mean) / x_scale, in the graph",
+            "x_mean_shape": list(mean.shape),
+            "x_scale_shape": list(scale.shape),
+        }
+    elif not float_input:
+        record["inputs"] = "as the model takes them (not float32: nothing folded)"
+    outputs = "logits" if classes is not None else "the model's outputs"
+    if y_mean is not None and y_scale is not None:
+        _fold_output(graph, names, np.asarray(y_mean), np.asarray(y_scale))
+        outputs = "targets in the data's units (y * y_scale + y_mean, in the graph)"
+        record["y_shape"] = list(np.asarray(y_mean).shape)
+    record["outputs"] = outputs
+    props = {PREPROCESSING_KEY: json.dumps(record)}
+    if classes is not None:
+        props[CLASSES_KEY] = json.dumps([_json_scalar(c) for c in classes])
+    kept = [p for p in model.metadata_props if p.key not in props]
+    del model.metadata_props[:]
+    model.metadata_props.extend(kept)
+    for key, value in props.items():
+        model.metadata_props.add(key=key, value=value)
+    onnx.checker.check_model(model)
+    onnx.save(model, os.fspath(path))
+    return _describe_folded(record, classes)
+
+
+def _describe_folded(record: Mapping[str, Any], classes: Sequence[object] | None) -> str:
+    if record["standardized"]:
+        shape = tuple(record["x_mean_shape"])
+        text = f"takes raw inputs (the standardisation (x - mean) / scale, {shape}, is in it)"
+    elif record["inputs"] == "raw":
+        text = "takes the inputs as given (the study's data is not standardised)"
+    else:
+        text = f"takes the inputs {record['inputs']}"
+    if "y_shape" in record:
+        text += "; answers in the targets' units"
+    if classes is not None:
+        text += f"; its metadata names the {len(classes)} classes ({CLASSES_KEY})"
+    return text
+
+
+def _json_scalar(value: object) -> object:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)
+
+
+def _onnx_names(graph: Any) -> set[str]:
+    names = {value.name for value in (*graph.input, *graph.output, *graph.value_info)}
+    names |= {init.name for init in graph.initializer}
+    for node in graph.node:
+        names.update(node.input)
+        names.update(node.output)
+        names.add(node.name)
+    return names
+
+
+def _fresh(names: set[str], base: str) -> str:
+    name, i = base, 1
+    while name in names:
+        name, i = f"{base}_{i}", i + 1
+    names.add(name)
+    return name
+
+
+def _rename_uses(graph: Any, old: str, new: str) -> None:
+    """Make every node that reads ``old`` (in subgraphs too) read ``new``."""
+    for node in graph.node:
+        for i, name in enumerate(node.input):
+            if name == old:
+                node.input[i] = new
+        for attribute in node.attribute:
+            for sub in (attribute.g, *attribute.graphs):
+                if sub is not None and len(sub.node):
+                    _rename_uses(sub, old, new)
+
+
+def _check_broadcast(value: Any, mean: np.ndarray, scale: np.ndarray, path: object) -> None:
+    dims = value.type.tensor_type.shape.dim
+    sample = tuple(d.dim_value if d.HasField("dim_value") else 1 for d in dims[1:])
+    for name, stat in (("x_mean", mean), ("x_scale", scale)):
+        try:
+            np.broadcast_shapes((1, *sample), stat.shape)
+        except ValueError:
+            raise ValueError(
+                f"{path}: {name} of shape {stat.shape} does not broadcast against inputs "
+                f"(n, {', '.join(map(str, sample))})"
+            ) from None
+
+
+def _fold_output(graph: Any, names: set[str], y_mean: np.ndarray, y_scale: np.ndarray) -> None:
+    from onnx import TensorProto, helper, numpy_helper
+
+    output = graph.output[0].name
+    standardized = _fresh(names, f"{output}_standardized")
+    for node in graph.node:
+        for i, name in enumerate(node.output):
+            if name == output:
+                node.output[i] = standardized
+    _rename_uses(graph, output, standardized)
+    m, s, y64, scaled, shifted = (
+        _fresh(names, n)
+        for n in (
+            "archtune_y_mean",
+            "archtune_y_scale",
+            "archtune_y64",
+            "archtune_y_scaled",
+            "archtune_y_shifted",
+        )
+    )
+    graph.initializer.extend(
+        [
+            numpy_helper.from_array(y_mean.astype(np.float64), m),
+            numpy_helper.from_array(y_scale.astype(np.float64), s),
+        ]
+    )
+    graph.node.extend(
+        [
+            helper.make_node("Cast", [standardized], [y64], to=TensorProto.DOUBLE),
+            helper.make_node("Mul", [y64, s], [scaled]),
+            helper.make_node("Add", [scaled, m], [shifted]),
+            helper.make_node("Cast", [shifted], [output], to=TensorProto.FLOAT),
+        ]
+    )
 
 
 def _load(name: str, storage: str | None) -> TuneResult:
@@ -148,7 +448,7 @@ def _pick(
 
 def _retrain(
     objective: Any, config: Mapping[str, Any], seed: int
-) -> tuple[Any, Any, dict[str, float], np.ndarray]:
+) -> tuple[Any, Any, dict[str, float], Dataset]:
     """Train the trial's network again on its recipe, as its worker did."""
     from archtune.backends import get_backend
     from archtune.training._objective import load_cached
@@ -158,8 +458,18 @@ def _retrain(
     dataset = load_cached(objective.data)
     model = backend.build(network, seed=seed)
     fit = backend.fit(model, dataset, objective.recipe_of(config), seed=seed)
-    x = dataset.x_test if len(dataset.x_test) else dataset.x_val
-    return model, network, dict(fit.metrics), np.asarray(x[:64])
+    return model, network, dict(fit.metrics), dataset
+
+
+def _run_onnx(path: Path, x: np.ndarray) -> np.ndarray:
+    from archtune._imports import require
+
+    onnxruntime = require("onnxruntime", extra="onnx", feature="checking an ONNX export")
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    feed = session.get_inputs()[0]
+    dtype = np.int64 if "int64" in feed.type else np.float32
+    (out,) = session.run(None, {feed.name: x.astype(dtype)})
+    return np.asarray(out, dtype=np.float32)
 
 
 def _write_and_reload(
@@ -167,14 +477,7 @@ def _write_and_reload(
 ) -> np.ndarray:
     if format == "onnx":
         backend.export_onnx(model, target, input_shape=network.input_shape)
-        from archtune._imports import require
-
-        onnxruntime = require("onnxruntime", extra="onnx", feature="checking an ONNX export")
-        session = onnxruntime.InferenceSession(str(target), providers=["CPUExecutionProvider"])
-        feed = session.get_inputs()[0]
-        dtype = np.int64 if "int64" in feed.type else np.float32
-        (out,) = session.run(None, {feed.name: x.astype(dtype)})
-        return np.asarray(out, dtype=np.float32)
+        return _run_onnx(target, x)
     if format == "torchscript":
         import torch
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from archtune._redact import redact_url
 from archtune.search import TrialResult, TuneResult
 
 __all__ = ["SCHEMA_VERSION", "result_document", "studies_document", "trial_document"]
@@ -57,7 +58,7 @@ def result_document(
     document: dict[str, Any] = {
         "schema": SCHEMA_VERSION,
         "name": result.name,
-        "storage": storage,
+        "storage": redact_url(storage) if storage is not None else None,
         "objectives": [{"metric": m, "direction": d} for m, d in result.objectives.directions],
         "multi_objective": result.objectives.is_multi,
         "counts": result.counts,
@@ -76,6 +77,9 @@ def result_document(
     shrink = result.study.user_attrs.get("archtune.shrink.result")
     if isinstance(shrink, dict):  # a shrink study: its own result, as `archtune shrink --json`
         document["shrink"] = _safe(shrink)
+        stored_in = document["shrink"].get("study")
+        if isinstance(stored_in, dict) and isinstance(stored_in.get("storage"), str):
+            stored_in["storage"] = redact_url(stored_in["storage"])  # stored unredacted earlier
     return document
 
 
@@ -100,4 +104,5 @@ def studies_document(results: list[TuneResult], *, storage: str | None = None) -
                 ),
             }
         )
-    return {"schema": SCHEMA_VERSION, "storage": storage, "studies": studies}
+    where = redact_url(storage) if storage is not None else None
+    return {"schema": SCHEMA_VERSION, "storage": where, "studies": studies}

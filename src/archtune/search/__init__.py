@@ -9,6 +9,7 @@ from archtune.search._driver import (
     TooManyFailuresError,
 )
 from archtune.search._experiment import Experiment
+from archtune.search._lease import LeaseState, driver_of
 from archtune.search._median import MedianScheduler
 from archtune.search._objectives import Direction, Objectives
 from archtune.search._result import TrialResult, TuneResult, load_result
@@ -35,6 +36,7 @@ __all__ = [
     "DriverStats",
     "Experiment",
     "HyperbandScheduler",
+    "LeaseState",
     "MOASHAScheduler",
     "MedianScheduler",
     "NoScheduler",
@@ -47,6 +49,7 @@ __all__ = [
     "TrialResult",
     "TuneResult",
     "choose_sampler",
+    "driver_of",
     "load_result",
     "make_sampler",
     "make_scheduler",

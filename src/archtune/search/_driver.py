@@ -31,11 +31,12 @@ from archtune.execution import (
 from archtune.search import _attrs as attrs
 from archtune.search._constraints import Constraint
 from archtune.search._experiment import Experiment
+from archtune.search._lease import Lease
 from archtune.search._ranking import dominates_or_equals
 from archtune.search._result import TuneResult
 from archtune.search._scheduler import BaseScheduler, StudyView, TrialPhase
 from archtune.search._schedulers import make_scheduler
-from archtune.search._study import fail_running, open_study, release_study, requeue
+from archtune.search._study import fail_running, open_study, requeue
 
 __all__ = [
     "MAX_INFEASIBLE_IN_ROW",
@@ -93,6 +94,8 @@ class Driver:
             workers by default.
         scheduler: Decides on intermediate reports; never stops by default.
         progress: Told about every change of the counts.
+        lease_ttl_s: How long the study's lease outlives this driver's last heartbeat before
+            another driver may take the study over (default ``$ARCHTUNE_LEASE_TTL`` or 60 s).
     """
 
     def __init__(
@@ -103,9 +106,12 @@ class Driver:
         executor: BaseExecutor | None = None,
         scheduler: BaseScheduler | None = None,
         progress: ProgressSink | None = None,
+        lease_ttl_s: float | None = None,
     ) -> None:
         self.experiment = experiment
         self._resume = resume
+        self._lease_ttl_s = lease_ttl_s
+        self._lease: Lease | None = None
         self._executor = executor or _make_executor(experiment)
         self._scheduler = scheduler or make_scheduler(
             experiment.scheduler,
@@ -114,6 +120,7 @@ class Driver:
         )
         self._progress = progress
         self._live: dict[int, optuna.Trial] = {}  # asked and not ended (running or ready)
+        self._started: dict[int, float] = {}  # on a worker since (monotonic), for trial_timeout
         self._ready: TrialTask | None = None  # asked ahead, not yet on a worker
         self._durations: list[float] = []  # of trials that ended, for asking ahead
         self._front: dict[int, list[float]] = {}  # complete trials no other one dominates
@@ -138,6 +145,8 @@ class Driver:
         Raises:
             ObjectiveError: the objective cannot be loaded or does not return its metrics.
             TooManyFailuresError: ``max_consecutive_failures`` user failures in a row.
+            StudyStateError: a live driver holds the study, or took it over from this one
+                (whose heartbeat had lapsed): this one then leaves the study alone.
             KeyboardInterrupt: after marking running trials interrupted (they run again on
                 resume).
         """
@@ -146,8 +155,9 @@ class Driver:
             exp.objective.check()
         except ObjectiveError as exc:
             raise ObjectiveError(f"{exp.source}: {exc}") from None
-        study = open_study(exp, resume=self._resume)
+        study, lease = open_study(exp, resume=self._resume, lease_ttl_s=self._lease_ttl_s)
         self.study = study
+        self._lease = lease
         if not study.get_trials(deepcopy=False):  # a new study: the starting points go first
             for point in exp.starting_points:
                 study.enqueue_trial(dict(point), user_attrs={attrs.TRIAL_START: "defaults"})
@@ -164,15 +174,15 @@ class Driver:
                 executor.start(exp.objective, metric_names=exp.objectives.names)
                 self._loop(study, executor, deadline, interrupt)
             if self._ready is not None:  # asked ahead, then the time ran out: run it on resume
-                self._on_abort(study)
+                self._on_abort(study, lease)
         except ObjectiveError as exc:
-            self._on_abort(study)
+            self._on_abort(study, lease, exc)
             raise ObjectiveError(f"{exp.source}: {exc}") from None
-        except BaseException:
-            self._on_abort(study)
+        except BaseException as exc:
+            self._on_abort(study, lease, exc)
             raise
         finally:
-            release_study(study)
+            lease.release()
         return TuneResult.from_study(study)
 
     def _loop(
@@ -187,11 +197,18 @@ class Driver:
         One trial is asked ahead (``self._ready``) while the workers run, so a worker that
         finishes gets its next configuration at once: the sampler and the storage write of the
         finished trial no longer sit between two trials of the same worker. Ctrl-C (or
-        SIGTERM) takes effect here, between storage operations, within a second.
+        SIGTERM) takes effect here, between storage operations, within a second. Time limits
+        too: a trial past ``trial_timeout_s`` is ended, and at the study's deadline every
+        running trial is.
         """
         while True:
             interrupt.check()
+            if self._lease is not None:
+                self._lease.check()
             out_of_time = deadline is not None and time.monotonic() >= deadline
+            if out_of_time:
+                self._end_at_deadline(study, executor)
+            self._end_overdue(study, executor)
             self._dispatch(study, executor, out_of_time)
             if not self._ready and self._can_ask() and self._may_ask_ahead(deadline):
                 self._ready = self._ask(study)
@@ -199,8 +216,7 @@ class Driver:
             self._notify()
             if self.stats.running == 0:
                 return
-            wait_s = 1.0 if deadline is None else max(0.0, min(1.0, deadline - time.monotonic()))
-            events = executor.poll(wait_s)
+            events = executor.poll(self._wait_s(deadline))
             self._dispatch(study, executor, out_of_time)  # first: free workers start at once
             stop: ArchtuneError | None = None
             for event in events:
@@ -211,6 +227,63 @@ class Driver:
             if stop is not None:
                 raise stop
             interrupt.check()
+
+    def _wait_s(self, deadline: float | None) -> float:
+        """How long to wait for events: at most 1 s, and not past the next time limit."""
+        now = time.monotonic()
+        limits = [now + 1.0]
+        if deadline is not None:
+            limits.append(deadline)
+        trial_timeout = self.experiment.trial_timeout_s
+        if trial_timeout is not None and self._started:
+            limits.append(min(self._started.values()) + trial_timeout)
+        return max(0.0, min(limits) - now)
+
+    def _end_at_deadline(self, study: optuna.Study, executor: BaseExecutor) -> None:
+        """The study's time is up: end every running trial now; each runs again on resume.
+
+        They are recorded as FAIL (``archtune.failure=timeout``, not counted: the deadline,
+        not their configuration, ended them) and queued again, as interrupted trials are.
+        """
+        limit = _seconds(self.experiment.timeout_s)
+        for number in sorted(executor.running):
+            executor.cancel(number)
+            self._on_timeout(
+                study,
+                number,
+                f"timeout: the study's time limit ({limit}) passed while it ran; it runs "
+                "again on --resume",
+                counted=False,
+            )
+
+    def _end_overdue(self, study: optuna.Study, executor: BaseExecutor) -> None:
+        """End the trials that ran past ``trial_timeout_s``: each fails, counts, and the study
+        goes on."""
+        limit = self.experiment.trial_timeout_s
+        if limit is None:
+            return
+        now = time.monotonic()
+        for number in sorted(executor.running):
+            started = self._started.get(number)
+            if started is not None and now - started >= limit:
+                executor.cancel(number)
+                self._on_timeout(
+                    study,
+                    number,
+                    f"timeout: ran longer than the trial time limit ({_seconds(limit)}); its "
+                    "worker was stopped",
+                    counted=True,
+                )
+
+    def _on_timeout(
+        self, study: optuna.Study, number: int, message: str, *, counted: bool
+    ) -> None:
+        self._started.pop(number, None)
+        trial = self._live.pop(number)
+        self._record_curve(trial)
+        self._fail(study, trial, "timeout", message, counted=counted)
+        if not counted:
+            requeue(study, _frozen(study, trial), next_attempt=False)
 
     def _may_ask_ahead(self, deadline: float | None) -> bool:
         """Ask ahead only when the trial will surely start before the timeout.
@@ -259,6 +332,7 @@ class Driver:
                 return
             if task is not None:
                 executor.submit(task)
+                self._started[task.number] = time.monotonic()
 
     def _ask(self, study: optuna.Study) -> TrialTask | None:
         """Ask for a trial and its task; ``None`` when it is infeasible (recorded, not run)."""
@@ -291,6 +365,8 @@ class Driver:
 
     # -- events -----------------------------------------------------------------------------
     def _handle(self, study: optuna.Study, executor: BaseExecutor, event: Event) -> None:
+        if not isinstance(event, Report):
+            self._started.pop(event.number, None)
         if isinstance(event, Report):
             self._on_report(executor, event)
         elif isinstance(event, TrialDone):
@@ -470,12 +546,18 @@ class Driver:
                 attrs.TRIAL_CURVE, [{"step": step, **metrics} for step, metrics in curve]
             )
 
-    def _on_abort(self, study: optuna.Study) -> None:
+    def _on_abort(
+        self, study: optuna.Study, lease: Lease, error: BaseException | None = None
+    ) -> None:
         """Mark trials still running as interrupted and queue them again (Ctrl-C, errors).
 
         Reads the storage, not only ``self._live``: an interrupt inside ``study.ask()`` leaves
-        a RUNNING trial the driver has not seen yet.
+        a RUNNING trial the driver has not seen yet. A driver whose lease another driver took
+        over touches nothing (the trials are the other's now) and raises why it stopped.
         """
+        if not lease.still_mine():
+            self._live.clear()
+            raise lease.lost_error() from error
         with _ignoring_sigint():
             for trial in self._live.values():
                 self._record_curve(trial)
@@ -527,6 +609,11 @@ def _make_executor(experiment: Experiment) -> BaseExecutor:
             resources=dict(experiment.resources),
         )
     return LocalExecutor(experiment.n_workers)
+
+
+def _seconds(value: float | None) -> str:
+    """``5 s``, ``2.5 s``: a time limit in messages."""
+    return "none" if value is None else f"{value:g} s"
 
 
 def _count(value: float) -> str:

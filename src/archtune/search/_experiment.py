@@ -26,7 +26,11 @@ class Experiment:
         space: The search space.
         objectives: The metrics to optimise.
         n_trials: ``budget.trials``: trials that must reach an end.
-        timeout_s: No new trial starts after this many seconds of this run.
+        timeout_s: This run ends after this many seconds: no new trial starts, and the
+            running ones are ended (recorded as ``timeout``, not counted; they run again on
+            resume).
+        trial_timeout_s: A trial still running after this many seconds is ended: it fails
+            (``timeout``) and counts, and the study goes on.
         max_total_steps: ``budget.steps``: no new trial starts unless it fits, at full length
             (``scheduler.max_steps``), with the steps reported so far and those running
             trials may still take; when none runs, one last trial may start (see
@@ -58,6 +62,7 @@ class Experiment:
     objectives: Objectives
     n_trials: int
     timeout_s: float | None = None
+    trial_timeout_s: float | None = None
     max_total_steps: int | None = None
     max_consecutive_failures: int = 5
     max_retries: int = 1
@@ -94,6 +99,7 @@ class Experiment:
             "budget": {
                 "trials": self.n_trials,
                 "timeout_s": self.timeout_s,
+                "trial_timeout_s": self.trial_timeout_s,
                 "steps": self.max_total_steps,
                 "max_consecutive_failures": self.max_consecutive_failures,
             },

@@ -11,6 +11,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from archtune._errors import StudyStateError
+from archtune._redact import redact_url
 from archtune.search import _attrs as attrs
 from archtune.search._objectives import Objectives
 from archtune.search._ranking import non_dominated
@@ -175,6 +176,6 @@ def load_result(name: str, storage: str) -> TuneResult:
         names = optuna.get_all_study_names(storage)
         known = ", ".join(names) if names else "none"
         raise StudyStateError(
-            f"no study named {name!r} in {storage}; the studies there: {known}"
+            f"no study named {name!r} in {redact_url(storage)}; the studies there: {known}"
         ) from None
     return TuneResult.from_study(study)

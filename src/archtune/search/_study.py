@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
-import datetime as dt
-import os
-import socket
+import json
+import logging
 import time
 import warnings
 from typing import Any
@@ -15,18 +13,23 @@ from optuna.storages import BaseStorage
 from optuna.trial import TrialState
 
 from archtune._errors import StudyStateError
+from archtune._redact import redact_url
 from archtune.search import _attrs as attrs
 from archtune.search._experiment import Experiment
+from archtune.search._lease import Lease, lease_state
 from archtune.search._samplers import make_sampler
 
 __all__ = [
     "fail_running",
     "open_study",
-    "release_study",
     "requeue",
     "storage_of",
     "study_exists",
 ]
+
+logger = logging.getLogger("archtune")
+
+_BUILTIN_ATTR = "archtune.builtin"  # built-in training's record: model, data, recipe
 
 
 def _storage(url: str | None, *, attempts: int = 5) -> BaseStorage:
@@ -65,22 +68,27 @@ study_exists = _study_exists
 """Whether a study of that name is in the storage."""
 
 
-def open_study(experiment: Experiment, *, resume: bool) -> optuna.Study:
+def open_study(
+    experiment: Experiment, *, resume: bool, lease_ttl_s: float | None = None
+) -> tuple[optuna.Study, Lease]:
     """Create the study, or reopen it when ``resume`` is true; never either implicitly.
 
     On resume the stored space and objectives must equal the experiment's, no live driver may
-    hold the study, and trials a dead driver left RUNNING are marked failed and queued again.
+    hold the study (see :mod:`archtune.search._lease`), and trials a driver that is gone left
+    RUNNING are marked failed and queued again. The caller holds the returned lease (its
+    heartbeat runs already) and releases it at the end.
 
     Raises:
         StudyStateError: the study exists without ``resume``, is missing with it, differs from
-            the experiment, or is held by a running driver.
+            the experiment, or is held by a live driver.
     """
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     storage = _storage(experiment.storage)
-    where = experiment.storage or "memory"
+    where = redact_url(experiment.storage) if experiment.storage else "memory"
     exists = _study_exists(storage, experiment.name)
     if exists and not resume:
         study = optuna.load_study(study_name=experiment.name, storage=storage)
+        _check_not_held(study)
         n_done = sum(attrs.counts_toward_budget(t) for t in study.get_trials(deepcopy=False))
         raise StudyStateError(
             f"study {experiment.name!r} already exists in {where} ({n_done} trials finished); "
@@ -91,15 +99,15 @@ def open_study(experiment: Experiment, *, resume: bool) -> optuna.Study:
             f"study {experiment.name!r} does not exist in {where}, so it cannot be resumed; "
             "run it without --resume to start it"
         )
+    if exists and _replace_unfinished(storage, experiment):
+        exists = False
     if exists:
         study = optuna.load_study(study_name=experiment.name, storage=storage)
         _check_matches(study, experiment)
         _check_not_held(study)
-        fail_running(study, "interrupted: its driver stopped (repaired on resume)")
-        n_trials_so_far = len(study.get_trials(deepcopy=False))
-        # A fresh seed stream: the same seed again would re-propose the first configurations.
-        seed = None if experiment.seed is None else experiment.seed + n_trials_so_far
-        study.sampler = _sampler(experiment, seed)
+        lease = Lease(study, ttl_s=lease_ttl_s)
+        # Read back: a driver that resumed at the same moment may have written over it.
+        lease.acquire(verify=experiment.storage is not None)
     else:
         study = optuna.create_study(
             storage=storage,
@@ -107,23 +115,31 @@ def open_study(experiment: Experiment, *, resume: bool) -> optuna.Study:
             directions=experiment.objectives.optuna_directions,
             sampler=_sampler(experiment, experiment.seed),
         )
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            study.set_metric_names(experiment.objectives.names)
-        study.set_user_attr(attrs.STUDY_VERSION, _version())
-        study.set_user_attr(attrs.STUDY_SPACE, experiment.space.to_dict())
-        study.set_user_attr(attrs.STUDY_OBJECTIVES, experiment.objectives.to_dict())
-        for key, value in experiment.study_attrs.items():
-            study.set_user_attr(key, value)
-    study.set_user_attr(attrs.STUDY_CONFIG, experiment.to_record())
-    study.set_user_attr(attrs.STUDY_DRIVER, _lease())
-    return study
-
-
-def release_study(study: optuna.Study) -> None:
-    """Mark the study as held by no driver."""
-    with contextlib.suppress(Exception):
-        study.set_user_attr(attrs.STUDY_DRIVER, None)
+        lease = Lease(study, ttl_s=lease_ttl_s)
+        lease.acquire(verify=False)  # a new study: creating it was the race, and it was won
+    try:
+        if exists:
+            fail_running(study, "interrupted: its driver stopped (repaired on resume)")
+            n_trials_so_far = len(study.get_trials(deepcopy=False))
+            # A fresh seed stream: the same seed again would re-propose the first configurations.
+            seed = None if experiment.seed is None else experiment.seed + n_trials_so_far
+            study.sampler = _sampler(experiment, seed)
+        else:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                study.set_metric_names(experiment.objectives.names)
+            study.set_user_attr(attrs.STUDY_VERSION, _version())
+            study.set_user_attr(attrs.STUDY_SPACE, experiment.space.to_dict())
+            study.set_user_attr(attrs.STUDY_OBJECTIVES, experiment.objectives.to_dict())
+            for key, value in experiment.study_attrs.items():
+                study.set_user_attr(key, value)
+        study.set_user_attr(attrs.STUDY_CONFIG, experiment.to_record())
+        # The heartbeat has a connection of its own (the driver's may be busy for a while).
+        lease.start_heartbeat(_storage(experiment.storage) if experiment.storage else None)
+    except BaseException:
+        lease.release()
+        raise
+    return study, lease
 
 
 def requeue(study: optuna.Study, trial: optuna.trial.FrozenTrial, *, next_attempt: bool) -> None:
@@ -145,6 +161,56 @@ def _sampler(experiment: Experiment, seed: int | None) -> optuna.samplers.BaseSa
         n_trials=experiment.n_trials,
         has_constraints=bool(experiment.constraints),
     )
+
+
+def _replace_unfinished(storage: BaseStorage, experiment: Experiment) -> bool:
+    """On resume, let a corrected config replace a study in which no trial completed.
+
+    A study whose every trial failed (a wrong space, objective or recipe) holds no result a
+    corrected config could contradict: it is deleted, and the caller creates it again from the
+    config. Returns whether it was replaced.
+    """
+    name = experiment.name
+    if name is None:
+        return False
+    study = optuna.load_study(study_name=name, storage=storage)
+    stored_space = study.user_attrs.get(attrs.STUDY_SPACE)
+    stored_objectives = study.user_attrs.get(attrs.STUDY_OBJECTIVES)
+    if stored_space is None or stored_objectives is None:
+        return False  # not archtune's: _check_matches says so
+    trials = study.get_trials(deepcopy=False)
+    if any(t.state == TrialState.COMPLETE for t in trials):
+        return False
+    changed = [
+        what
+        for what, stored, new in (
+            ("space", stored_space, experiment.space.to_dict()),
+            ("objectives", stored_objectives, experiment.objectives.to_dict()),
+            *(
+                ("model, data or recipe", study.user_attrs.get(key), value)
+                for key, value in experiment.study_attrs.items()
+                if key == _BUILTIN_ATTR
+            ),
+        )
+        if _as_json(stored) != _as_json(new)
+    ]
+    if not changed:
+        return False
+    _check_not_held(study)
+    optuna.delete_study(study_name=name, storage=storage)
+    logger.info(
+        "resume: no trial of study %r completed, so the config replaces the stored one "
+        "(%s changed); its %d earlier trials were dropped",
+        name,
+        ", ".join(changed),
+        len(trials),
+    )
+    return True
+
+
+def _as_json(value: Any) -> Any:
+    """``value`` as the storage keeps it (tuples become lists)."""
+    return json.loads(json.dumps(value, default=str))
 
 
 def _check_matches(study: optuna.Study, experiment: Experiment) -> None:
@@ -173,15 +239,10 @@ def _check_matches(study: optuna.Study, experiment: Experiment) -> None:
 
 
 def _check_not_held(study: optuna.Study) -> None:
-    lease = study.user_attrs.get(attrs.STUDY_DRIVER)
-    if not lease or lease.get("host") != socket.gethostname():
-        return
-    pid = int(lease.get("pid", -1))
-    started = lease.get("pid_start")
-    if pid != os.getpid() and started is not None and _process_start(pid) == started:
+    state = lease_state(study.user_attrs.get(attrs.STUDY_DRIVER))
+    if state.status == "live":
         raise StudyStateError(
-            f"study {study.study_name!r} is being run by process {pid} on this machine "
-            f"(since {lease.get('started')}); stop it first, or wait for it to finish"
+            f"study {study.study_name!r} is {state.describe()}; wait for it or stop it"
         )
 
 
@@ -201,30 +262,6 @@ def fail_running(study: optuna.Study, reason: str) -> None:
             warnings.simplefilter("ignore")
             study.tell(trial.number, state=TrialState.FAIL)
         requeue(study, trial, next_attempt=False)
-
-
-def _lease() -> dict[str, Any]:
-    pid = os.getpid()
-    return {
-        "host": socket.gethostname(),
-        "pid": pid,
-        "pid_start": _process_start(pid),
-        "started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-    }
-
-
-def _process_start(pid: int) -> str | None:
-    """The kernel's start time of process ``pid`` (tells a live process from a reused pid)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
-        pass
-    try:
-        os.kill(pid, 0)
-    except (OSError, ProcessLookupError):
-        return None
-    return "alive"
 
 
 def _version() -> str:

@@ -132,6 +132,25 @@ class ExecutorConformance:
         assert started.n_free == 2
         assert started.running == []
 
+    def test_cancel_ends_a_trial_and_its_worker_takes_the_next(
+        self, started: BaseExecutor
+    ) -> None:
+        started.submit(TrialTask(30, {"mode": "steps", "steps": 5}))
+        started.submit(TrialTask(31, {"mode": "steps", "steps": 5}))
+        # Each waits on the answer to its first report, as a trial that never returns would.
+        _wait_for(started, lambda seen: {e.number for e in seen} == {30, 31})
+        started.cancel(30)
+        assert started.running == [31]
+        assert started.n_free == 1
+        started.cancel(99)  # not running: ignored
+        started.submit(TrialTask(32, {"mode": "metrics", "x": 3.0}))
+        started.answer(31, Decision.STOP)
+        events = _run_until_ended(started, {31, 32})
+        assert not [e for e in events if e.number == 30]  # nothing more of the cancelled one
+        done = sorted((e.number, e.metrics["score"]) for e in events if isinstance(e, TrialDone))
+        assert done == [(31, 0.0), (32, 3.0)]
+        assert started.n_free == 2
+
     def test_shutdown_returns_the_trials_cut_short(
         self, executor: BaseExecutor, objective: ObjectiveRef
     ) -> None:

@@ -9,10 +9,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from archtune._errors import ConfigError, InvalidSpaceError
-from archtune.data import Task
-from archtune.recipe import Recipe, default_recipe_space
-from archtune.space import Fixed, Float, Param, Scalar, Space, param_from_dict
+from archtune._errors import ConfigError, InfeasibleError, InvalidSpaceError
+from archtune.data import Task, absolute_spec
+from archtune.recipe import InvalidRecipeError, Recipe, default_recipe_space
+from archtune.space import Choice, Fixed, Float, Int, Param, Scalar, Space, param_from_dict
 from archtune.training._model import ModelSpec
 from archtune.training._objective import TrainObjective
 from archtune.training._resolve import resolve_model
@@ -23,6 +23,8 @@ logger = logging.getLogger("archtune")
 
 DEFAULT_EPOCHS = 10
 """Epochs of a built-in trial when the recipe does not fix them."""
+
+_SHAPES = {1: "(features,)", 2: "(length, channels)", 3: "(height, width, channels)"}
 
 _DATA_KEYS = ("val_fraction", "test_fraction", "max_samples", "target", "standardize", "seed")
 
@@ -72,13 +74,13 @@ def setup_training(
     """
     from archtune.data import load_dataset
 
-    data_kwargs = {"dataset": data["dataset"]} | {k: data[k] for k in _DATA_KEYS if k in data}
+    options = {k: data[k] for k in _DATA_KEYS if k in data}
     try:
-        dataset = load_dataset(
-            data_kwargs["dataset"], **{k: v for k, v in data_kwargs.items() if k != "dataset"}
-        )
+        dataset = load_dataset(data["dataset"], **options)
     except ConfigError as exc:
         raise ConfigError(f"data: {exc}") from None
+    # The study records the spec: a relative file path would only work from this directory.
+    data_kwargs = {"dataset": absolute_spec(data["dataset"])} | options
     task = dataset.task
     n_outputs = dataset.n_outputs
     head = "softmax" if task == "classification" else "none"
@@ -89,6 +91,8 @@ def setup_training(
     )
     recipe_space = _recipe_part(recipe, task)
     space = _compose({**model_space, **recipe_space})
+    _check_recipe_values(space)
+    _check_fixed_network(space, spec, dataset.name)
     objective = TrainObjective(
         model=spec, data=tuple(sorted(data_kwargs.items())), backend=backend
     )
@@ -173,6 +177,14 @@ def _model_part(
         known = ", ".join(FAMILIES)
         raise ConfigError(f"model.family must be auto or one of {known}, got {name!r}")
     family = get_family(name)
+    if len(input_shape) not in family.input_ranks:
+        rank = len(input_shape)
+        fits = [f.name for f in FAMILIES.values() if rank in f.input_ranks]
+        raise ConfigError(
+            f"model.family {name} takes {family.data} shaped "
+            f"{' or '.join(_SHAPES[r] for r in family.input_ranks)}, but the data's inputs "
+            f"have shape {tuple(input_shape)}; use family auto or one of {', '.join(fits)}"
+        )
     defaults = family.default_space()
     space: dict[str, Any] = dict(defaults) if model.get("space", "default") == "default" else {}
     if choice is not None and not space:  # no search of the structure: the budget's fit
@@ -250,6 +262,72 @@ def _compose(entries: dict[str, Any]) -> Space:
         return Space(params)
     except InvalidSpaceError as exc:
         raise ConfigError(f"{_field(exc.path)} {exc.reason}") from None
+
+
+# The fields a recipe checks against another (``min_lr <= lr``, ...).
+_PARTNERS = {
+    "lr": ("min_lr",),
+    "min_lr": ("lr",),
+    "optimizer": ("momentum",),
+    "momentum": ("optimizer",),
+    "epochs": ("warmup_epochs",),
+    "warmup_epochs": ("epochs",),
+    "weight_init": ("pretrained_path",),
+    "pretrained_path": ("weight_init",),
+}
+
+
+def _check_recipe_values(space: Space) -> None:
+    """Recipe values that no trial could train with are errors now, not failed trials.
+
+    Every fixed value, every option of a choice and both ends of an integer range are checked
+    alone; fixed values are also checked together (``optimizer: adam`` with ``momentum: 0.9``).
+    """
+    # Partners that take any value of the field checked alone.
+    base = Recipe(lr=1e9, epochs=10**9, optimizer="sgd", weight_init="pretrained")
+    fixed: dict[str, Any] = {}
+    for name, param in space.items():
+        if name.startswith("model.") or name not in Recipe.FIELDS:
+            continue
+        if isinstance(param, Fixed):
+            values: tuple[Any, ...] = (param.value,)
+            fixed[name] = param.value
+        elif isinstance(param, Choice):
+            values = tuple(param.options)
+        elif isinstance(param, Int):
+            values = (param.low, param.high)
+        else:
+            continue
+        for value in values:
+            try:
+                Recipe.from_config({name: value}, base=base)
+            except InvalidRecipeError as exc:
+                raise ConfigError(str(exc)) from None
+    try:
+        Recipe.from_config(fixed)
+    except InvalidRecipeError as exc:
+        involved = (exc.field, *_PARTNERS.get(exc.field, ()))
+        if all(field in fixed for field in involved):
+            raise ConfigError(str(exc)) from None
+
+
+def _check_fixed_network(space: Space, spec: ModelSpec, data_name: str) -> None:
+    """A family block without searched parameters names one network: it must build."""
+    model = [name for name in space if name.startswith("model.")]
+    if spec.family is None or not all(isinstance(space[name], Fixed) for name in model):
+        return
+    config: dict[str, Any] = {}
+    for name in model:
+        if space.is_active(name, config):
+            config[name] = space[name].value  # type: ignore[union-attr]
+    try:
+        spec.build(config)
+    except InfeasibleError as exc:
+        raise ConfigError(
+            f"model: the {spec.family} network these fixed values describe cannot be built on "
+            f"{data_name}'s inputs {tuple(spec.input_shape)} ({exc}); change the values or "
+            "search them"
+        ) from None
 
 
 def _field(name: str) -> str:
