@@ -33,6 +33,7 @@ import numpy as np
 from archtune._errors import ConfigError
 from archtune.arch import Network, estimate_cost
 from archtune.recipe import Recipe
+from archtune.shrinking._finals import FINETUNE_RECIPE, Final, finetune_ladder
 from archtune.shrinking._objective import ShrinkObjective
 from archtune.shrinking._progressive import ProgressiveStrategy
 from archtune.shrinking._resolve import resolve_baseline
@@ -64,9 +65,6 @@ logger = logging.getLogger("archtune")
 
 DEFAULT_RECIPE: dict[str, Any] = {"optimizer": "adam", "lr": 1e-3, "batch_size": 64}
 """The baseline's recipe when the model comes with none (``epochs`` is the budget's unit)."""
-
-FINETUNE_RECIPE: dict[str, Any] = {"schedule": "cosine"}
-"""The finalists' fine-tune: the base recipe with a cosine schedule to zero."""
 
 STRATEGIES = ("progressive", "sampler")
 
@@ -238,7 +236,7 @@ def shrink(
             )
             ladder = search.search(context)
             say(f"search: {len(ladder)} models on the ladder, {runner.epochs:.0f} epochs so far")
-            finals = _finetune_ladder(
+            finals = finetune_ladder(
                 runner,
                 ladder,
                 baseline_val=baseline_val,
@@ -563,87 +561,6 @@ def _write_teacher(engine: BaseBackend, model_file: str, dataset: Dataset, path:
     np.save(path, np.asarray(logits, dtype=np.float32))
 
 
-# -- final fine-tunes -------------------------------------------------------------------------
-def _finetune_ladder(
-    runner: TaskRunner,
-    ladder: Sequence[LadderPoint],
-    *,
-    baseline_val: float,
-    max_drop: float,
-    epochs: int,
-    budget_epochs: float,
-    workers: int,
-    distill: bool,
-    work: Path,
-    log: Callable[[str], None],
-) -> list[tuple[LadderPoint, dict[str, float], str]]:
-    """Fine-tune finalists, closing in on the cheapest one within ``max_drop``.
-
-    The ladder runs from the most costly to the cheapest. Each round fine-tunes up to
-    ``workers`` points spread over the part of the ladder still in doubt (the first within
-    and the first not within bound it), while the budget lasts (at least one round).
-    """
-    finals: list[tuple[LadderPoint, dict[str, float], str]] = []
-    low, high = -1, len(ladder)  # ladder[low] is within (-1: the baseline); ladder[high] not
-    rounds = 0
-    while high - low > 1:
-        left = budget_epochs - runner.epochs
-        n = min(workers, high - low - 1, max(0, math.floor(left / epochs)))
-        if n < 1 and rounds > 0:
-            break
-        n = max(n, 1)
-        rounds += 1
-        picks = sorted({low + round((k + 1) * (high - low) / (n + 1)) for k in range(n)})
-        picks = [p for p in picks if low < p < high] or [low + 1]
-        tasks = [_finetune_task(ladder[p], epochs, distill, work, runner.suffix) for p in picks]
-        outcomes = runner.run(tasks)
-        for p, outcome in zip(picks, outcomes, strict=True):
-            if outcome.metrics is None:
-                high = min(high, p)
-                continue
-            accuracy = float(outcome.metrics["val_accuracy"])
-            finals.append((ladder[p], dict(outcome.metrics), str(outcome.task.config["save"])))
-            within = accuracy >= baseline_val - max_drop - 1e-12
-            log(
-                f"fine-tuned step {p + 1} ({describe_structure(ladder[p].network)}): validation "
-                f"accuracy {accuracy:.4f}, {'within' if within else 'not within'} "
-                f"{100 * max_drop:.1f} pt of the baseline's"
-            )
-        for p, outcome in zip(picks, outcomes, strict=True):
-            if outcome.metrics is None:
-                continue
-            if float(outcome.metrics["val_accuracy"]) >= baseline_val - max_drop - 1e-12:
-                low = max(low, p)
-            else:
-                high = min(high, p)
-        if low >= high:  # noisy: a cheaper point passed where a dearer one failed
-            high = low + 1
-    return finals
-
-
-def _finetune_task(
-    point: LadderPoint, epochs: int, distill: bool, work: Path, suffix: str
-) -> ShrinkTask:
-    key = f"finetune/{point.trial}"
-    return ShrinkTask(
-        key=key,
-        config={
-            "parent": {"network": point.network.to_dict(), "model": point.model},
-            "delta": {},
-            "init": "pretrained",
-            "recipe": {**FINETUNE_RECIPE, **point.recipe},
-            "epochs": epochs,
-            "distill": distill,
-            "save": model_path(work, key, suffix),
-        },
-        info={
-            "archtune.shrink.stage": "finetune",
-            "archtune.shrink.from_trial": point.trial,
-            "archtune.shrink.structure": describe_structure(point.network),
-        },
-    )
-
-
 # -- measuring and choosing -------------------------------------------------------------------
 def _measure(
     engine: BaseBackend,
@@ -653,7 +570,7 @@ def _measure(
     baseline_val: float,
     baseline_train_s: float,
     base_recipe: Mapping[str, Any],
-    finals: Sequence[tuple[LadderPoint, dict[str, float], str]],
+    finals: Sequence[Final],
 ) -> tuple[Candidate, list[Candidate]]:
     """Test accuracy (with intervals) and latency of the baseline and each finalist."""
     if engine.name == "torch":
