@@ -191,6 +191,7 @@ def test_timeout_stops_starting_trials() -> None:
         objectives="score",
         n_trials=100,
         timeout=5.0,
+        scheduler="none",
         seed=0,
     )
     assert 1 <= result.counts.get("complete", 0) <= 13

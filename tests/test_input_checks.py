@@ -23,8 +23,7 @@ import optuna
 import pytest
 import yaml
 
-from conftest import REPO_ROOT
-
+REPO_ROOT = Path(__file__).resolve().parent.parent
 ARCHTUNE = [sys.executable, "-m", "archtune"]
 
 

@@ -344,3 +344,19 @@ def test_an_existing_study_is_never_reused_or_touched_without_resume(
             output=tmp / "out" / "x.onnx",
         )
     assert sorted((tmp / "models" / result.study_name).iterdir()) == models
+
+
+def test_the_exported_model_takes_raw_inputs(small_shrink: tuple[ShrinkResult, Path]) -> None:
+    """The ONNX file carries the standardisation: on raw test rows it gives the chosen
+    model's test accuracy, and its metadata names the classes."""
+    from archtune.data import load_dataset
+
+    result, _ = small_shrink
+    raw = load_dataset("mnist-sample", max_samples=SAMPLES, seed=0, standardize=False)
+    session = ort.InferenceSession(str(result.exported), providers=["CPUExecutionProvider"])
+    (logits,) = session.run(None, {session.get_inputs()[0].name: raw.x_test})
+    accuracy = float((np.argmax(logits, axis=-1) == raw.y_test).mean())
+    assert accuracy == pytest.approx(result.chosen.test_accuracy, abs=1e-9)
+    metadata = session.get_modelmeta().custom_metadata_map
+    classes = json.loads(metadata["archtune.classes"])
+    assert [str(c) for c in classes] == [str(c) for c in raw.classes or ()]

@@ -31,7 +31,7 @@ from archtune.execution import (
 from archtune.search import _attrs as attrs
 from archtune.search._constraints import Constraint
 from archtune.search._experiment import Experiment
-from archtune.search._lease import Lease
+from archtune.search._lease import Lease, lease_ttl
 from archtune.search._ranking import dominates_or_equals
 from archtune.search._result import TuneResult
 from archtune.search._scheduler import BaseScheduler, StudyView, TrialPhase
@@ -110,6 +110,8 @@ class Driver:
     ) -> None:
         self.experiment = experiment
         self._resume = resume
+        if lease_ttl_s is not None and not lease_ttl_s > 0:
+            raise ValueError(f"lease_ttl_s must be a number of seconds > 0, got {lease_ttl_s!r}")
         self._lease_ttl_s = lease_ttl_s
         self._lease: Lease | None = None
         self._executor = executor or _make_executor(experiment)
@@ -155,7 +157,8 @@ class Driver:
             exp.objective.check()
         except ObjectiveError as exc:
             raise ObjectiveError(f"{exp.source}: {exc}") from None
-        study, lease = open_study(exp, resume=self._resume, lease_ttl_s=self._lease_ttl_s)
+        ttl_s = lease_ttl() if self._lease_ttl_s is None else self._lease_ttl_s
+        study, lease = open_study(exp, resume=self._resume, lease_ttl_s=ttl_s)
         self.study = study
         self._lease = lease
         if not study.get_trials(deepcopy=False):  # a new study: the starting points go first
@@ -216,7 +219,7 @@ class Driver:
             self._notify()
             if self.stats.running == 0:
                 return
-            events = executor.poll(self._wait_s(deadline))
+            events = executor.poll(self._wait_s(executor, deadline))
             self._dispatch(study, executor, out_of_time)  # first: free workers start at once
             stop: ArchtuneError | None = None
             for event in events:
@@ -228,26 +231,27 @@ class Driver:
                 raise stop
             interrupt.check()
 
-    def _wait_s(self, deadline: float | None) -> float:
+    def _wait_s(self, executor: BaseExecutor, deadline: float | None) -> float:
         """How long to wait for events: at most 1 s, and not past the next time limit."""
         now = time.monotonic()
         limits = [now + 1.0]
         if deadline is not None:
             limits.append(deadline)
         trial_timeout = self.experiment.trial_timeout_s
-        if trial_timeout is not None and self._started:
-            limits.append(min(self._started.values()) + trial_timeout)
+        if trial_timeout is not None:
+            started = [self._started[n] for n in executor.running if n in self._started]
+            limits += [since + trial_timeout for since in started]
         return max(0.0, min(limits) - now)
 
     def _end_at_deadline(self, study: optuna.Study, executor: BaseExecutor) -> None:
-        """The study's time is up: end every running trial now; each runs again on resume.
+        """The study's time is up: stop the workers now; each trial they ran runs again on resume.
 
-        They are recorded as FAIL (``archtune.failure=timeout``, not counted: the deadline,
-        not their configuration, ended them) and queued again, as interrupted trials are.
+        Those trials are recorded as FAIL (``archtune.failure=timeout``, not counted: the
+        deadline, not their configuration, ended them) and queued again, as interrupted trials
+        are.
         """
         limit = _seconds(self.experiment.timeout_s)
-        for number in sorted(executor.running):
-            executor.cancel(number)
+        for number in sorted(executor.shutdown()):
             self._on_timeout(
                 study,
                 number,
@@ -336,6 +340,8 @@ class Driver:
 
     def _ask(self, study: optuna.Study) -> TrialTask | None:
         """Ask for a trial and its task; ``None`` when it is infeasible (recorded, not run)."""
+        if self._lease is not None:
+            self._lease.check()  # never add a trial to a study another driver took over
         start = time.perf_counter()
         trial = study.ask()
         self._live[trial.number] = trial  # before sampling: an interrupt must find it

@@ -7,15 +7,17 @@ lease whose heartbeat is older than its ``ttl_s`` is expired (its driver is gone
 whose process is no longer there on this machine (same host and pid namespace: checked at once).
 Another driver refuses a study with a live lease, and takes over an expired one on ``--resume``.
 
-Taking over is not an atomic compare-and-swap (Optuna's storages have none): a driver writes its
-lease, waits a moment and reads it back; and the heartbeat thread reads it before each write, so
-a driver that finds another's lease in its place stops without touching the study again.
+Every write of a lease is a compare-and-swap on the text that was read (an ``UPDATE ... WHERE``
+on Optuna's SQL table of study attributes): two drivers taking over at once cannot both win, and
+a driver paused past its time to live cannot write over the one that took over; it finds another
+lease in its place and stops without touching the study again.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import logging
 import os
 import socket
@@ -28,7 +30,7 @@ from typing import Any, Literal
 import optuna
 from optuna.storages import BaseStorage
 
-from archtune._errors import StudyStateError
+from archtune._errors import ConfigError, StudyStateError
 from archtune.search import _attrs as attrs
 
 __all__ = [
@@ -55,7 +57,6 @@ share a host name, and for tests that play a second machine)."""
 TTL_ENV = "ARCHTUNE_LEASE_TTL"
 """The lease's time to live in seconds (default 60); short values are for tests."""
 
-_SETTLE_S = 0.25  # between writing a lease on resume and reading it back
 _HELD_HERE: set[str] = set()  # tokens of the leases this process holds now
 
 
@@ -65,7 +66,11 @@ def hostname() -> str:
 
 
 def lease_ttl() -> float:
-    """The time to live of a new lease: ``$ARCHTUNE_LEASE_TTL`` seconds, else 60."""
+    """The time to live of a new lease: ``$ARCHTUNE_LEASE_TTL`` seconds, else 60.
+
+    Raises:
+        ConfigError: the variable is not a number of seconds > 0.
+    """
     text = os.environ.get(TTL_ENV)
     if not text:
         return DEFAULT_TTL_S
@@ -74,7 +79,7 @@ def lease_ttl() -> float:
     except ValueError:
         ttl = -1.0
     if not ttl > 0:
-        raise StudyStateError(f"{TTL_ENV} must be a number of seconds > 0, got {text!r}")
+        raise ConfigError(f"{TTL_ENV} must be a number of seconds > 0, got {text!r}")
     return ttl
 
 
@@ -140,7 +145,12 @@ def driver_of(study: optuna.Study) -> LeaseState:
 
 
 class Lease:
-    """This driver's hold on a study: written on open, kept alive, released at the end.
+    """This driver's hold on a study: taken on open, kept alive, released at the end.
+
+    Every change of a stored lease is a compare-and-swap (on SQL storages, one ``UPDATE ...
+    WHERE value_json = <what was read>``): a driver takes over only the lease it judged, and
+    its heartbeat only replaces its own last one, so a driver that was paused (stopped, hung,
+    swapped out) past its time to live can never write over the driver that took over.
 
     Args:
         study: The study to hold.
@@ -161,6 +171,8 @@ class Lease:
             "ttl_s": self.ttl_s,
             "token": uuid.uuid4().hex,
         }
+        self._raw: str | None = None  # the lease as last written (the swap's expected text)
+        self._beat_at = time.monotonic()  # when it was last written
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.lost: str | None = None
@@ -171,39 +183,62 @@ class Lease:
         """Seconds between heartbeats."""
         return max(0.1, self.ttl_s / 6)
 
-    def acquire(self, *, verify: bool) -> None:
-        """Write the lease; with ``verify``, read it back a moment later (a racing driver).
+    def take(self, *, new_study: bool) -> None:
+        """Hold the study: write the lease of a new study, or take over a free or expired one.
 
         Raises:
-            StudyStateError: another driver wrote its lease over this one meanwhile.
+            StudyStateError: a live driver holds the study (which is left alone).
         """
+        storage, study_id = self._study._storage, self._study._study_id
         _HELD_HERE.add(self._record["token"])
-        self._write(self._study._storage)
-        if verify:
-            time.sleep(_SETTLE_S)
-            stored = self._stored(self._study._storage)
-            if not self._is_mine(stored):
-                _HELD_HERE.discard(self._record["token"])
-                raise StudyStateError(
-                    f"study {self._study.study_name!r} is {lease_state(stored).describe()}; "
-                    "wait for it or stop it"
-                )
+        try:
+            if new_study:  # creating the study was the race, and this driver won it
+                fresh = self._fresh()
+                storage.set_study_user_attr(study_id, attrs.STUDY_DRIVER, fresh)
+                self._wrote(fresh)
+                return
+            stored, raw = _load(storage, study_id)
+            state = lease_state(stored)
+            if state.status != "live":
+                fresh = self._fresh()
+                if _swap(storage, study_id, raw, fresh):
+                    self._wrote(fresh)
+                    return
+                stored, _ = _load(storage, study_id)  # another driver was quicker
+                state = lease_state(stored)
+            what = state.describe() if state.status == "live" else "being taken by another driver"
+            raise StudyStateError(
+                f"study {self._study.study_name!r} is {what}; wait for it or stop it"
+            )
+        except BaseException:
+            _HELD_HERE.discard(self._record["token"])
+            raise
 
     def start_heartbeat(self, storage: BaseStorage | None) -> None:
         """Refresh the heartbeat from a thread, through ``storage`` (a connection of its own)."""
         if storage is None or self._thread is not None:
             return
         self._thread = threading.Thread(
-            target=self._beat, args=(storage,), name="archtune-lease", daemon=True
+            target=self._keep, args=(storage,), name="archtune-lease", daemon=True
         )
         self._thread.start()
 
     def check(self) -> None:
-        """Raise if another driver took the study over (the heartbeat thread found out).
+        """Raise if another driver took the study over; call it before writing to the study.
+
+        The heartbeat thread finds out within a beat. When no heartbeat was written for a
+        whole time to live (this process was stopped, or the storage was away), the stored
+        lease is read here and now: another driver may have taken over meanwhile.
 
         Raises:
             StudyStateError: the lease is lost; this driver must not write to the study.
         """
+        overdue = time.monotonic() - self._beat_at > self.ttl_s
+        if self.lost is None and self._thread is not None and overdue:
+            with contextlib.suppress(Exception):  # a storage that is away: the writes will say
+                stored, _ = _load(self._study._storage, self._study._study_id)
+                if not self._is_mine(stored):
+                    self.lost = lease_state(stored).describe()
         if self.lost is not None:
             raise self.lost_error()
 
@@ -220,9 +255,10 @@ class Lease:
         if self.lost is not None:
             return False
         try:
-            return self._is_mine(self._stored(self._study._storage))
+            stored, _ = _load(self._study._storage, self._study._study_id)
         except Exception:
             return True
+        return self._is_mine(stored)
 
     def release(self) -> None:
         """Stop the heartbeat and clear the lease if it is still this driver's."""
@@ -230,27 +266,34 @@ class Lease:
         if self._thread is not None:
             self._thread.join(timeout=10)
         _HELD_HERE.discard(self._record["token"])
-        with contextlib.suppress(Exception):
-            if self.lost is None and self._is_mine(self._stored(self._study._storage)):
-                self._study.set_user_attr(attrs.STUDY_DRIVER, None)
+        if self.lost is None and self._raw is not None:
+            with contextlib.suppress(Exception):
+                _swap(self._study._storage, self._study._study_id, self._raw, None)
 
     # -- inside ---------------------------------------------------------------------------
-    def _beat(self, storage: BaseStorage) -> None:
+    def _keep(self, storage: BaseStorage) -> None:
+        """The heartbeat thread: swap the last heartbeat for a new one, until stopped or lost."""
+        study_id = self._study._study_id
         failing = False
         try:
             while not self._stop.wait(self.interval_s):
                 try:
-                    stored = self._stored(storage)
-                    if not self._is_mine(stored):
-                        self.lost = lease_state(stored).describe()
-                        logger.error(
-                            "study %s: another driver took over (%s)",
-                            self._study.study_name,
-                            self.lost,
-                        )
-                        return
-                    self._write(storage)
-                    failing = False
+                    fresh = self._fresh()
+                    if _swap(storage, study_id, self._raw, fresh):
+                        self._wrote(fresh)
+                        failing = False
+                        continue
+                    stored, raw = _load(storage, study_id)
+                    if self._is_mine(stored):  # a write that went through unacknowledged
+                        self._raw = raw
+                        continue
+                    self.lost = lease_state(stored).describe()
+                    logger.error(
+                        "study %s: another driver took over (%s)",
+                        self._study.study_name,
+                        self.lost,
+                    )
+                    return
                 except Exception as exc:  # the storage is away: try again at the next beat
                     if not failing:
                         logger.warning("lease heartbeat failed (retrying): %s", exc)
@@ -258,22 +301,83 @@ class Lease:
         finally:
             _close(storage)
 
-    def _write(self, storage: BaseStorage) -> None:
-        self._record["heartbeat"] = time.time()
-        storage.set_study_user_attr(self._study._study_id, attrs.STUDY_DRIVER, self._record)
+    def _fresh(self) -> dict[str, Any]:
+        return {**self._record, "heartbeat": time.time()}
 
-    def _stored(self, storage: BaseStorage) -> Any:
-        return storage.get_study_user_attrs(self._study._study_id).get(attrs.STUDY_DRIVER)
+    def _wrote(self, lease: dict[str, Any]) -> None:
+        """Note the lease this driver has just written (the next swap expects it)."""
+        self._raw = json.dumps(lease)
+        self._beat_at = time.monotonic()
 
     def _is_mine(self, stored: Any) -> bool:
         return isinstance(stored, dict) and stored.get("token") == self._record["token"]
 
 
+def _rdb(storage: BaseStorage) -> Any:
+    """The SQL storage behind ``storage``, or ``None`` (in memory)."""
+    backend = getattr(storage, "_backend", storage)
+    return backend if isinstance(backend, optuna.storages.RDBStorage) else None
+
+
+def _load(storage: BaseStorage, study_id: int) -> tuple[Any, str | None]:
+    """The stored lease and its stored text (``None``, ``None`` when there is none)."""
+    rdb = _rdb(storage)
+    if rdb is None:
+        stored = storage.get_study_user_attrs(study_id).get(attrs.STUDY_DRIVER)
+        return stored, json.dumps(stored)
+    import sqlalchemy as sa
+
+    table = _attr_table()
+    query = sa.select(table.c.value_json).where(
+        table.c.study_id == study_id, table.c.key == attrs.STUDY_DRIVER
+    )
+    with rdb.engine.connect() as conn:
+        raw = conn.execute(query).scalar_one_or_none()
+    return (None, None) if raw is None else (json.loads(raw), raw)
+
+
+def _swap(storage: BaseStorage, study_id: int, expected: str | None, value: Any) -> bool:
+    """Write ``value`` as the lease if the stored text is still ``expected``; say if it was.
+
+    On SQL storages one ``UPDATE ... WHERE value_json = expected``: atomic. In memory (one
+    process: nobody to race with), and where no lease was ever stored, a read and a write.
+    """
+    rdb = _rdb(storage)
+    if rdb is None or expected is None:
+        _, raw = _load(storage, study_id)
+        if raw != expected:
+            return False
+        storage.set_study_user_attr(study_id, attrs.STUDY_DRIVER, value)
+        return True
+    import sqlalchemy as sa
+
+    table = _attr_table()
+    statement = (
+        sa.update(table)
+        .where(
+            table.c.study_id == study_id,
+            table.c.key == attrs.STUDY_DRIVER,
+            table.c.value_json == expected,
+        )
+        .values(value_json=json.dumps(value))
+    )
+    with rdb.engine.begin() as conn:
+        return bool(conn.execute(statement).rowcount == 1)
+
+
+def _attr_table() -> Any:
+    """Optuna's SQL table of study user attributes (``study_id``, ``key``, ``value_json``)."""
+    from optuna.storages._rdb.models import StudyUserAttributeModel
+
+    return StudyUserAttributeModel.__table__
+
+
 def _close(storage: BaseStorage) -> None:
     """Dispose of the heartbeat's own database connections."""
-    backend: Any = getattr(storage, "_backend", storage)
-    with contextlib.suppress(Exception):
-        backend.engine.dispose()
+    rdb = _rdb(storage)
+    if rdb is not None:
+        with contextlib.suppress(Exception):
+            rdb.engine.dispose()
 
 
 def _same_pid_namespace(record: dict[str, Any]) -> bool:

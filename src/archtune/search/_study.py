@@ -104,10 +104,8 @@ def open_study(
     if exists:
         study = optuna.load_study(study_name=experiment.name, storage=storage)
         _check_matches(study, experiment)
-        _check_not_held(study)
         lease = Lease(study, ttl_s=lease_ttl_s)
-        # Read back: a driver that resumed at the same moment may have written over it.
-        lease.acquire(verify=experiment.storage is not None)
+        lease.take(new_study=False)  # refused while a live driver holds it
     else:
         study = optuna.create_study(
             storage=storage,
@@ -116,7 +114,7 @@ def open_study(
             sampler=_sampler(experiment, experiment.seed),
         )
         lease = Lease(study, ttl_s=lease_ttl_s)
-        lease.acquire(verify=False)  # a new study: creating it was the race, and it was won
+        lease.take(new_study=True)
     try:
         if exists:
             fail_running(study, "interrupted: its driver stopped (repaired on resume)")
@@ -255,12 +253,15 @@ def fail_running(study: optuna.Study, reason: str) -> None:
     storage = study._storage
     stale = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
     for trial in stale:
-        storage.set_trial_user_attr(trial._trial_id, attrs.TRIAL_FAILURE, "interrupted")
-        storage.set_trial_user_attr(trial._trial_id, attrs.TRIAL_COUNTED, False)
-        storage.set_trial_user_attr(trial._trial_id, attrs.TRIAL_ERROR, reason)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            study.tell(trial.number, state=TrialState.FAIL)
+        try:
+            storage.set_trial_user_attr(trial._trial_id, attrs.TRIAL_FAILURE, "interrupted")
+            storage.set_trial_user_attr(trial._trial_id, attrs.TRIAL_COUNTED, False)
+            storage.set_trial_user_attr(trial._trial_id, attrs.TRIAL_ERROR, reason)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                study.tell(trial.number, state=TrialState.FAIL)
+        except (optuna.exceptions.UpdateFinishedTrialError, ValueError):
+            continue  # it ended meanwhile (its driver's last write, as this one took over)
         requeue(study, trial, next_attempt=False)
 
 

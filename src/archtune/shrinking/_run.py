@@ -273,7 +273,7 @@ def shrink(
         if index is not None and pareto[index].cost(objective) < baseline.cost(objective):
             chosen = pareto[index]
         _export(engine, _saved(work, chosen, baseline_model), chosen, target_path)
-        say(f"chosen: {chosen.label}, exported to {target_path}")
+        say(f"chosen: {chosen.label}, exported to {target_path}: {_fold(target_path, dataset)}")
         result = ShrinkResult(
             baseline=baseline,
             pareto=pareto,
@@ -677,6 +677,13 @@ def _saved(work: Path, chosen: Candidate, baseline_model: str) -> str:
     if chosen.trial is None:
         return baseline_model
     return str(chosen.config["model"])
+
+
+def _fold(target: Path, dataset: Dataset) -> str:
+    """The data's preprocessing and class names into the ONNX file: it takes raw inputs."""
+    from archtune.report._export import fold_dataset_preprocessing
+
+    return fold_dataset_preprocessing(target, dataset)
 
 
 def _export(engine: BaseBackend, model_file: str, chosen: Candidate, target: Path) -> None:
