@@ -116,3 +116,23 @@ def test_nothing_to_shrink() -> None:
     net = Network((8, 8, 1), layers=(MaxPool2D(2), Flatten()), head=Head(3))
     with pytest.raises(ConfigError, match="no dense layer, convolution or residual block"):
         shrink_space(net)
+
+
+def test_progressive_moves_reach_the_target_and_include_the_uniform_one() -> None:
+    from archtune.arch import estimate_cost
+    from archtune.shrinking import ProgressiveStrategy
+
+    net = builtin_network("cnn-32-64-64")
+
+    def params(network: Network) -> float:
+        return float(estimate_cost(network).params)
+
+    target = params(net) * 0.7
+    moves = dict(ProgressiveStrategy().moves(net, params, target))
+    assert any(label.startswith("uniform") for label in moves)
+    for label, delta in moves.items():
+        shrunk = apply_shrink(net, delta)
+        assert params(shrunk) <= target, label
+        for key, multiplier in delta.items():  # no single move cuts a layer by more than 3/4
+            if key.startswith("shrink.w") and not label.startswith("uniform"):
+                assert multiplier >= 0.25 - 1e-9, label

@@ -44,6 +44,8 @@ class ProgressiveStrategy(BaseShrinkStrategy):
         train_fraction: The share of the training split a proposal trains on.
         min_steps: The fewest optimizer steps of a proposal's fine-tune (small data sets
             get whole epochs).
+        max_cut: The largest share of one layer's width a single move may cut (so no move
+            leaps to a one-unit bottleneck; the uniform move shares the cut among layers).
         floor: Stop once the best proposal has lost this share of the baseline's validation
             margin over the trivial classifier (always the most frequent class): 0.5 stops
             halfway between the baseline and chance. A short fine-tune recovers far less than
@@ -62,6 +64,7 @@ class ProgressiveStrategy(BaseShrinkStrategy):
         step_epochs: int = 1,
         train_fraction: float = 0.5,
         min_steps: int = 25,
+        max_cut: float = 0.75,
         floor: float = 0.5,
         target: float | None = None,
     ) -> None:
@@ -71,19 +74,31 @@ class ProgressiveStrategy(BaseShrinkStrategy):
         self.step_epochs = step_epochs
         self.train_fraction = train_fraction
         self.min_steps = min_steps
+        self.max_cut = max_cut
         self.floor = floor
         self.target = target
 
     def moves(
         self, network: Network, cost_of: Any, target: float
     ) -> list[tuple[str, dict[str, Any]]]:
-        """The proposals of one step: ``(label, delta)`` pairs that reach ``target``."""
+        """The proposals of one step: ``(label, delta)`` pairs that reach ``target``.
+
+        One per layer whose width alone can reach it while keeping at least ``1 - max_cut``
+        of that width, one per layer whose removal alone reaches it, and the uniform move
+        (every width scaled by one factor): the step a person takes by hand is always among
+        the proposals, so the greedy choice can only prefer what validates better.
+        """
         proposals: list[tuple[str, dict[str, Any]]] = []
-        for key, width in width_keys(network):
-            best = self._cut(network, key, width, cost_of, target)
+        keys = width_keys(network)
+        for key, width in keys:
+            floor = max(1, math.ceil(width * (1 - self.max_cut)))
+            best = self._cut(network, {key: width}, cost_of, target, floor)
             if best is not None:
-                label = f"{key.removeprefix('shrink.')}: {width} -> {best}"
-                proposals.append((label, {key: best / width}))
+                label = f"{key.removeprefix('shrink.')}: {width} -> {round(width * best)}"
+                proposals.append((label, {key: best}))
+        uniform = self._cut(network, dict(keys), cost_of, target, 1)
+        if uniform is not None and len(keys) > 1:
+            proposals.append((f"uniform x{uniform:.2f}", {key: uniform for key, _ in keys}))
         for j, layer in enumerate(network.layers):
             if isinstance(layer, Dense | Conv1D | Conv2D | Residual) and removable(network, j):
                 delta = {f"shrink.keep{j}": False}
@@ -95,25 +110,37 @@ class ProgressiveStrategy(BaseShrinkStrategy):
         return proposals
 
     @staticmethod
-    def _cut(network: Network, key: str, width: int, cost_of: Any, target: float) -> int | None:
-        """The largest width below ``width`` that brings the cost to ``target`` (bisection)."""
+    def _cut(
+        network: Network,
+        widths: dict[str, int],
+        cost_of: Any,
+        target: float,
+        floor: int,
+    ) -> float | None:
+        """The largest multiplier of ``widths`` (one factor for all) that brings the cost to
+        ``target``, found on the widest layer's integer widths; ``None`` when even the
+        smallest allowed width (``floor`` for that layer) does not."""
+        widest = max(widths.values())
+
+        def delta(w: int) -> dict[str, float]:
+            return {key: w / widest for key in widths}
 
         def cost(w: int) -> float:
             try:
-                return float(cost_of(apply_shrink(network, {key: w / width})))
+                return float(cost_of(apply_shrink(network, delta(w))))
             except InfeasibleError:
                 return float("inf")
 
-        if width <= 1 or cost(1) > target:
+        if widest <= floor or cost(floor) > target:
             return None
-        low, high = 1, width - 1  # cost(low) <= target
+        low, high = floor, widest - 1  # cost(low) <= target
         while low < high:
             mid = (low + high + 1) // 2
             if cost(mid) <= target:
                 low = mid
             else:
                 high = mid - 1
-        return low
+        return low / widest
 
     def _fidelity(self, context: SearchContext) -> tuple[int, float]:
         """A proposal's ``(epochs, train_fraction)``: the configured ones, lengthened to
