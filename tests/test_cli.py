@@ -111,7 +111,7 @@ def test_show_lists_the_best_the_counts_and_each_failure(
         (
             {"budget": {"trials": 3, "timout": "1m"}},
             "budget.timout is not a known field; allowed: trials, timeout, "
-            "steps, max_consecutive_failures",
+            "trial_timeout, steps, max_consecutive_failures",
         ),
         (
             {"space": {"x": {"type": "float", "low": 1.0, "high": 0.0}}},

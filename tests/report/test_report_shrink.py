@@ -56,9 +56,10 @@ def shrunk(tmp_path_factory: pytest.TempPathFactory) -> Shrunk:
     result = archtune.shrink(
         "cnn-32-64-64",
         "mnist-sample",
-        max_samples=600,
+        max_samples=1500,
         epochs=2,
-        budget=6,
+        budget=15,
+        max_drop=0.05,
         storage=storage,
         output=tmp / "c.onnx",
         models_dir=tmp / "models",
