@@ -308,3 +308,21 @@ def test_a_budget_of_steps_needs_the_length_of_a_trial() -> None:
             max_total_steps=30,
             scheduler="none",
         )
+
+
+def test_trial_durations_leave_out_the_time_waiting_for_a_worker() -> None:
+    """With one worker and a trial asked ahead, each trial waits while the one before runs;
+    its duration is what its objective took in the worker, not Optuna's start-to-end time."""
+    result = archtune.tune(
+        obj.slow,
+        {"x": Float(0.0, 1.0), "seconds": Float(0.6, 0.6)},
+        objectives={"score": "max"},
+        scheduler="none",
+        n_trials=3,
+        n_workers=1,
+        seed=0,
+    )
+    assert result.counts == {"complete": 3}
+    for trial in result.trials:
+        assert trial.duration_s is not None
+        assert 0.5 < trial.duration_s < 1.1  # 0.6 s of work, not 1.2 s with the queue

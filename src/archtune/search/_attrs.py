@@ -41,6 +41,9 @@ STUDY_CONFIG = "archtune.config"
 STUDY_DRIVER = "archtune.driver"
 
 TRIAL_METRICS = "archtune.metrics"
+TRIAL_RUN_S = "archtune.run_s"
+"""Seconds the objective ran in its worker: the trial's duration without the time it waited
+(asked ahead, queued for a free worker), which Optuna's start and end times include."""
 TRIAL_COST = "archtune.cost"
 """Cost known before training (``params``, ``flops``) from the experiment's precheck."""
 TRIAL_CURVE = "archtune.curve"

@@ -402,6 +402,7 @@ class Driver:
         trial = self._live.pop(event.number)
         self._durations.append(event.duration_s)
         self._record_curve(trial)
+        trial.set_user_attr(attrs.TRIAL_RUN_S, float(event.duration_s))
         trial.set_user_attr(attrs.TRIAL_METRICS, _json_safe(event.metrics))
         if event.stopped:
             self._on_stopped(study, trial, event)
@@ -449,6 +450,7 @@ class Driver:
     def _on_error(self, study: optuna.Study, event: TrialError) -> None:
         trial = self._live.pop(event.number)
         self._record_curve(trial)
+        trial.set_user_attr(attrs.TRIAL_RUN_S, float(event.duration_s))
         kind = "config" if event.kind == "config" else "error"
         self._fail(study, trial, kind, event.message, event.traceback)
         if kind == "config":

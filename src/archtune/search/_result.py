@@ -37,7 +37,8 @@ class TrialResult:
         values: The objective values, in the order of the objectives (complete trials).
         metrics: Everything the objective returned.
         error: One line on why it failed (failed, infeasible and interrupted trials).
-        duration_s: Wall time from start to end, when it ended.
+        duration_s: Seconds its objective ran in the worker (without the time it waited to
+            start), when it ended; Optuna's start-to-end time for trials without that record.
     """
 
     number: int
@@ -56,7 +57,9 @@ class TrialResult:
             # An unfinished or foreign trial may lack some parameters: keep its own then.
             with contextlib.suppress(KeyError):
                 config = space.complete(trial.params)
-        duration = trial.duration.total_seconds() if trial.duration is not None else None
+        duration = trial.user_attrs.get(attrs.TRIAL_RUN_S)  # without queue time
+        if duration is None and trial.duration is not None:  # older or foreign trials
+            duration = trial.duration.total_seconds()
         return cls(
             number=trial.number,
             status=_status(trial),
