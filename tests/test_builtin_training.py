@@ -64,6 +64,13 @@ def test_a_yaml_with_model_data_recipe_blocks_runs_with_no_python(tmp_path: Path
         assert [row["step"] for row in trial.user_attrs["archtune.curve"]] == [1, 2]
         assert trial.user_attrs["archtune.cost"]["params"] == 23_626  # known before training
         assert set(trial.params) == {"optimizer"}  # fixed values are not searched
+    shown = subprocess.run(
+        [sys.executable, "-m", "archtune", "show", "cnn-recipe"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert "data: mnist-sample (inputs standardized)" in shown.stdout  # what accuracies mean
 
 
 def _family_config(tmp_path: Path, **model: Any) -> Path:

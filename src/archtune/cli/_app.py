@@ -154,11 +154,24 @@ def _nothing_completed(result: Any, config: Path) -> str:
     )
 
 
+def _data_line(result: Any) -> str | None:
+    """Built-in training: the data and how its inputs were prepared (what accuracies mean)."""
+    record = result.study.user_attrs.get("archtune.builtin") or {}
+    data = record.get("data")
+    if not data:
+        return None
+    prepared = "standardized" if data.get("standardize", True) else "as given"
+    return f"data: {data.get('dataset')} (inputs {prepared})"
+
+
 def _print_result(result: Any, storage: str) -> None:
     from archtune.cli._tables import counts_line, trials_table
 
     where = redact_url(storage)
     out.print(f"study [bold]{result.name}[/] in {where}: {counts_line(result)}", highlight=False)
+    data = _data_line(result)
+    if data is not None:
+        out.print(data, highlight=False, soft_wrap=True)
     if result.objectives.is_multi:
         title = f"Pareto front ({len(result.best_trials)} trials)"
     else:
@@ -246,6 +259,9 @@ def show(
     out.print(
         f"study [bold]{result.name}[/] in {where}: {counts}", highlight=False, soft_wrap=True
     )
+    data = _data_line(result)
+    if data is not None:
+        out.print(data, highlight=False, soft_wrap=True)
     best = result.top(top)
     if best:
         title = "Pareto front" if result.objectives.is_multi else f"best {len(best)} trials"
