@@ -19,7 +19,7 @@ from pathlib import Path
 
 from archtune.shrinking._runner import ShrinkTask, TaskRunner
 from archtune.shrinking._space import describe_structure
-from archtune.shrinking._strategy import LadderPoint, model_path
+from archtune.shrinking._strategy import LadderPoint, model_path, task_config
 
 __all__ = ["FINETUNE_RECIPE", "Final", "finetune_ladder", "next_picks"]
 
@@ -127,15 +127,15 @@ def finetune_task(
     key = f"finetune/{point.trial}"
     return ShrinkTask(
         key=key,
-        config={
-            "parent": {"network": point.network.to_dict(), "model": point.model},
-            "delta": {},
-            "init": "pretrained",
-            "recipe": {**FINETUNE_RECIPE, **point.recipe},
-            "epochs": epochs,
-            "distill": distill,
-            "save": model_path(work, key, suffix),
-        },
+        config=task_config(
+            point.network,
+            point.model,
+            {},
+            save=model_path(work, key, suffix),
+            epochs=epochs,
+            recipe={**FINETUNE_RECIPE, **point.recipe},
+            distill=distill,
+        ),
         info={
             "archtune.shrink.stage": "finetune",
             "archtune.shrink.from_trial": point.trial,

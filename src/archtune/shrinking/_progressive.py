@@ -30,7 +30,13 @@ from archtune.shrinking._space import (
     removable,
     width_keys,
 )
-from archtune.shrinking._strategy import BaseShrinkStrategy, LadderPoint, SearchContext, model_path
+from archtune.shrinking._strategy import (
+    BaseShrinkStrategy,
+    LadderPoint,
+    SearchContext,
+    model_path,
+    task_config,
+)
 
 __all__ = ["ProgressiveStrategy"]
 
@@ -186,19 +192,15 @@ class ProgressiveStrategy(BaseShrinkStrategy):
                 tasks.append(
                     ShrinkTask(
                         key=key,
-                        config={
-                            "parent": {
-                                "network": current.network.to_dict(),
-                                "model": current.model,
-                            },
-                            "delta": delta,
-                            "init": "pretrained",
-                            "recipe": {},
-                            "epochs": epochs,
-                            "train_fraction": fraction,
-                            "distill": context.distill,
-                            "save": model_path(context.work, key, suffix),
-                        },
+                        config=task_config(
+                            current.network,
+                            current.model,
+                            delta,
+                            save=model_path(context.work, key, suffix),
+                            epochs=epochs,
+                            train_fraction=fraction,
+                            distill=context.distill,
+                        ),
                         info={
                             "archtune.shrink.stage": "search",
                             "archtune.shrink.step": step,

@@ -14,7 +14,13 @@ from typing import Any
 from archtune._errors import InfeasibleError
 from archtune.shrinking._runner import ShrinkTask
 from archtune.shrinking._space import apply_shrink, describe_structure, shrink_space
-from archtune.shrinking._strategy import BaseShrinkStrategy, LadderPoint, SearchContext, model_path
+from archtune.shrinking._strategy import (
+    BaseShrinkStrategy,
+    LadderPoint,
+    SearchContext,
+    model_path,
+    task_config,
+)
 
 __all__ = ["SamplerStrategy"]
 
@@ -74,19 +80,17 @@ class SamplerStrategy(BaseShrinkStrategy):
                 tasks.append(
                     ShrinkTask(
                         key=key,
-                        config={
-                            "parent": {
-                                "network": context.baseline.to_dict(),
-                                "model": context.baseline_model,
-                            },
-                            "delta": delta,
-                            "init": config["shrink.init"],
-                            "recipe": {"lr": config["lr"]},
-                            "epochs": 1,
-                            "train_fraction": fraction,
-                            "distill": context.distill,
-                            "save": model_path(context.work, key, context.runner.suffix),
-                        },
+                        config=task_config(
+                            context.baseline,
+                            context.baseline_model,
+                            delta,
+                            save=model_path(context.work, key, context.runner.suffix),
+                            epochs=1,
+                            init=str(config["shrink.init"]),
+                            recipe={"lr": config["lr"]},
+                            train_fraction=fraction,
+                            distill=context.distill,
+                        ),
                         info={
                             "archtune.shrink.stage": "search",
                             "archtune.shrink.structure": describe_structure(network),

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 from archtune.arch import Network
 from archtune.shrinking._runner import TaskRunner
 
-__all__ = ["BaseShrinkStrategy", "LadderPoint", "SearchContext"]
+__all__ = ["BaseShrinkStrategy", "LadderPoint", "SearchContext", "model_path", "task_config"]
 
 
 @dataclass(frozen=True)
@@ -92,6 +92,31 @@ class BaseShrinkStrategy(abc.ABC):
         Each point should be at least as accurate (on validation) as every cheaper one the
         search found, so a choice among them walks one ladder.
         """
+
+
+def task_config(
+    parent: Network,
+    parent_model: str | None,
+    delta: Mapping[str, Any],
+    *,
+    save: str,
+    epochs: int,
+    init: str = "pretrained",
+    recipe: Mapping[str, Any] | None = None,
+    train_fraction: float = 1.0,
+    distill: bool = False,
+) -> dict[str, Any]:
+    """A shrink task's plain-data configuration (see :mod:`archtune.shrinking._objective`)."""
+    return {
+        "parent": {"network": parent.to_dict(), "model": parent_model},
+        "delta": dict(delta),
+        "init": init,
+        "recipe": dict(recipe or {}),
+        "epochs": epochs,
+        "train_fraction": train_fraction,
+        "distill": distill,
+        "save": save,
+    }
 
 
 def model_path(work: Path, key: str, suffix: str) -> str:
