@@ -180,12 +180,15 @@ def shrink(
     cost_of = _cost_function(cost_key, engine)
     train = train_baseline if train_baseline is not None else weights is None
     budget_epochs = budget * epochs
-    reserved = (epochs if train else 0) + 2 * finetune_epochs
+    # The finalists' search needs two rounds: the first spreads its fine-tunes over the
+    # ladder (one per worker, two at most), the second aims at the boundary the first shows.
+    n_reserved = min(workers, 2) + 1
+    reserved = (epochs if train else 0) + n_reserved * finetune_epochs
     if budget_epochs - reserved < 1:
         raise ConfigError(
             f"shrink: a budget of {budget:g} baseline trainings ({budget_epochs:g} epochs) cannot "
-            f"hold the baseline's training ({epochs if train else 0} epochs), two fine-tunes of "
-            f"{finetune_epochs} epochs and a search; raise budget to at least "
+            f"hold the baseline's training ({epochs if train else 0} epochs), {n_reserved} "
+            f"fine-tunes of {finetune_epochs} epochs and a search; raise budget to at least "
             f"{(reserved + 1) / epochs:.1f} or lower finetune_epochs"
         )
     preprocessing = "standardized" if standardize else "as given"
@@ -218,7 +221,7 @@ def shrink(
             say(f"baseline: validation accuracy {baseline_val:.4f}")
             if use_distill:
                 _write_teacher(engine, baseline_model, dataset, work / "teacher-logits.npy")
-            search_budget = budget_epochs - runner.epochs - 2 * finetune_epochs
+            search_budget = budget_epochs - runner.epochs - n_reserved * finetune_epochs
             context = SearchContext(
                 baseline=network,
                 baseline_model=baseline_model,
