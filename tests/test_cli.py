@@ -208,7 +208,7 @@ def _wait_for_complete(db: Path, study: str, n: int, timeout: float = 60) -> Non
     raise AssertionError(f"fewer than {n} complete trials after {timeout} s")
 
 
-def _slow_config(tmp_path: Path, name: str) -> Path:
+def _slow_config(tmp_path: Path, name: str, trials: int = 8) -> Path:
     return write_config(
         tmp_path / f"{name}.yaml",
         name=name,
@@ -217,7 +217,7 @@ def _slow_config(tmp_path: Path, name: str) -> Path:
             "x": {"type": "float", "low": 0.0, "high": 1.0},
             "seconds": {"type": "fixed", "value": 0.6},
         },
-        budget={"trials": 8},
+        budget={"trials": trials},
     )
 
 
@@ -302,7 +302,7 @@ def test_ctrl_c_marks_running_trials_and_resume_finishes(
 def test_resume_refuses_a_study_another_driver_is_running(
     tmp_path: Path, cli_env: dict[str, str]
 ) -> None:
-    config = _slow_config(tmp_path, "busy")
+    config = _slow_config(tmp_path, "busy", trials=100)  # still running when the second starts
     driver = subprocess.Popen(
         [*ARCHTUNE, "run", str(config), "--quiet"],
         env=cli_env,
