@@ -524,3 +524,24 @@ def test_readme_tune_example_runs_as_a_script(tmp_path: Path, cli_env: dict[str,
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
     assert "val_accuracy" in done.stdout
+
+
+@pytest.mark.parametrize(
+    "storage",
+    ["foo://bar", "sqlite:////no/such/folder/x.db", "postgresql+psycopg://u:pw@127.0.0.1:1/db"],
+)
+def test_tune_checks_its_storage_before_anything_runs(storage: str) -> None:
+    """``archtune.tune()`` refuses a storage it cannot open with one ConfigError line."""
+    import archtune
+    from archtune import ConfigError, Float
+
+    with pytest.raises(ConfigError, match=r"tune\(\): storage") as caught:
+        archtune.tune(
+            "objectives:quadratic",
+            {"x": Float(0.0, 1.0)},
+            objectives={"score": "max"},
+            n_trials=1,
+            storage=storage,
+        )
+    assert "\n" not in str(caught.value)
+    assert ":pw@" not in str(caught.value)  # the password stays hidden

@@ -129,6 +129,9 @@ def tune(
         "seed": seed,
         "max_retries": max_retries,
     }
+    from archtune.config import check_storage
+
+    check_storage(storage, source="tune(): storage")  # one line before anything is stored
     # ``storage=None`` means in memory, not the config files' default SQLite file.
     config = {k: v for k, v in config.items() if v is not None or k == "storage"}
     experiment = build_experiment(config, source="tune()", aliases=_ALIASES)
