@@ -52,6 +52,7 @@ from archtune.shrinking._strategy import (
     LadderPoint,
     SearchContext,
     model_path,
+    task_config,
 )
 
 if TYPE_CHECKING:
@@ -275,7 +276,7 @@ def shrink(
         chosen = baseline
         if index is not None and pareto[index].cost(objective) < baseline.cost(objective):
             chosen = pareto[index]
-        _export(engine, _saved(work, chosen, baseline_model), chosen, target_path)
+        _export(engine, _saved(chosen, baseline_model), chosen, target_path)
         say(f"chosen: {chosen.label}, exported to {target_path}: {_fold(target_path, dataset)}")
         result = ShrinkResult(
             baseline=baseline,
@@ -542,14 +543,9 @@ def _baseline(
         return path, float(accuracy), 0.0
     task = ShrinkTask(
         key="baseline",
-        config={
-            "parent": {"network": network.to_dict(), "model": None},
-            "delta": {},
-            "init": "scratch",
-            "recipe": {},
-            "epochs": int(recipe["epochs"]),
-            "save": path,
-        },
+        config=task_config(
+            network, None, {}, save=path, epochs=int(recipe["epochs"]), init="scratch"
+        ),
         info={"archtune.shrink.stage": "baseline"},
     )
     (outcome,) = runner.run([task])
@@ -676,7 +672,7 @@ def _ladder_row(point: LadderPoint) -> dict[str, Any]:
     }
 
 
-def _saved(work: Path, chosen: Candidate, baseline_model: str) -> str:
+def _saved(chosen: Candidate, baseline_model: str) -> str:
     if chosen.trial is None:
         return baseline_model
     return str(chosen.config["model"])

@@ -98,6 +98,7 @@ class TaskRunner:
         """Epochs of every task run or reused so far (in passes over the training split)."""
         self._submitted = 0
         self._done = self._recorded()
+        self._n_trials = len(self.study.get_trials(deepcopy=False))  # the only writer counts
 
     def _recorded(self) -> dict[str, Outcome]:
         """The tasks this study already completed, by key (a resumed shrink reuses them)."""
@@ -201,7 +202,8 @@ class TaskRunner:
             user_attrs={k: _jsonable(v) for k, v in attrs.items()},
         )
         self.study.add_trial(trial)
-        number = len(self.study.get_trials(deepcopy=False)) - 1
+        number = self._n_trials  # trials are numbered in the order they are added
+        self._n_trials += 1
         outcome = Outcome(task, number, metrics, error)
         if outcome.ok:
             self._done[task.key] = outcome
