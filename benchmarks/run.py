@@ -9,7 +9,9 @@ Suites:
 - ``tabular-mo``: two objectives (HPOLib val_loss against model_size x4, NAS-Bench-201 val_acc
   against latency); hypervolume of the front of means at 25/50/100 trials.
 - ``mnist1d``: real training of the ``cnn1d`` family and recipe on ``mnist1d`` at a fixed total
-  budget of epochs (see ``benchmarks/_mnist1d.py``).
+  budget of epochs (see ``benchmarks/_mnist1d.py``); test accuracy of the best model.
+- ``mnist1d-mo``: the same runs (archtune searching accuracy against parameters, the peers
+  accuracy), scored by the hypervolume of each one's front of (test accuracy, parameters).
 - ``shrink``: ``archtune.shrink`` of the reference CNN, MLP and resnet against Torch-Pruning and
   uniform pruning at 4x-30x (``benchmarks/shrink.py``).
 
@@ -20,6 +22,7 @@ Then the tables are printed from the whole CSV (``--table-only`` prints them wit
     python -m benchmarks.run --suite tabular --seeds 10 --trials 100
     python -m benchmarks.run --suite tabular --method archtune --method optuna-tpe --seeds 3
     python -m benchmarks.run --all --seeds 10 --trials 100
+    python -m benchmarks.run --suite mnist1d-mo --seeds 3 --epochs 1200 --max-epochs 40
     python -m benchmarks.plot            # the curves, as PNG files in docs/
 """
 
@@ -39,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-SUITES = ("tabular", "tabular-mo", "tabular-dev", "mnist1d", "shrink")
+SUITES = ("tabular", "tabular-mo", "tabular-dev", "mnist1d", "mnist1d-mo", "shrink")
 RESULTS = Path(__file__).parent / "results"
 TABULAR_FIELDS = [
     "suite",
@@ -249,65 +252,184 @@ def tabular_table(rows: list[dict[str, str]], suite: str, budget: int) -> str:
 
 # -- mnist1d ------------------------------------------------------------------------------------
 def run_mnist1d_suite(
-    methods: Sequence[str], seeds: int, *, epochs_budget: int, out: Path, workers: int
+    methods: Sequence[str],
+    seeds: int,
+    *,
+    epochs_budget: int,
+    out: Path,
+    workers: int,
+    max_epochs: int | None = None,
+    suite: str = "mnist1d",
 ) -> None:
-    """Run each (method, seed) not yet in ``out``, one after another (each uses the cores)."""
+    """Run each (method, seed) not yet in ``out``, one after another (each uses the cores).
+
+    ``suite`` is ``mnist1d`` or ``mnist1d-mo``; ``max_epochs`` bounds each trial (``None``:
+    the suite's 40).
+    """
     from benchmarks import _mnist1d
 
-    done = {(r["method"], int(r["seed"]), int(r["epochs_budget"])) for r in _read(out)}
+    max_epochs = _mnist1d.MAX_EPOCHS if max_epochs is None else max_epochs
+    done = {
+        (r["method"], int(r["seed"]), int(r["epochs_budget"]), int(r["max_epochs"]))
+        for r in _read(out)
+    }
     for method in methods:
         for seed in range(seeds):
-            if (method, seed, epochs_budget) in done:
+            if (method, seed, epochs_budget, max_epochs) in done:
                 continue
-            print(f"mnist1d: {method} seed {seed}", file=sys.stderr)
-            workdir = out.parent / "mnist1d-work" / f"{method}-{seed}"
+            print(f"{suite}: {method} seed {seed}", file=sys.stderr)
+            workdir = out.parent / f"{suite}-work" / f"{method}-{seed}"
             workdir.mkdir(parents=True, exist_ok=True)
             row = _mnist1d.run_one(
-                method, seed, epochs_budget=epochs_budget, workers=workers, workdir=workdir
+                method,
+                seed,
+                epochs_budget=epochs_budget,
+                workers=workers,
+                workdir=workdir,
+                max_epochs=max_epochs,
+                suite=suite,
             )
             _append(out, list(row), [row])
 
 
+def _by_budget(rows: list[dict[str, str]]) -> dict[tuple[int, int], list[dict[str, str]]]:
+    """Rows by (epochs_budget, max_epochs): runs of different budgets are not averaged."""
+    groups: dict[tuple[int, int], list[dict[str, str]]] = defaultdict(list)
+    for r in rows:
+        groups[(int(r["epochs_budget"]), int(r["max_epochs"]))].append(r)
+    return dict(sorted(groups.items()))
+
+
+def _mean(items: list[dict[str, str]], field: str) -> float:
+    values = [float(r[field]) for r in items if r.get(field) not in (None, "")]
+    return float(np.mean(values)) if values else float("nan")
+
+
 def mnist1d_table(rows: list[dict[str, str]]) -> str:
-    """Mean test accuracy and size of each method's best model."""
+    """Mean test accuracy and size of each method's best model, one table per budget."""
     if not rows:
         return "mnist1d: no runs yet"
-    by: dict[str, list[dict[str, str]]] = defaultdict(list)
-    for r in rows:
-        by[r["method"]].append(r)
-
-    def mean(items: list[dict[str, str]], field: str) -> float:
-        values = [float(r[field]) for r in items if r.get(field) not in (None, "")]
-        return float(np.mean(values)) if values else float("nan")
-
-    lines = ["## mnist1d: cnn1d family and recipe, real training", ""]
-    head = [
-        "method",
-        "test acc",
-        "params",
-        "best <=10k: acc / params",
-        "best <=3k: acc / params",
-        "epochs used",
-        "trials",
-        "wall s",
-        "seeds",
-    ]
-    lines.append("| " + " | ".join(head) + " |")
-    lines.append("|" + "---|" * len(head))
-    for method, items in sorted(by.items(), key=lambda kv: -mean(kv[1], "test_accuracy")):
-        cols = [
-            method,
-            f"{mean(items, 'test_accuracy'):.4f}",
-            f"{mean(items, 'params'):,.0f}",
-            f"{mean(items, 'best10k_test_accuracy'):.4f} / {mean(items, 'best10k_params'):,.0f}",
-            f"{mean(items, 'best3k_test_accuracy'):.4f} / {mean(items, 'best3k_params'):,.0f}",
-            f"{mean(items, 'epochs_used'):.0f}",
-            f"{mean(items, 'trials'):.0f}",
-            f"{mean(items, 'wall_s'):.0f}",
-            str(len(items)),
+    tables = []
+    for (budget, max_epochs), group in _by_budget(rows).items():
+        by: dict[str, list[dict[str, str]]] = defaultdict(list)
+        for r in group:
+            by[r["method"]].append(r)
+        lines = [
+            f"## mnist1d: cnn1d family and recipe, real training, {budget} epochs per search, "
+            f"at most {max_epochs} per trial",
+            "",
         ]
-        lines.append("| " + " | ".join(cols) + " |")
-    return "\n".join(lines)
+        head = [
+            "method",
+            "test acc",
+            "params",
+            "best <=10k: acc / params",
+            "best <=3k: acc / params",
+            "epochs used",
+            "trials",
+            "wall s",
+            "seeds",
+        ]
+        lines.append("| " + " | ".join(head) + " |")
+        lines.append("|" + "---|" * len(head))
+        for method, items in sorted(by.items(), key=lambda kv: -_mean(kv[1], "test_accuracy")):
+            cols = [
+                method,
+                f"{_mean(items, 'test_accuracy'):.4f}",
+                f"{_mean(items, 'params'):,.0f}",
+                f"{_mean(items, 'best10k_test_accuracy'):.4f} / "
+                f"{_mean(items, 'best10k_params'):,.0f}",
+                f"{_mean(items, 'best3k_test_accuracy'):.4f} / "
+                f"{_mean(items, 'best3k_params'):,.0f}",
+                f"{_mean(items, 'epochs_used'):.0f}",
+                f"{_mean(items, 'trials'):.0f}",
+                f"{_mean(items, 'wall_s'):.0f}",
+                str(len(items)),
+            ]
+            lines.append("| " + " | ".join(cols) + " |")
+        tables.append("\n".join(lines))
+    return "\n\n".join(tables)
+
+
+#: ``mnist1d-mo``'s goals: (column prefix, label, test accuracy to reach on every seed).
+_MO_GOALS = (("best10k", "<=10k", 0.99), ("best3k", "<=3k", 0.98))
+
+
+def mnist1d_mo_table(rows: list[dict[str, str]], reference: str = "archtune") -> str:
+    """Each method's front hypervolume, ``reference``'s ratio to it seed by seed, the goals."""
+    if not rows:
+        return "mnist1d-mo: no runs yet"
+    tables = []
+    for (budget, max_epochs), group in _by_budget(rows).items():
+        by: dict[str, dict[int, dict[str, str]]] = defaultdict(dict)
+        for r in group:
+            by[r["method"]][int(r["seed"])] = r
+        ours = by.get(reference, {})
+        lines = [
+            f"## mnist1d-mo: fronts of (test accuracy, params), {budget} epochs per search, at "
+            f"most {max_epochs} per trial",
+            "",
+            f"hv: hypervolume in (1 - test acc, log10(params) / log10({group[0]['p_ref']})) up "
+            "to (1, 1), larger is better; "
+            f"{reference}/this: the ratio of the hypervolumes, mean (seed by seed); "
+            "front: trials on the validation front; <=10k, <=3k: the front's best test "
+            "accuracy at that size (mean over seeds), and the seeds that reach the goal.",
+            "",
+        ]
+        head = [
+            "method",
+            "hv",
+            f"{reference}/this",
+            "front",
+            "best test acc / params",
+            *(f"{label}: acc / params, seeds >= {goal:.0%}" for _, label, goal in _MO_GOALS),
+            "epochs used",
+            "trials",
+            "wall s",
+            "seeds",
+        ]
+        lines.append("| " + " | ".join(head) + " |")
+        lines.append("|" + "---|" * len(head))
+        by_hv = sorted(by.items(), key=lambda kv: -_mean(list(kv[1].values()), "hv"))
+        for method, runs in by_hv:
+            items = [runs[seed] for seed in sorted(runs)]
+            cols = [
+                method,
+                f"{_mean(items, 'hv'):.4f}",
+                "-" if method == reference else _ratios(ours, runs),
+                f"{_mean(items, 'front_size'):.1f}",
+                f"{_mean(items, 'test_accuracy'):.4f} / {_mean(items, 'params'):,.0f}",
+            ]
+            for prefix, _, goal in _MO_GOALS:
+                reached = [r[f"{prefix}_test_accuracy"] for r in items]
+                met = sum(1 for acc in reached if acc and float(acc) >= goal)
+                cols.append(
+                    f"{_mean(items, f'{prefix}_test_accuracy'):.4f} / "
+                    f"{_mean(items, f'{prefix}_params'):,.0f}, {met}/{len(items)}"
+                )
+            cols += [
+                f"{_mean(items, 'epochs_used'):.0f}",
+                f"{_mean(items, 'trials'):.0f}",
+                f"{_mean(items, 'wall_s'):.0f}",
+                str(len(items)),
+            ]
+            lines.append("| " + " | ".join(cols) + " |")
+        tables.append("\n".join(lines))
+    return "\n\n".join(tables)
+
+
+def _ratios(ours: dict[int, dict[str, str]], theirs: dict[int, dict[str, str]]) -> str:
+    """``"1.10 (1.02, 1.18)"``: our hypervolume over theirs in the seeds both ran."""
+    ratios = [
+        float(ours[seed]["hv"]) / float(theirs[seed]["hv"])
+        if float(theirs[seed]["hv"])
+        else float("inf")
+        for seed in sorted(theirs)
+        if seed in ours
+    ]
+    if not ratios:
+        return "-"
+    return f"{np.mean(ratios):.2f} ({', '.join(f'{x:.2f}' for x in ratios)})"
 
 
 # -- shrink -------------------------------------------------------------------------------------
@@ -347,6 +469,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--epochs", type=int, default=600, help="mnist1d: total epochs per run")
     parser.add_argument("--jobs", type=int, default=2, help="tabular: runs at once")
     parser.add_argument("--workers", type=int, default=2, help="mnist1d: trials at once")
+    parser.add_argument(
+        "--max-epochs", type=int, help="mnist1d: epochs of a trial never stopped (default 40)"
+    )
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder of the CSV files")
     parser.add_argument("--table-only", action="store_true", help="print tables from the CSVs")
     args = parser.parse_args(argv)
@@ -364,15 +489,22 @@ def main(argv: Sequence[str] | None = None) -> None:
                 run_shrink_suite(args.seeds, epochs=10, out=path)
             print(shrink_table(_read(path)))
             continue
-        if suite == "mnist1d":
+        if suite in ("mnist1d", "mnist1d-mo"):
             from benchmarks._mnist1d import METHODS
 
             methods = args.method or list(METHODS)
             if not args.table_only:
                 run_mnist1d_suite(
-                    methods, args.seeds, epochs_budget=args.epochs, out=path, workers=args.workers
+                    methods,
+                    args.seeds,
+                    epochs_budget=args.epochs,
+                    out=path,
+                    workers=args.workers,
+                    max_epochs=args.max_epochs,
+                    suite=suite,
                 )
-            print(mnist1d_table([r for r in _read(path) if r["method"] in methods]))
+            table = mnist1d_table if suite == "mnist1d" else mnist1d_mo_table
+            print(table([r for r in _read(path) if r["method"] in methods]))
             continue
         methods = args.method or _tabular_methods(suite)
         if not args.table_only:

@@ -9,7 +9,11 @@ import numpy as np
 import optuna
 import pytest
 
-from archtune.search._light_gp import _GP, LightGPSampler, _gaussian_ranks
+from archtune.search._gp import GP as _GP
+from archtune.search._gp import gaussian_ranks as _gaussian_ranks
+from archtune.search._encoding import Encoding
+from archtune.search._light_gp import LightGPSampler
+from archtune.space import Choice, Fixed, Float, Int, Space
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -118,8 +122,123 @@ def test_likelihood_gradient_matches_finite_differences() -> None:
     np.testing.assert_allclose(grad, numeric, rtol=1e-4, atol=1e-4)
 
 
-def test_several_objectives_fall_back_to_random_sampling() -> None:
-    sampler = LightGPSampler(seed=0)
-    study = optuna.create_study(directions=["minimize", "minimize"], sampler=sampler)
-    study.optimize(lambda t: (t.suggest_float("x", 0, 1), t.suggest_float("y", 0, 1)), 12)
-    assert sampler.infer_relative_search_space(study, study.trials[-1]) == {}
+def _zdt1(trial: optuna.Trial) -> tuple[float, float]:
+    """ZDT1 on four inputs: a convex front at g = 1 (x2..x4 = 0)."""
+    x = [trial.suggest_float(f"x{i}", 0.0, 1.0) for i in range(4)]
+    g = 1.0 + 9.0 * sum(x[1:]) / 3.0
+    return x[0], g * (1.0 - math.sqrt(x[0] / g))
+
+
+def _hypervolume(study: optuna.Study) -> float:
+    from optuna._hypervolume import compute_hypervolume
+
+    points = np.array([t.values for t in study.trials if t.values is not None])
+    return float(compute_hypervolume(points, np.array([1.1, 11.0])))
+
+
+def test_several_objectives_beat_random_search() -> None:
+    def hv(sampler: optuna.samplers.BaseSampler) -> float:
+        study = optuna.create_study(directions=["minimize", "minimize"], sampler=sampler)
+        study.optimize(_zdt1, n_trials=40)
+        return _hypervolume(study)
+
+    gp = [hv(LightGPSampler(seed=s)) for s in range(3)]
+    rand = [hv(optuna.samplers.RandomSampler(seed=s)) for s in range(3)]
+    assert np.mean(gp) > np.mean(rand) + 0.5, (gp, rand)
+
+
+def test_parego_weights_pick_the_matching_end_of_the_front() -> None:
+    from archtune.search._light_gp import parego_scalarise
+
+    values = np.array([[0.0, 3.0], [1.0, 1.0], [3.0, 0.0], [3.0, 3.0]])
+    assert int(np.argmin(parego_scalarise(values, np.array([1.0, 0.0])))) == 0
+    assert int(np.argmin(parego_scalarise(values, np.array([0.0, 1.0])))) == 2
+    assert int(np.argmin(parego_scalarise(values, np.array([0.5, 0.5])))) == 1
+    assert int(np.argmax(parego_scalarise(values, np.array([0.5, 0.5])))) == 3
+
+
+def _conditional_space() -> Space:
+    return Space(
+        {
+            "optimizer": Choice(["sgd", "momentum", "adam"]),
+            "lr": Float(1e-4, 1.0, log=True),
+            "momentum": Float(0.5, 0.99, when={"optimizer": "momentum"}),
+            "nesterov": Choice([False, True], when={"optimizer": "momentum"}),
+            "dampening": Float(0.0, 0.5, when={"nesterov": False}),
+            "beta2": Float(0.9, 0.9999, when={"optimizer": "adam"}),
+            "width": Int(8, 512, log=True),
+            "epochs": Fixed(10),
+        }
+    )
+
+
+def _conditional_loss(config: dict[str, object]) -> float:
+    """Best: momentum 0.9, nesterov, lr 1e-2, width 64; adam and sgd are a little worse."""
+    lr, width = float(config["lr"]), int(config["width"])  # type: ignore[arg-type]
+    value = (math.log10(lr) + 2.0) ** 2 + (math.log2(width) - 6.0) ** 2 * 0.2
+    if config["optimizer"] == "momentum":
+        value += 10.0 * (float(config["momentum"]) - 0.9) ** 2  # type: ignore[arg-type]
+        value += 0.0 if config["nesterov"] else 0.3 + float(config["dampening"])  # type: ignore[arg-type]
+    else:
+        value += 0.8 if config["optimizer"] == "adam" else 1.5
+    return value
+
+
+def test_a_conditional_space_is_modelled_and_proposals_are_valid() -> None:
+    space = _conditional_space()
+
+    def best(sampler: optuna.samplers.BaseSampler) -> float:
+        study = optuna.create_study(sampler=sampler)
+        for _ in range(40):
+            trial = study.ask()
+            config = space.complete(space.sample(trial))
+            space.check_config(config)  # only the active parameters, each in its range
+            study.tell(trial, _conditional_loss(config))
+        return study.best_value
+
+    gp = [best(LightGPSampler(seed=s, space=space)) for s in range(4)]
+    tpe = [best(optuna.samplers.TPESampler(seed=s)) for s in range(4)]
+    assert np.mean(gp) < np.mean(tpe), (gp, tpe)
+
+
+def test_encoding_round_trips_and_repairs_conditions() -> None:
+    space = _conditional_space()
+    encoding = Encoding(space)
+    rng = np.random.default_rng(0)
+    points = encoding.random(200, rng)
+    for point in points:
+        config = encoding.decode(point)
+        space.check_config(space.complete(config))
+        np.testing.assert_allclose(encoding.encode(config), point, atol=1e-9)
+    sgd = encoding.encode({"optimizer": "sgd", "lr": 0.01, "width": 64})
+    moved = encoding.neighbours(sgd, rng)
+    configs = [encoding.decode(p) for p in moved]
+    momentum = [c for c in configs if c["optimizer"] == "momentum"]
+    assert momentum and all("momentum" in c and "nesterov" in c for c in momentum)
+    assert all("momentum" not in c for c in configs if c["optimizer"] != "momentum")
+    moved_lr = [not math.isclose(float(c["lr"]), 0.01, rel_tol=1e-9) for c in configs]
+    moved_width = [c["width"] != 64 for c in configs]
+    assert all(a + b <= 1 for a, b in zip(moved_lr, moved_width, strict=True))
+    assert any(moved_lr) and any(moved_width)
+
+
+def _close(a: object, b: object) -> bool:
+    if isinstance(a, float) and isinstance(b, float):
+        return math.isclose(a, b, rel_tol=1e-9)
+    return a == b
+
+
+def test_a_starting_configuration_makes_start_up_trials_local() -> None:
+    space = _conditional_space()
+    start = {"optimizer": "momentum", "lr": 0.01, "momentum": 0.9, "nesterov": True, "width": 64}
+    study = optuna.create_study(sampler=LightGPSampler(seed=0, space=space))
+    study.enqueue_trial(start, user_attrs={"archtune.start": "defaults"})
+    changed = []
+    for _ in range(9):
+        trial = study.ask()
+        config = space.sample(trial)
+        changed.append(sum(not _close(config.get(k), v) for k, v in start.items()))
+        study.tell(trial, _conditional_loss(space.complete(config)))
+    odd = changed[1::2]  # every other start-up trial moves one to three parameters
+    assert all(1 <= n <= 4 for n in odd), changed
+    assert changed[0] == 0

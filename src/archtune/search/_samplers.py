@@ -17,10 +17,8 @@ if TYPE_CHECKING:
 __all__ = ["SAMPLER_NAMES", "SamplerName", "choose_sampler", "make_sampler", "space_size"]
 
 SamplerName = Literal["auto", "random", "tpe", "gp", "light-gp", "cmaes", "nsga2", "qmc", "grid"]
-#: Samplers that optimise one objective only.
-SINGLE_OBJECTIVE_SAMPLERS = frozenset({"light-gp", "cmaes"})
-#: Up to this many trials ``auto`` may pick ``light-gp`` (its fits grow with the cube of trials).
-LIGHT_GP_MAX_TRIALS = 300
+#: ``auto`` models up to this many objectives with ``light-gp`` (ParEGO scalarisation).
+LIGHT_GP_MAX_OBJECTIVES = 3
 SAMPLER_NAMES: tuple[str, ...] = get_args(SamplerName)
 
 
@@ -76,14 +74,13 @@ def choose_sampler(
 
     - A finite space no larger than the budget: enumerate it (``bruteforce``), since any
       sampler would spend the budget re-proposing configurations.
-    - One objective, no conditional parameters, no constraints, at most
-      :data:`LIGHT_GP_MAX_TRIALS` trials: archtune's light GP (``light-gp``), which beats
-      Optuna's TPE on the public tabular benchmarks of ``benchmarks/run.py`` at 25, 50 and
-      100 trials for about the same optimizer time (docs/benchmarks.md).
-    - Several objectives with a budget of 1,000 trials or more: NSGA-II, whose generations pay
-      off only with many trials.
-    - Otherwise Optuna 5's TPE: it handles conditional and categorical spaces, one or several
-      objectives, constraints and parallel workers (constant liar).
+    - No constraints and at most :data:`LIGHT_GP_MAX_OBJECTIVES` objectives: archtune's light
+      GP (``light-gp``), which models conditional parameters and scalarises several objectives
+      as ParEGO does; it beats Optuna's TPE on the benchmarks of ``benchmarks/run.py``
+      (docs/benchmarks.md) for about TPE's optimizer time, and fits on a window of trials, so
+      the trial count does not decide.
+    - Otherwise Optuna 5's TPE: it models constraints (``trial.set_constraint``) and any
+      number of objectives.
     """
     size = space_size(space)
     if size is not None and n_trials is not None and size <= n_trials:
@@ -91,25 +88,20 @@ def choose_sampler(
             f"the space has {size} configurations, no more than the {n_trials} trials of the "
             "budget: every one is tried once"
         )
-    conditional = any(param.when for param in space.values())
-    budget_fits = n_trials is not None and n_trials <= LIGHT_GP_MAX_TRIALS
-    if n_objectives == 1 and not conditional and not has_constraints and budget_fits:
+    if not has_constraints and n_objectives <= LIGHT_GP_MAX_OBJECTIVES:
+        conditional = any(param.when for param in space.values())
+        what = [f"{n_objectives} objective{'s' if n_objectives > 1 else ''}"]
+        if conditional:
+            what.append("conditional parameters modelled")
         return "light-gp", (
-            f"one objective, no conditions or constraints, {n_trials} trials: a Gaussian process "
-            "learns the most from each trial"
+            ", ".join(what) + ": a Gaussian process learns the most from each trial"
         )
-    if n_objectives > 1 and n_trials is not None and n_trials >= 1000:
-        return "nsga2", f"{n_objectives} objectives and {n_trials} trials: NSGA-II generations"
     why = []
-    if n_objectives > 1:
-        why.append(f"{n_objectives} objectives")
-    if conditional:
-        why.append("conditional parameters")
     if has_constraints:
         why.append("constraints")
-    if not budget_fits:
-        why.append(f"more than {LIGHT_GP_MAX_TRIALS} trials or no trial budget")
-    return "tpe", "TPE handles " + ", ".join(why or ["this space"])
+    if n_objectives > LIGHT_GP_MAX_OBJECTIVES:
+        why.append(f"{n_objectives} objectives")
+    return "tpe", "TPE handles " + ", ".join(why)
 
 
 def make_sampler(
@@ -151,7 +143,7 @@ def make_sampler(
             require("scipy", extra="samplers", feature="sampler 'gp'")
             require("torch", extra="torch", feature="sampler 'gp'")
             return optuna.samplers.GPSampler(seed=seed)
-        if name in SINGLE_OBJECTIVE_SAMPLERS and n_objectives > 1:
+        if name == "cmaes" and n_objectives > 1:
             raise ConfigError(
                 f"sampler {name!r} optimises one objective, got {n_objectives}; use nsga2, "
                 "tpe or auto for several"
@@ -160,7 +152,7 @@ def make_sampler(
             require("scipy", extra="samplers", feature="sampler 'light-gp'")
             from archtune.search._light_gp import LightGPSampler
 
-            return LightGPSampler(seed=seed)
+            return LightGPSampler(seed=seed, space=space)
         if name == "cmaes":
             require("cmaes", extra="samplers", feature="sampler 'cmaes'")
             return optuna.samplers.CmaEsSampler(seed=seed)
