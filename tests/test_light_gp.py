@@ -9,9 +9,9 @@ import numpy as np
 import optuna
 import pytest
 
+from archtune.search._encoding import Encoding
 from archtune.search._gp import GP as _GP
 from archtune.search._gp import gaussian_ranks as _gaussian_ranks
-from archtune.search._encoding import Encoding
 from archtune.search._light_gp import LightGPSampler
 from archtune.space import Choice, Fixed, Float, Int, Space
 
@@ -214,12 +214,14 @@ def test_encoding_round_trips_and_repairs_conditions() -> None:
     moved = encoding.neighbours(sgd, rng)
     configs = [encoding.decode(p) for p in moved]
     momentum = [c for c in configs if c["optimizer"] == "momentum"]
-    assert momentum and all("momentum" in c and "nesterov" in c for c in momentum)
+    assert momentum
+    assert all("momentum" in c and "nesterov" in c for c in momentum)
     assert all("momentum" not in c for c in configs if c["optimizer"] != "momentum")
     moved_lr = [not math.isclose(float(c["lr"]), 0.01, rel_tol=1e-9) for c in configs]
     moved_width = [c["width"] != 64 for c in configs]
     assert all(a + b <= 1 for a, b in zip(moved_lr, moved_width, strict=True))
-    assert any(moved_lr) and any(moved_width)
+    assert any(moved_lr)
+    assert any(moved_width)
 
 
 def _close(a: object, b: object) -> bool:

@@ -83,8 +83,8 @@ def is_infeasible(trial: FrozenTrial) -> bool:
 
 
 def was_stopped(trial: FrozenTrial) -> bool:
-    """Whether the scheduler stopped ``trial`` early (told PRUNED, or COMPLETE with its values
-    at the time it stopped so that samplers learn from it)."""
+    """Whether the scheduler stopped ``trial`` early (told PRUNED, or COMPLETE with the values
+    it had when it stopped, capped by the completed trials', so that samplers learn from it)."""
     if is_infeasible(trial):
         return False
     return trial.state == TrialState.PRUNED or (

@@ -36,6 +36,7 @@ from archtune.search._ranking import dominates_or_equals
 from archtune.search._result import TuneResult
 from archtune.search._scheduler import BaseScheduler, StudyView, TrialPhase
 from archtune.search._schedulers import make_scheduler
+from archtune.search._stopped import told_values
 from archtune.search._study import fail_running, open_study, requeue
 
 __all__ = [
@@ -428,22 +429,39 @@ class Driver:
     def _on_stopped(self, study: optuna.Study, trial: optuna.Trial, event: TrialDone) -> None:
         """Record a trial stopped early so that samplers learn from what it showed.
 
-        It is told COMPLETE with the objective values it had when it stopped (its last
-        reports, and the cost known before training), marked ``archtune.stopped_at``: samplers
-        then rank it by those values instead of below every finished trial, as they rank PRUNED
-        trials. archtune's results count it as stopped, never as a best trial. When a value is
-        missing it is told PRUNED.
+        It is told COMPLETE, marked ``archtune.stopped_at``, so that samplers rank it by what it
+        showed instead of below every finished trial, as they rank PRUNED trials. The values
+        told are those it had when it stopped (its last reports, and the cost known before
+        training), except that each trained objective is capped (:func:`told_values`): the
+        trial ranks no better than any completed trial that was at least as good at the step
+        where it stopped. Where curves peak mid-training, a trial stopped at a late rung would
+        otherwise be told a value better than any finished trial ends with, and the sampler
+        would search around it. Its own values stay in its curve and metrics. archtune's
+        results count it as stopped, never as a best trial. When a value is missing it is told
+        PRUNED.
         """
         curve = self._curves.get(trial.number, [])
         last_step = curve[-1][0] if curve else 0
         seen = {**self._costs.get(trial.number, {}), **(curve[-1][1] if curve else {})}
         trial.set_user_attr(attrs.TRIAL_STOPPED_AT, last_step)
+        objectives = self.experiment.objectives
         try:
-            values = self.experiment.objectives.values({**seen, **event.metrics})
+            values = objectives.values({**seen, **event.metrics})
         except ValueError:  # a missing or non-finite value: nothing to learn from
             study.tell(trial, state=TrialState.PRUNED)
         else:
-            study.tell(trial, values)
+            shown = dict(zip(objectives.names, values, strict=True))
+            told = told_values(self._view, trial.number, last_step, shown)
+            if told != values:
+                logger.debug(
+                    "trial %d stopped at step %d with %s; told %s (completed trials that were "
+                    "as good there ended worse)",
+                    trial.number,
+                    last_step,
+                    values,
+                    told,
+                )
+            study.tell(trial, told)
         self.stats.stopped += 1
         self._phases[event.number] = "stopped"
 

@@ -223,7 +223,7 @@ class Encoding:
         order = np.argsort(rng.random((n, len(active))), axis=1)  # a random order per row
         chosen = np.zeros((n, len(self.names)), dtype=bool)
         chosen[:, active] = order < counts[:, None]
-        for i in active:
+        for i in active.tolist():
             rows_i = chosen[:, i]
             k = int(rows_i.sum())
             if k == 0:
