@@ -1,15 +1,16 @@
 """MO-ASHA against the same multi-objective search without early stopping, same epochs.
 
 Both runs search the ``cnn1d`` family and the default recipe on ``mnist1d`` (9 epochs per full
-trial, 2 workers) for (val_accuracy max, params min) with Optuna 5's default multi-objective
-sampler (TPE). The early-stopping run (``scheduler: moasha``, with its guard) gets
+trial, 2 workers) for (val_accuracy max, params min) with the same sampler (``--sampler``:
+archtune's default ``auto``, which is ``light-gp`` here; ``tpe`` gives the runs before
+2026-12-05). The early-stopping run (``scheduler: moasha``, with its guard) gets
 ``--trials``; the run without early stopping (``scheduler: none``) then gets as many full trials
 as the epochs the first one spent (rounded up), so both spend the same training budget in
 epochs. The score is the hypervolume of the completed trials in (1 - val_accuracy,
 log10(params) / log10(P)) with the reference point (1, 1), P being 1.5 times the largest model
 either run trained: larger is better.
 
-    python -m benchmarks.moasha [--trials 30] [--seeds 3] [--quick]
+    python -m benchmarks.moasha [--trials 30] [--seeds 3] [--sampler auto] [--quick]
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from archtune.search import TuneResult
 EPOCHS = 9
 
 
-def run(scheduler: str, n_trials: int, seed: int, storage: str) -> TuneResult:
+def run(scheduler: str, n_trials: int, seed: int, storage: str, sampler: str) -> TuneResult:
     return archtune.tune(
         data={"dataset": "mnist1d"},
         model={"family": "cnn1d"},
@@ -38,7 +39,7 @@ def run(scheduler: str, n_trials: int, seed: int, storage: str) -> TuneResult:
         objectives={"val_accuracy": "max", "params": "min"},
         n_trials=n_trials,
         n_workers=2,
-        sampler="tpe",
+        sampler=sampler,
         scheduler={"name": scheduler, "max_steps": EPOCHS},
         seed=seed,
         storage=storage,
@@ -69,6 +70,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=30)
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--sampler", default="auto", help="the same for both runs")
     parser.add_argument("--quick", action="store_true", help="8 trials, 1 seed")
     args = parser.parse_args()
     n_trials, seeds = (8, 1) if args.quick else (args.trials, args.seeds)
@@ -76,9 +78,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for seed in range(seeds):
             storage = f"sqlite:///{Path(tmp) / 'moasha.db'}"
-            early = run("moasha", n_trials, seed, storage)
+            early = run("moasha", n_trials, seed, storage, args.sampler)
             budget = epochs_spent(early)
-            full = run("none", math.ceil(budget / EPOCHS), seed, storage)
+            full = run("none", math.ceil(budget / EPOCHS), seed, storage, args.sampler)
             p_ref = 1.5 * max(p for _, p in points(early) + points(full))
             rows.append(
                 {
@@ -92,7 +94,7 @@ def main() -> None:
             )
     print(
         f"cnn1d + default recipe on mnist1d, (val_accuracy max, params min), {EPOCHS} epochs "
-        "per full trial, 2 workers, TPE; hypervolume: larger is better"
+        f"per full trial, 2 workers, sampler {args.sampler}; hypervolume: larger is better"
     )
     print(
         f"{'seed':>4}{'epochs':>14}{'trials':>10}{'stopped':>9}{'HV moasha':>11}"

@@ -244,3 +244,26 @@ def test_a_starting_configuration_makes_start_up_trials_local() -> None:
     odd = changed[1::2]  # every other start-up trial moves one to three parameters
     assert all(1 <= n <= 4 for n in odd), changed
     assert changed[0] == 0
+
+
+def test_trials_outside_the_space_are_left_out_of_the_model() -> None:
+    """A study resumed with another space keeps its old trials; the sampler skips them."""
+    from optuna.distributions import CategoricalDistribution, FloatDistribution
+
+    space = _conditional_space()
+    study = optuna.create_study(sampler=LightGPSampler(seed=0, space=space, n_startup_trials=3))
+    old = optuna.trial.create_trial(
+        params={"optimizer": "lamb", "lr": -1.0},
+        distributions={
+            "optimizer": CategoricalDistribution(["lamb"]),
+            "lr": FloatDistribution(-2.0, 0.0),
+        },
+        value=0.0,
+    )
+    study.add_trial(old)
+    for _ in range(8):
+        trial = study.ask()
+        config = space.complete(space.sample(trial))
+        space.check_config(config)
+        study.tell(trial, _conditional_loss(config))
+    assert len(study.trials) == 9

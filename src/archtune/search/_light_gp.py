@@ -130,27 +130,29 @@ class LightGPSampler(optuna.samplers.BaseSampler):
         complete = [t for t in trials if t.state == TrialState.COMPLETE and t.values is not None]
         if self._space is None:
             complete = [t for t in complete if all(n in t.params for n in search_space)]
+        points = [self._encode(encoding, t) for t in complete]
+        complete = [t for t, p in zip(complete, points, strict=True) if p is not None]
         if not complete:
             return {}
-        x = np.array([self._encode(encoding, t) for t in complete])
+        x = np.array([p for p in points if p is not None])
         y = self._scores(study, complete)
         seen = {p.tobytes() for p in x}
-        seen |= {
-            encoding.encode(t.params).tobytes()
-            for t in trials
-            if t.state in (TrialState.PRUNED, TrialState.FAIL, TrialState.RUNNING)
-            and t.number != trial.number
-        }
+        for other in trials:
+            if other.state in (TrialState.PRUNED, TrialState.FAIL, TrialState.RUNNING):
+                point = self._encode(encoding, other, cache=False)
+                if point is not None and other.number != trial.number:
+                    seen.add(point.tobytes())
         if len(complete) < self._n_startup:
             return self._startup(study, trial, encoding, x, y, seen)
         x, y = self._window(x, y)
         gp = self._fit(encoding, x, y)
         pending = [
-            encoding.encode(t.params)
+            point
             for t in trials
             if t.state == TrialState.RUNNING
             and t.number != trial.number
             and (self._space is not None or all(n in t.params for n in search_space))
+            and (point := self._encode(encoding, t, cache=False)) is not None
         ]
         if pending:  # believe running trials at the model's mean: proposals spread out
             believed, _ = gp.predict(np.array(pending))
@@ -179,10 +181,19 @@ class LightGPSampler(optuna.samplers.BaseSampler):
         assert self._encoding is not None
         return self._encoding
 
-    def _encode(self, encoding: Encoding, trial: FrozenTrial) -> np.ndarray:
+    def _encode(
+        self, encoding: Encoding, trial: FrozenTrial, *, cache: bool = True
+    ) -> np.ndarray | None:
+        """The trial's point; ``None`` for a configuration outside the space (a study resumed
+        with another space, a value enqueued by hand), which the model then leaves out."""
         point = self._encoded.get(trial.number)
         if point is None:
-            point = self._encoded[trial.number] = encoding.encode(trial.params)
+            try:
+                point = encoding.encode(trial.params)
+            except (ValueError, TypeError, ArithmeticError):
+                return None
+            if cache:
+                self._encoded[trial.number] = point
         return point
 
     def _scores(self, study: optuna.Study, complete: list[FrozenTrial]) -> np.ndarray:
