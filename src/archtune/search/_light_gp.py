@@ -44,8 +44,8 @@ __all__ = ["LightGPSampler", "parego_scalarise"]
 
 #: How many of the best points are moved from (neighbours and local moves).
 _TOP = 5
-#: Local moves per top point.
-_LOCAL_MOVES = 16
+#: Candidate local moves around the best trial for one start-up proposal.
+_STARTUP_MOVES = 16
 #: The weight of the sum in ParEGO's augmented Chebyshev scalarisation.
 _RHO = 0.05
 
@@ -223,7 +223,7 @@ class LightGPSampler(optuna.samplers.BaseSampler):
         )
         if not started or trial.number % 2 == 0:
             return {}
-        moves = encoding.perturb(x[int(np.argmin(y))], self._rng, _LOCAL_MOVES)
+        moves = encoding.perturb(x[int(np.argmin(y))], self._rng, _STARTUP_MOVES)
         fresh = [p for p in moves if p.tobytes() not in seen]
         return encoding.decode(fresh[0]) if fresh else {}
 
@@ -250,11 +250,16 @@ class LightGPSampler(optuna.samplers.BaseSampler):
         return gp
 
     def _candidates(self, encoding: Encoding, top: np.ndarray, seen: set[bytes]) -> np.ndarray:
-        """Random points, the neighbours of ``top`` and local moves around it; unseen only."""
+        """Random points, the neighbours of ``top`` and local moves around it; unseen only.
+
+        Each top point gets as many random local moves as the space has parameters: in a few
+        dimensions the random candidates already lie near the best points, in many (a network
+        and its recipe) almost none do.
+        """
         parts = [encoding.random(self._n_candidates, self._rng)]
         for point in top:
             parts.append(encoding.neighbours(point, self._rng))
-            parts.append(encoding.perturb(point, self._rng, _LOCAL_MOVES))
+            parts.append(encoding.perturb(point, self._rng, len(encoding.names)))
         unique = {p.tobytes(): p for p in np.vstack(parts)}
         for key in seen:
             unique.pop(key, None)
