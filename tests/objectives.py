@@ -132,3 +132,103 @@ class CountingTrainObjective:
             log.write(f"{reporter.trial_number}\n")
         result: dict[str, float] = self.inner(config, reporter)
         return result
+
+
+def checkpointing(config: dict[str, Any], reporter: Any) -> dict[str, float]:
+    """Counts to ``config['steps']`` (``config['seconds']`` a step), checkpointing after each
+    report and resuming from the last checkpoint.
+
+    On the first attempt with ``config['kill_at']`` set, SIGKILLs its own worker right after
+    the checkpoint of that step (a marker file makes it happen once per configuration).
+    Returns where it resumed (0: from scratch), how many steps it reported itself, and what
+    ``restore()`` gives after its last checkpoint.
+    """
+    state = reporter.restore()
+    resumed_from = 0 if state is None else int(state["step"])
+    total = 0.0 if state is None else float(state["total"])
+    reported = 0
+    for step in range(resumed_from + 1, int(config["steps"]) + 1):
+        time.sleep(config.get("seconds", 0.0))
+        total += config["x"]
+        reporter.report(step, score=total)
+        reported += 1
+        reporter.checkpoint({"step": step, "total": total})
+        kill_at = config.get("kill_at")
+        if kill_at is not None and step == kill_at and state is None:
+            marker = Path(os.environ["ARCHTUNE_TEST_MARKERS"]) / f"killed-{config['x']!r}"
+            if not marker.exists():
+                marker.write_text("killed once")
+                os.kill(os.getpid(), signal.SIGKILL)
+    last = reporter.restore()
+    return {
+        "score": total,
+        "resumed_from": float(resumed_from),
+        "reported": float(reported),
+        "restored_step": -1.0 if last is None else float(last["step"]),
+    }
+
+
+def copies_trial_zero(config: dict[str, Any], reporter: Any) -> dict[str, float]:
+    """Trial 0 checkpoints ``{"weights": x}``; every later trial reads trial 0's checkpoint."""
+    if reporter.trial_number == 0:
+        reporter.checkpoint({"weights": config["x"]})
+        return {"score": config["x"], "copied": -1.0}
+    copied = reporter.restore(from_trial=0)
+    own = reporter.restore()
+    return {
+        "score": config["x"],
+        "copied": -2.0 if copied is None else float(copied["weights"]),
+        "own": -2.0 if own is None else float(own["weights"]),
+    }
+
+
+class KillingReporter:
+    """A :class:`~archtune.CheckpointReporter` that SIGKILLs its process after the first
+    checkpoint at epoch ``at`` or later, and writes that epoch to ``marker`` first."""
+
+    def __init__(self, inner: Any, at: int, marker: Path) -> None:
+        self.inner, self.at, self.marker = inner, at, marker
+
+    @property
+    def trial_number(self) -> int:
+        return int(self.inner.trial_number)
+
+    @property
+    def seed(self) -> int | None:
+        seed: int | None = self.inner.seed
+        return seed
+
+    @property
+    def should_stop(self) -> bool:
+        return bool(self.inner.should_stop)
+
+    @property
+    def keeps_checkpoints(self) -> bool:
+        return bool(self.inner.keeps_checkpoints)
+
+    def report(self, step: int, **metrics: float) -> Decision:
+        decision: Decision = self.inner.report(step, **metrics)
+        return decision
+
+    def checkpoint(self, state: Any) -> None:
+        self.inner.checkpoint(state)
+        if int(state["epoch"]) >= self.at and not self.marker.exists():
+            self.marker.write_text(str(int(state["epoch"])))
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    def restore(self, *, from_trial: int | None = None) -> Any:
+        return self.inner.restore(from_trial=from_trial)
+
+
+class KilledTrainObjective:
+    """archtune's built-in training whose worker is SIGKILLed after the checkpoint of epoch
+    ``at`` (or the first one after it), once per seed (marker ``killed-<seed>`` in
+    ``$ARCHTUNE_TEST_MARKERS``, holding that checkpoint's epoch). Picklable."""
+
+    def __init__(self, inner: Any, at: int) -> None:
+        self.inner, self.at = inner, at
+
+    def __call__(self, config: dict[str, Any], reporter: Any) -> dict[str, float]:
+        marker = Path(os.environ["ARCHTUNE_TEST_MARKERS"]) / f"killed-{reporter.seed}"
+        result: dict[str, float] = self.inner(config, KillingReporter(reporter, self.at, marker))
+        return result

@@ -545,3 +545,31 @@ def test_tune_checks_its_storage_before_anything_runs(storage: str) -> None:
         )
     assert "\n" not in str(caught.value)
     assert ":pw@" not in str(caught.value)  # the password stays hidden
+
+
+def test_an_sqlite_file_its_killed_writer_left_mid_transaction_still_opens(
+    tmp_path: Path,
+) -> None:
+    """A driver SIGKILLed during a write leaves a hot journal; --resume must not refuse it."""
+    from archtune import ConfigError
+    from archtune.config import check_storage
+
+    db = tmp_path / "hot.db"
+    optuna.create_study(study_name="s", storage=f"sqlite:///{db}")
+    code = (
+        "import os, signal, sqlite3, sys\n"
+        "c = sqlite3.connect(sys.argv[1])\n"
+        "c.execute('PRAGMA cache_size=1')\n"  # pages spill to the file: the journal is hot
+        "c.execute('BEGIN IMMEDIATE')\n"
+        "c.execute('CREATE TABLE filler (x)')\n"
+        "c.executemany('INSERT INTO filler VALUES (?)', [('x' * 500,)] * 2000)\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    subprocess.run([sys.executable, "-c", code, str(db)], check=False)
+    assert (tmp_path / "hot.db-journal").exists()
+    check_storage(f"sqlite:///{db}")  # no error: a writer rolls the journal back
+    assert optuna.load_study(study_name="s", storage=f"sqlite:///{db}").study_name == "s"
+    (tmp_path / "not.db").write_bytes(b"not a database at all, not even close")
+    (tmp_path / "not.db-journal").write_bytes(b"x")
+    with pytest.raises(ConfigError, match=r"is not an SQLite database"):
+        check_storage(f"sqlite:///{tmp_path / 'not.db'}")

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from archtune._errors import (
     ArchtuneError,
+    CheckpointWarning,
     ConfigError,
     DivergedError,
     InfeasibleError,
@@ -22,7 +23,7 @@ from archtune._errors import (
     ObjectiveError,
     StudyStateError,
 )
-from archtune._reporter import Decision, NullReporter, Reporter
+from archtune._reporter import CheckpointReporter, Decision, NullReporter, Reporter
 from archtune.space import Choice, Fixed, Float, Int, Space
 
 if TYPE_CHECKING:  # what the lazy names below are, for type checkers and IDEs
@@ -36,6 +37,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ArchtuneError",
+    "CheckpointReporter",
+    "CheckpointWarning",
     "Choice",
     "ConfigError",
     "Decision",

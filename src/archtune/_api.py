@@ -43,6 +43,7 @@ def tune(
     address: str | None = None,
     resources: Mapping[str, float] | None = None,
     storage: str | None = None,
+    artifacts: str | None = None,
     study_name: str | None = None,
     resume: bool = False,
     seed: int | None = None,
@@ -53,10 +54,12 @@ def tune(
     """Search ``space`` for the configurations that optimise ``objectives``.
 
     Each trial calls ``objective(config, reporter)`` in a worker process; it returns a dict of
-    metrics (or one number when there is one objective) and may stream intermediate metrics with
-    ``reporter.report(step, **metrics)``. Instead of an objective and a space, give ``data`` and
-    ``model`` (and ``recipe``): archtune then builds and trains the networks itself, as a
-    config's blocks of the same names do (see docs/configuration.md).
+    metrics (or one number when there is one objective), may stream intermediate metrics with
+    ``reporter.report(step, **metrics)``, and may save and restore its state with
+    ``reporter.checkpoint(state)`` and ``reporter.restore()`` (see ``artifacts``: a trial rerun
+    after its worker died continues from its last checkpoint). Instead of an objective and a
+    space, give ``data`` and ``model`` (and ``recipe``): archtune then builds and trains the
+    networks itself, as a config's blocks of the same names do (see docs/configuration.md).
 
     Args:
         objective: A module-level function, or ``"module:function"``.
@@ -84,6 +87,11 @@ def tune(
         address: ``executor="ray"``: the cluster (``auto``, ``host:port``); none starts one.
         resources: ``executor="ray"``: per trial, ``{"cpus": 1, "gpus": 0}``.
         storage: An Optuna storage URL such as ``"sqlite:///archtune.db"``; in memory if ``None``.
+        artifacts: The folder where trials keep their checkpoints (``reporter.checkpoint``;
+            built-in training checkpoints every epoch), under a subfolder per study. By
+            default ``<db stem>.artifacts`` beside an SQLite file; with an in-memory or
+            PostgreSQL storage, checkpoints are off unless this names a folder (for Ray
+            clusters, one that every node sees).
         study_name: The study's name in the storage (required to resume).
         resume: Continue the existing study ``study_name``.
         seed: Seeds the sampler and each trial's ``reporter.seed``.
@@ -126,6 +134,7 @@ def tune(
         "address": address,
         "resources": resources,
         "storage": storage,
+        "artifacts": artifacts,
         "seed": seed,
         "max_retries": max_retries,
     }

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 __all__ = [
     "ArchtuneError",
+    "CheckpointWarning",
     "ConfigError",
     "DivergedError",
     "InfeasibleError",
@@ -24,6 +25,10 @@ __all__ = [
 
 class ArchtuneError(Exception):
     """Base class of every error archtune raises on purpose."""
+
+
+class CheckpointWarning(UserWarning):
+    """A checkpoint was not kept, or could not be used; the trial goes on without it."""
 
 
 class ConfigError(ArchtuneError, ValueError):

@@ -70,6 +70,7 @@ class BaseBackend(abc.ABC):
         seed: int = 0,
         keep_weights: bool = False,
         distill: Distillation | None = None,
+        resumable: bool = False,
     ) -> FitResult:
         """Train ``model`` in place; report each epoch (1-based) and stop when told.
 
@@ -82,6 +83,10 @@ class BaseBackend(abc.ABC):
             keep_weights: Train the model's current weights as they are (e.g. loaded with
                 :meth:`set_state`): the recipe's initialisation is not applied.
             distill: Also fit a teacher's soft targets (classification only).
+            resumable: Checkpoint after each epoch through ``reporter`` when it keeps
+                checkpoints (:class:`~archtune.CheckpointReporter`), and continue from the
+                checkpoint ``reporter.restore()`` returns. A backend that cannot resume
+                exactly ignores it (the Keras backend does).
 
         Raises:
             ConfigError: A bad :class:`~archtune.backends.Distillation` (logits not of shape

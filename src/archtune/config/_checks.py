@@ -1,5 +1,7 @@
 """Checks done before a command stores anything: the storage opens, the output can be written.
 
+(And the artifact folder, where trials keep their checkpoints, can be written.)
+
 Each failure is a :class:`~archtune.ConfigError` of one line that names the URL or the path,
 so the CLI prints it and exits with code 2 before any work (or any write) starts.
 """
@@ -15,7 +17,7 @@ from typing import Any
 from archtune._errors import ConfigError
 from archtune._redact import redact_url
 
-__all__ = ["check_storage", "check_writable", "shown_url"]
+__all__ = ["check_folder_writable", "check_storage", "check_writable", "shown_url"]
 
 _STORAGE_FORMS = "sqlite:///path/to/file.db or postgresql+psycopg://user@host/database"
 _CONNECT_TIMEOUT_S = 10
@@ -102,9 +104,22 @@ def _check_is_sqlite(path: Path, where: str) -> None:
     try:
         connection.execute("PRAGMA schema_version").fetchone()
     except sqlite3.DatabaseError as exc:
+        if _hot_journal(path):
+            return  # its writer died mid-transaction (a killed driver): the next one rolls back
         raise ConfigError(f"{where}: {path} is not an SQLite database ({exc})") from None
     finally:
         connection.close()
+
+
+def _hot_journal(path: Path) -> bool:
+    """An SQLite file with a rollback journal beside it: a read-only probe cannot read it
+    (SQLite must roll the journal back first), but a writer opens it normally."""
+    try:
+        with path.open("rb") as file:
+            header = file.read(16)
+    except OSError:
+        return False
+    return header == b"SQLite format 3\x00" and path.with_name(f"{path.name}-journal").exists()
 
 
 def _check_folder_takes_files(folder: Path, where: str) -> None:
@@ -190,3 +205,35 @@ def check_writable(path: str | os.PathLike[str], *, option: str = "-o") -> Path:
         reason = exc.strerror or type(exc).__name__
         raise ConfigError(f"{where} cannot be written ({reason} in {folder})") from None
     return target
+
+
+def check_folder_writable(path: str | os.PathLike[str], *, option: str = "artifacts") -> Path:
+    """Check that files can be created in the folder ``path`` (made later if it is missing).
+
+    A missing folder is fine when it can be created under the nearest existing one; nothing
+    is left behind.
+
+    Returns:
+        The folder as an absolute path (relative paths are taken from the current directory).
+
+    Raises:
+        ConfigError: one line naming the field, the path and what is wrong.
+    """
+    if not isinstance(path, str | os.PathLike) or not str(path).strip():
+        raise ConfigError(f"{option} must be the path of a folder, got {path!r}")
+    folder = Path(path).expanduser().absolute()
+    where = f"{option} {path}"
+    if folder.exists() and not folder.is_dir():
+        raise ConfigError(f"{where} is a file, not a folder; give a folder's path")
+    nearest = folder
+    while not nearest.exists() and nearest != nearest.parent:
+        nearest = nearest.parent
+    if not nearest.is_dir():
+        raise ConfigError(f"{where} cannot be created: {nearest} is a file, not a folder")
+    try:
+        with tempfile.TemporaryFile(dir=nearest):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise ConfigError(f"{where} cannot be written ({reason} in {nearest})") from None
+    return folder

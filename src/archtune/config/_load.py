@@ -12,6 +12,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from archtune._errors import ConfigError, InvalidSpaceError
+from archtune.config._checks import check_folder_writable
 from archtune.config._duration import parse_duration
 from archtune.config._model import ExperimentConfig
 from archtune.execution import ObjectiveRef
@@ -131,6 +132,10 @@ def build_experiment(
         trial_timeout_s = _timeout(config.budget.trial_timeout, names, "budget.trial_timeout")
         if config.sampler == "grid":
             _check_grid(space, config.budget.trials, names)
+        artifacts = None
+        if config.artifacts is not None:
+            option = names.get("artifacts", "artifacts")
+            artifacts = str(check_folder_writable(config.artifacts, option=option))
     except InvalidSpaceError as exc:
         path = exc.path if exc.path.startswith("space.") else f"space.{exc.path}"
         raise ConfigError(f"{source}: {path} {exc.reason}") from None
@@ -156,6 +161,7 @@ def build_experiment(
         n_workers=config.workers,
         sampler=config.sampler,
         storage=config.storage,
+        artifacts=artifacts,
         seed=config.seed,
         source=source,
         scheduler=scheduler,

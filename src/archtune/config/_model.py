@@ -183,6 +183,7 @@ class ExperimentConfig(BaseModel):
     address: str | None = None
     resources: ResourcesConfig = Field(default_factory=ResourcesConfig)
     storage: str | None = DEFAULT_STORAGE  # None: in memory (the Python API's default)
+    artifacts: str | None = None  # checkpoints' folder; None: beside an SQLite file, else off
     seed: int | None = None
     max_retries: Annotated[int, _at_least(0)] = Field(default=1)
 

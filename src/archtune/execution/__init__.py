@@ -1,5 +1,6 @@
 """Where trials run: the driver <-> worker protocol and the executors that speak it."""
 
+from archtune.execution._artifacts import ArtifactStore
 from archtune.execution._base import BaseExecutor
 from archtune.execution._local import LocalExecutor
 from archtune.execution._objective import ObjectiveRef
@@ -14,6 +15,7 @@ from archtune.execution._protocol import (
 from archtune.execution._ray import RayExecutor
 
 __all__ = [
+    "ArtifactStore",
     "BaseExecutor",
     "Event",
     "LocalExecutor",

@@ -16,11 +16,18 @@ __all__ = ["Event", "Report", "TrialDone", "TrialError", "TrialTask", "WorkerLos
 
 @dataclass(frozen=True)
 class TrialTask:
-    """Run the objective once with ``config``."""
+    """Run the objective once with ``config``.
+
+    ``artifacts`` is the study's artifact folder (``None``: checkpoints are off) and
+    ``lineage`` the number of the trial's first attempt (``None``: this one), under which a
+    rerun finds the checkpoints of the attempts before it.
+    """
 
     number: int
     config: dict[str, Any]
     seed: int | None = None
+    artifacts: str | None = None
+    lineage: int | None = None
 
 
 @dataclass(frozen=True)

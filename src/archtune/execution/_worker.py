@@ -8,12 +8,14 @@ import signal
 import sys
 import time
 import traceback
+import warnings
 from collections.abc import Mapping
 from multiprocessing.connection import Connection
 from typing import Any
 
 from archtune._errors import ObjectiveError
 from archtune._reporter import Decision
+from archtune.execution._artifacts import ArtifactStore, CheckpointWarning, Curve
 from archtune.execution._objective import ObjectiveFn, ObjectiveRef, accepts_reporter
 from archtune.execution._protocol import Report, TrialDone, TrialError, TrialTask
 
@@ -27,13 +29,39 @@ class StartupFailed(Exception):
     """Sent by a worker whose objective could not be loaded; carries the message."""
 
 
+NO_STORE_MESSAGE = (
+    "reporter.checkpoint() kept nothing: this study has no artifact store (its storage is in "
+    "memory or a database server). Set `artifacts:` in the config (tune(artifacts=...)) to a "
+    "folder every worker can write"
+)
+_warned_no_store = False
+
+
+def _warn_no_store() -> None:
+    """Warn once per process that checkpoints are off (every later call is silent)."""
+    global _warned_no_store
+    if not _warned_no_store:
+        _warned_no_store = True
+        warnings.warn(NO_STORE_MESSAGE, CheckpointWarning, stacklevel=3)
+
+
 class ConnectionReporter:
-    """The :class:`~archtune.Reporter` of a worker: each report is a round trip to the driver."""
+    """The :class:`~archtune.CheckpointReporter` of a worker.
+
+    Each report is a round trip to the driver; checkpoints go straight to the study's artifact
+    store (``task.artifacts``), in the folder of the trial's lineage, so a rerun finds what
+    the attempt before it saved. Each checkpoint also keeps the lineage's reports so far: the
+    earlier attempts' (those before this attempt's first step) and this one's.
+    """
 
     def __init__(self, conn: Connection, task: TrialTask) -> None:
         self._conn = conn
         self._task = task
         self._stop = False
+        self._store = None if task.artifacts is None else ArtifactStore(task.artifacts)
+        self._lineage = task.number if task.lineage is None else task.lineage
+        self._reports: Curve = []  # this attempt's
+        self._earlier: Curve | None = None  # the lineage's before it, read at the first save
         self.last_metrics: dict[str, float] = {}
 
     @property
@@ -53,9 +81,32 @@ class ConnectionReporter:
         self._conn.send(Report(self._task.number, int(step), clean))
         decision = self._conn.recv()
         self.last_metrics = clean
+        if self._store is not None:
+            self._reports.append((int(step), clean))
         if decision is Decision.STOP:
             self._stop = True
         return Decision(decision)
+
+    @property
+    def keeps_checkpoints(self) -> bool:
+        return self._store is not None
+
+    def checkpoint(self, state: Any) -> None:
+        if self._store is None:
+            _warn_no_store()
+            return
+        if self._earlier is None:
+            self._earlier = self._store.load_reports(self._lineage)
+        first = self._reports[0][0] if self._reports else None
+        earlier = [r for r in self._earlier if first is None or r[0] < first]
+        self._store.save_checkpoint(
+            self._lineage, state, trial=self._task.number, reports=earlier + self._reports
+        )
+
+    def restore(self, *, from_trial: int | None = None) -> Any | None:
+        if self._store is None:
+            return None
+        return self._store.load_checkpoint(self._lineage if from_trial is None else from_trial)
 
 
 def _to_float(name: str, value: Any) -> float:

@@ -12,6 +12,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 __all__ = [
+    "STUDY_ARTIFACTS",
     "STUDY_CONFIG",
     "STUDY_DRIVER",
     "STUDY_OBJECTIVES",
@@ -23,6 +24,7 @@ __all__ = [
     "TRIAL_CURVE",
     "TRIAL_ERROR",
     "TRIAL_FAILURE",
+    "TRIAL_INHERITED",
     "TRIAL_METRICS",
     "TRIAL_RETRY_OF",
     "TRIAL_START",
@@ -39,6 +41,8 @@ STUDY_SPACE = "archtune.space"
 STUDY_OBJECTIVES = "archtune.objectives"
 STUDY_CONFIG = "archtune.config"
 STUDY_DRIVER = "archtune.driver"
+STUDY_ARTIFACTS = "archtune.artifacts"
+"""The study's artifact folder (trials' checkpoints), where ``--resume`` finds it again."""
 
 TRIAL_METRICS = "archtune.metrics"
 TRIAL_RUN_S = "archtune.run_s"
@@ -47,6 +51,9 @@ TRIAL_RUN_S = "archtune.run_s"
 TRIAL_COST = "archtune.cost"
 """Cost known before training (``params``, ``flops``) from the experiment's precheck."""
 TRIAL_CURVE = "archtune.curve"
+TRIAL_INHERITED = "archtune.inherited_steps"
+"""On a rerun: how many entries at the start of its curve are the attempts' before it (a rerun
+that resumed from a checkpoint reports only the steps after it); not compute it spent."""
 TRIAL_ERROR = "archtune.error"
 TRIAL_TRACEBACK = "archtune.traceback"
 TRIAL_FAILURE = "archtune.failure"

@@ -18,6 +18,7 @@ from optuna.trial import TrialState
 
 from archtune._errors import ArchtuneError, InfeasibleError, ObjectiveError
 from archtune.execution import (
+    ArtifactStore,
     BaseExecutor,
     Event,
     LocalExecutor,
@@ -29,6 +30,7 @@ from archtune.execution import (
     WorkerLost,
 )
 from archtune.search import _attrs as attrs
+from archtune.search._artifacts import artifact_folder
 from archtune.search._constraints import Constraint
 from archtune.search._experiment import Experiment
 from archtune.search._lease import Lease, lease_ttl
@@ -128,6 +130,8 @@ class Driver:
         self._durations: list[float] = []  # of trials that ended, for asking ahead
         self._front: dict[int, list[float]] = {}  # complete trials no other one dominates
         self._curves: dict[int, list[tuple[int, dict[str, float]]]] = {}
+        self._inherited: dict[int, int] = {}  # reruns: curve entries of earlier attempts
+        self._artifacts: str | None = None  # the study's artifact folder (checkpoints)
         self._costs: dict[int, dict[str, float]] = {}
         self._phases: dict[int, TrialPhase] = {}
         self._final: dict[int, dict[str, float]] = {}
@@ -173,6 +177,8 @@ class Driver:
         )
         deadline = None if exp.timeout_s is None else time.monotonic() + exp.timeout_s
         try:
+            folder = artifact_folder(exp, study)
+            self._artifacts = None if folder is None else str(folder)
             self._count_existing(study)
             with _interrupts_at_safe_points() as interrupt, self._executor as executor:
                 executor.start(exp.objective, metric_names=exp.objectives.names)
@@ -367,8 +373,54 @@ class Driver:
             self._costs[trial.number] = cost
         self._phases[trial.number] = "running"
         first, _ = attrs.lineage(trial)
+        if first != trial.number and self._artifacts is not None:
+            self._inherit_curve(study, trial, first)
         seed = None if self.experiment.seed is None else self.experiment.seed + first
-        return TrialTask(trial.number, config, seed)
+        return TrialTask(trial.number, config, seed, artifacts=self._artifacts, lineage=first)
+
+    def _inherit_curve(self, study: optuna.Study, trial: optuna.Trial, first: int) -> None:
+        """A rerun takes over the curve of the attempt before it (its lineage's so far).
+
+        With an artifact store a rerun resumes from its lineage's last checkpoint and reports
+        only the steps after it, so its curve starts with the earlier attempt's reports; the
+        earlier attempt leaves the schedulers' view (its stored curve stays), so a rung never
+        counts the lineage twice. A report of a step the rerun trains again (it resumed from
+        an earlier checkpoint, or from scratch) replaces the inherited entries from that step
+        on. Inherited steps are not compute this rerun spent: ``archtune.inherited_steps``
+        says how many there are, and the step budget does not count them again. When the
+        driver that received the earlier attempt's reports was killed before recording them,
+        they come from beside the lineage's checkpoint.
+        """
+        earlier = [
+            t
+            for t in study.get_trials(deepcopy=False, states=(TrialState.FAIL,))
+            if t.number < trial.number and attrs.lineage(t)[0] == first
+        ]
+        curve: list[tuple[int, dict[str, float]]] = []
+        if earlier:
+            previous = max(earlier, key=lambda t: t.number)
+            curve = self._curves.pop(previous.number, []) or [
+                (int(row["step"]), {k: float(v) for k, v in row.items() if k != "step"})
+                for row in previous.user_attrs.get(attrs.TRIAL_CURVE) or []
+            ]
+        if self._artifacts is not None:
+            saved = ArtifactStore(self._artifacts).load_reports(first)
+            if saved and (not curve or saved[-1][0] > curve[-1][0]):
+                curve = saved
+        if not curve:
+            return
+        self._curves[trial.number] = list(curve)
+        self._inherited[trial.number] = len(curve)
+        objectives = self.experiment.objectives
+        metric = objectives.names[0]
+        if objectives.is_multi:
+            return
+        for step, metrics in curve:
+            value = metrics.get(metric)
+            if value is not None and math.isfinite(value):
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    trial.report(value, step)
 
     # -- events -----------------------------------------------------------------------------
     def _handle(self, study: optuna.Study, executor: BaseExecutor, event: Event) -> None:
@@ -385,6 +437,11 @@ class Driver:
 
     def _on_report(self, executor: BaseExecutor, event: Report) -> None:
         curve = self._curves.setdefault(event.number, [])
+        inherited = self._inherited.get(event.number, 0)
+        if inherited and curve[inherited - 1][0] >= event.step:  # a step trained again
+            kept = [entry for entry in curve[:inherited] if entry[0] < event.step]
+            curve[:] = kept + curve[inherited:]
+            self._inherited[event.number] = len(kept)
         curve.append((event.step, event.metrics))
         self.stats.steps += 1
         decision = self._scheduler.decide(self._view, event.number, event.step)
@@ -571,6 +628,9 @@ class Driver:
             trial.set_user_attr(
                 attrs.TRIAL_CURVE, [{"step": step, **metrics} for step, metrics in curve]
             )
+            inherited = self._inherited.get(trial.number, 0)
+            if inherited:
+                trial.set_user_attr(attrs.TRIAL_INHERITED, inherited)
 
     def _on_abort(
         self, study: optuna.Study, lease: Lease, error: BaseException | None = None
@@ -594,7 +654,8 @@ class Driver:
     def _count_existing(self, study: optuna.Study) -> None:
         for trial in study.get_trials(deepcopy=False):
             self.stats.done += attrs.counts_toward_budget(trial)
-            self.stats.steps += len(trial.user_attrs.get(attrs.TRIAL_CURVE) or [])
+            curve = trial.user_attrs.get(attrs.TRIAL_CURVE) or []
+            self.stats.steps += len(curve) - int(trial.user_attrs.get(attrs.TRIAL_INHERITED, 0))
             if attrs.is_infeasible(trial):
                 self.stats.infeasible += 1
             elif attrs.was_stopped(trial):

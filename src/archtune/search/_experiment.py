@@ -40,6 +40,9 @@ class Experiment:
         n_workers: Trials that run at once.
         sampler: A name from :data:`archtune.search.SAMPLER_NAMES`.
         storage: An Optuna storage URL (``None``: in memory).
+        artifacts: The folder under which the study keeps its trials' checkpoints (an absolute
+            path; ``None``: beside an SQLite file, else checkpoints are off; see
+            :func:`archtune.search._artifacts.artifact_folder`).
         seed: Seeds the sampler and each trial's ``reporter.seed``.
         source: Where it came from (a file name or ``tune()``), for messages.
         scheduler: Early stopping (``auto``: MO-ASHA for several objectives, ASHA for one).
@@ -69,6 +72,7 @@ class Experiment:
     n_workers: int = 1
     sampler: str = "auto"
     storage: str | None = None
+    artifacts: str | None = None
     seed: int | None = None
     source: str = "tune()"
     scheduler: SchedulerSpec = field(default_factory=SchedulerSpec)

@@ -6,6 +6,7 @@ import importlib.util
 import os
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -35,7 +36,12 @@ class ExecutorConformance:
     process and the workers can import; it follows ``config["mode"]``: ``"metrics"`` returns
     ``{"score": x, "twice": 2 * x}``; ``"steps"`` reports ``score = step`` for
     ``config["steps"]`` steps and returns ``None`` after a STOP (else ``{"score": -1}``);
-    ``"raise"`` raises ``ValueError``; ``"kill"`` SIGKILLs its own process.
+    ``"raise"`` raises ``ValueError``; ``"kill"`` SIGKILLs its own process; ``"checkpoint"``
+    resumes from ``reporter.restore()`` (``{"step": k}``), reports ``score = step`` for steps
+    ``k + 1`` to ``config["steps"]``, checkpoints ``{"step": step}`` after each, SIGKILLs its
+    own process after the checkpoint of ``config["kill_at"]`` when it restored nothing, and
+    returns ``{"score": steps, "resumed_from": k}``; ``"read"`` returns
+    ``{"score": step}`` of ``reporter.restore(from_trial=config["from_trial"])`` (-1: none).
     """
 
     objective_target = "executor_objectives:conformance"
@@ -150,6 +156,27 @@ class ExecutorConformance:
         done = sorted((e.number, e.metrics["score"]) for e in events if isinstance(e, TrialDone))
         assert done == [(31, 0.0), (32, 3.0)]
         assert started.n_free == 2
+
+    def test_a_rerun_resumes_from_the_checkpoint_of_its_killed_attempt(
+        self, started: BaseExecutor, tmp_path: Path
+    ) -> None:
+        folder = str(tmp_path / "artifacts")
+        config = {"mode": "checkpoint", "steps": 4, "kill_at": 2}
+        started.submit(TrialTask(40, config, artifacts=folder))
+        events = _run_until_ended(started, {40})
+        assert [e.step for e in events if isinstance(e, Report)] == [1, 2]
+        assert _only(events, WorkerLost).number == 40
+        # The rerun (a new trial of the same lineage) continues after the checkpoint.
+        started.submit(TrialTask(41, config, artifacts=folder, lineage=40))
+        events = _run_until_ended(started, {41})
+        assert [e.step for e in events if isinstance(e, Report)] == [3, 4]
+        assert _only(events, TrialDone).metrics == {"score": 4.0, "resumed_from": 2.0}
+        # Another trial reads it by either attempt's number.
+        started.submit(TrialTask(42, {"mode": "read", "from_trial": 41}, artifacts=folder))
+        started.submit(TrialTask(43, {"mode": "read", "from_trial": 40}, artifacts=folder))
+        events = _run_until_ended(started, {42, 43})
+        scores = sorted((e.number, e.metrics["score"]) for e in events if isinstance(e, TrialDone))
+        assert scores == [(42, 4.0), (43, 4.0)]
 
     def test_shutdown_returns_the_trials_cut_short(
         self, executor: BaseExecutor, objective: ObjectiveRef

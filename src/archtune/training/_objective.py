@@ -122,7 +122,13 @@ class TrainObjective:
     def __call__(
         self, config: Mapping[str, Any], reporter: Reporter | None = None
     ) -> dict[str, float]:
-        """Train one configuration with the backend; return its final metrics and cost."""
+        """Train one configuration with the backend; return its final metrics and cost.
+
+        With a reporter that keeps checkpoints (a study with an artifact store), the torch
+        backend saves the training state after every epoch and a rerun of the trial (its
+        worker died, its driver was stopped) continues from the last one; ``epochs`` counts
+        every epoch trained, the restored ones included.
+        """
         from archtune.backends import get_backend
 
         reporter = reporter if reporter is not None else NullReporter()
@@ -133,7 +139,8 @@ class TrainObjective:
         seed = reporter.seed if reporter.seed is not None else 0
         model = backend.build(network, seed=seed)
         recipe = self.recipe_of(config)
-        result = backend.fit(model, dataset, recipe, reporter=reporter, seed=seed)
+        # Checkpoints every epoch where the reporter keeps them; a rerun resumes (torch).
+        result = backend.fit(model, dataset, recipe, reporter=reporter, seed=seed, resumable=True)
         latency = backend.measure_latency(model, network.input_shape, batch_sizes=(1,))
         return {
             **result.metrics,

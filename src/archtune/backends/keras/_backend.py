@@ -72,11 +72,15 @@ class KerasBackend(BaseBackend):
         seed: int = 0,
         keep_weights: bool = False,
         distill: Distillation | None = None,
+        resumable: bool = False,
     ) -> FitResult:
         """Train with :func:`archtune.backends.keras.fit`.
 
         ``keep_weights=True`` trains the current weights (no initialisation from the recipe);
         ``distill`` adds a teacher's soft targets (see :class:`~archtune.backends.Distillation`).
+        ``resumable`` is ignored: Keras training keeps no checkpoints (``model.fit`` shuffles
+        and steps its optimizer with state that cannot be restored exactly mid-run), so a rerun
+        of a Keras trial trains from the start.
         """
         return fit(
             model,

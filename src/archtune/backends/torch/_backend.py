@@ -110,11 +110,14 @@ class TorchBackend(BaseBackend):
         seed: int = 0,
         keep_weights: bool = False,
         distill: Distillation | None = None,
+        resumable: bool = False,
     ) -> FitResult:
         """Train with :func:`archtune.backends.torch.fit` (CUDA when available).
 
         ``keep_weights=True`` trains the current weights (no initialisation from the recipe);
-        ``distill`` adds a teacher's soft targets (see :class:`~archtune.backends.Distillation`).
+        ``distill`` adds a teacher's soft targets (see :class:`~archtune.backends.Distillation`);
+        ``resumable=True`` checkpoints every epoch through the reporter and resumes from its
+        checkpoint (see :func:`archtune.backends.torch.fit`).
         """
         return fit(
             model,
@@ -124,6 +127,7 @@ class TorchBackend(BaseBackend):
             seed=seed,
             keep_weights=keep_weights,
             distill=distill,
+            resumable=resumable,
         )
 
     def evaluate(

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from archtune._errors import ConfigError
-from archtune._reporter import Decision, Reporter
+from archtune._reporter import Decision, Reporter, checkpoints_of
 from archtune.backends._distill import Distillation, teacher_log_probs
 from archtune.backends._result import FitResult
 from archtune.backends.torch._checkpoint import save_checkpoint
@@ -25,6 +25,7 @@ from archtune.backends.torch._device import (
 from archtune.backends.torch._evaluate import evaluate_tensors
 from archtune.backends.torch._init import apply_initialisation, seeded_rng
 from archtune.backends.torch._optim import make_optimizer
+from archtune.backends.torch._resume import CheckpointSaver, Progress
 from archtune.backends.torch._schedule import make_scheduler
 from archtune.data import Dataset
 from archtune.recipe import DivergedError, Recipe
@@ -45,6 +46,7 @@ def fit(
     eval_batch_size: int = 1024,
     keep_weights: bool = False,
     distill: Distillation | None = None,
+    resumable: bool = False,
 ) -> FitResult:
     """Initialise and train ``module`` on ``dataset`` as ``recipe`` says; report every epoch.
 
@@ -79,6 +81,18 @@ def fit(
             ``alpha * T**2 * KL(softmax(teacher / T) || softmax(student / T)) + (1 - alpha) *
             cross_entropy`` (the recipe's label smoothing on the cross-entropy); each shuffled
             batch takes its samples' rows of ``distill.teacher_logits``.
+        resumable: Checkpoint through the reporter when it keeps checkpoints
+            (:class:`~archtune.CheckpointReporter` with an artifact store): after each epoch's
+            report, the weights, optimizer, LR schedule, epochs and metrics so far and every
+            random stream (torch, CUDA, the shuffling generator, NumPy, Python) are saved
+            with ``reporter.checkpoint`` (see :mod:`archtune.backends.torch._resume`: an
+            epoch is skipped while checkpoints took more than 2 % of the training time; the
+            last epoch is always saved); and at the start a state from ``reporter.restore()``
+            is loaded, so a rerun of the trial continues from there, reporting only the later
+            epochs, and ends with the same weights and metrics as a run never interrupted
+            (same seed and machine). NumPy's and Python's global random states are set to the
+            checkpoint's on restore. The returned history covers every epoch, the restored
+            ones included.
 
     Returns:
         The :class:`FitResult`.
@@ -105,7 +119,9 @@ def fit(
         soft = None
         if distill is not None and teacher is not None:
             soft = _Soft(torch.as_tensor(teacher, device=dev), distill.temperature, distill.alpha)
-        result = _train(module, dataset, data, recipe, reporter, seed, dev, eval_batch_size, soft)
+        result = _train(
+            module, dataset, data, recipe, reporter, seed, dev, eval_batch_size, soft, resumable
+        )
         if checkpoint_path is not None:
             save_checkpoint(
                 checkpoint_path,
@@ -158,6 +174,7 @@ def _train(
     dev: torch.device,
     eval_batch_size: int,
     soft: _Soft | None = None,
+    resumable: bool = False,
 ) -> tuple[FitResult, torch.optim.Optimizer]:
     x, y = data.x_train, data.y_train
     n = len(x)
@@ -183,11 +200,25 @@ def _train(
         "target_scale": dataset.target_scale,
     }
 
-    history: list[dict[str, float]] = []
-    epoch_times: list[float] = []
-    metrics: dict[str, float] = {}
-    stopped = False
-    for epoch in range(1, recipe.epochs + 1):
+    keeper = checkpoints_of(reporter) if resumable else None
+    saver = None
+    progress = Progress()
+    if keeper is not None:
+        saver = CheckpointSaver(
+            keeper,
+            module=module,
+            optimizer=optimizer,
+            scheduler=scheduler,
+            generator=gen,
+            recipe=recipe.to_dict(),
+            device=dev,
+        )
+        progress = saver.restore()
+    history, epoch_times = progress.history, progress.epoch_times
+    metrics: dict[str, float] = progress.metrics
+    stopped = progress.stopped
+    first_epoch = recipe.epochs + 1 if stopped else progress.epoch + 1
+    for epoch in range(first_epoch, recipe.epochs + 1):
         if reporter is not None and reporter.should_stop:
             stopped = True
             break
@@ -234,8 +265,13 @@ def _train(
         elapsed = time.perf_counter() - start
         epoch_times.append(elapsed)
         history.append({"epoch": float(epoch), **metrics, "epoch_time": elapsed})
-        if reporter is not None and reporter.report(epoch, **metrics) is Decision.STOP:
+        stop = reporter is not None and reporter.report(epoch, **metrics) is Decision.STOP
+        if stop:
             stopped = epoch < recipe.epochs
+        if saver is not None:
+            progress.epoch, progress.metrics, progress.stopped = epoch, metrics, stopped
+            saver.epoch_done(elapsed, progress, last=stop or epoch == recipe.epochs)
+        if stop:
             break
 
     if len(data.x_test):
