@@ -252,14 +252,18 @@ class LightGPSampler(optuna.samplers.BaseSampler):
     def _candidates(self, encoding: Encoding, top: np.ndarray, seen: set[bytes]) -> np.ndarray:
         """Random points, the neighbours of ``top`` and local moves around it; unseen only.
 
-        Each top point gets as many random local moves as the space has parameters: in a few
-        dimensions the random candidates already lie near the best points, in many (a network
-        and its recipe) almost none do.
+        In a conditional space (a network and its recipe) each top point also gets as many
+        random local moves as the space has parameters: there random candidates rarely lie
+        near the best points, and a move of one to three parameters keeps the rest of a good
+        configuration. In the unconditional spaces of the tabular suites local moves were not
+        better than random candidates (docs/samplers.md), so they are left out there.
         """
         parts = [encoding.random(self._n_candidates, self._rng)]
+        moves = len(encoding.names) if encoding.conditional else 0
         for point in top:
             parts.append(encoding.neighbours(point, self._rng))
-            parts.append(encoding.perturb(point, self._rng, len(encoding.names)))
+            if moves:
+                parts.append(encoding.perturb(point, self._rng, moves))
         unique = {p.tobytes(): p for p in np.vstack(parts)}
         for key in seen:
             unique.pop(key, None)
