@@ -16,7 +16,8 @@ objectives. This sampler keeps what makes a GP good and drops what makes it slow
   minimises their augmented Chebyshev combination of the objectives' ranks, so successive
   proposals aim at different parts of the front;
 - expected improvement maximised over random consistent configurations, every one-step
-  neighbour of the best ones and random local moves (one to three parameters) around them;
+  neighbour of the best ones and, with several objectives or in a conditional space, random
+  local moves (one to three parameters) around them;
   never a configuration already tried; running trials "believed" at the model's mean;
 - a study that starts from a known good configuration (built-in training queues the family's
   default network) spends half of its start-up trials on local moves around the best trial so
@@ -162,7 +163,8 @@ class LightGPSampler(optuna.samplers.BaseSampler):
                 encoding.is_cat,
                 gp.log_params,
             )
-        candidates = self._candidates(encoding, gp.x[np.argsort(gp.y)[:_TOP]], seen)
+        top = gp.x[np.argsort(gp.y)[:_TOP]]
+        candidates = self._candidates(encoding, top, seen, local=len(study.directions) > 1)
         if len(candidates) == 0:
             return {}
         mean, std = gp.predict(candidates)
@@ -249,17 +251,22 @@ class LightGPSampler(optuna.samplers.BaseSampler):
             self._log_params, self._fitted_at = gp.log_params, n
         return gp
 
-    def _candidates(self, encoding: Encoding, top: np.ndarray, seen: set[bytes]) -> np.ndarray:
+    def _candidates(
+        self, encoding: Encoding, top: np.ndarray, seen: set[bytes], *, local: bool
+    ) -> np.ndarray:
         """Random points, the neighbours of ``top`` and local moves around it; unseen only.
 
-        In a conditional space (a network and its recipe) each top point also gets as many
-        random local moves as the space has parameters: there random candidates rarely lie
-        near the best points, and a move of one to three parameters keeps the rest of a good
-        configuration. In the unconditional spaces of the tabular suites local moves were not
-        better than random candidates (docs/samplers.md), so they are left out there.
+        With several objectives, or in a conditional space (a network and its recipe), each
+        top point also gets as many random local moves as the space has parameters. With
+        several objectives the top points change with each proposal's weights, so the moves
+        walk along the front (from a good network toward a smaller one); in a conditional
+        space random candidates rarely lie near the best points, and a move of one to three
+        parameters keeps the rest of a good configuration. For one objective in the
+        unconditional spaces of the tabular suites local moves were no better than random
+        candidates (docs/samplers.md), so they are left out there.
         """
         parts = [encoding.random(self._n_candidates, self._rng)]
-        moves = len(encoding.names) if encoding.conditional else 0
+        moves = len(encoding.names) if encoding.conditional or local else 0
         for point in top:
             parts.append(encoding.neighbours(point, self._rng))
             if moves:
