@@ -296,7 +296,9 @@ def test_a_trial_restores_another_trials_checkpoint_by_number() -> None:
 
 
 # -- built-in training ------------------------------------------------------------------------
-def _train_digits(reporter: Any, *, epochs: int = 5) -> tuple[Any, dict[str, Any]]:
+def _train_digits(
+    reporter: Any, *, epochs: int = 5, schedule: str = "plateau"
+) -> tuple[Any, dict[str, Any]]:
     from archtune.backends.torch import fit
     from archtune.data import load_dataset
     from archtune.recipe import Recipe
@@ -321,6 +323,17 @@ def _train_digits(reporter: Any, *, epochs: int = 5) -> tuple[Any, dict[str, Any
         batch_size=64,
         epochs=epochs,
     )
+    if schedule == "cosine":  # the rate changes at every step
+        recipe = recipe.replace(schedule="cosine")
+    if schedule == "piecewise":  # a value changes at every epoch a checkpoint may restore
+        points = [
+            {"epoch": 0, "lr": 0.05, "momentum": 0.0},
+            {"epoch": 1, "lr": 0.03, "momentum": 0.9},
+            {"epoch": 2, "lr": 0.02, "weight_decay": 1e-3},
+            {"epoch": 3, "lr": 0.01, "momentum": 0.5, "label_smoothing": 0.1},
+            {"epoch": 4, "lr": 0.005},
+        ]
+        recipe = recipe.replace(schedule="piecewise", piecewise=points, warmup_epochs=0)
     dataset = load_dataset("digits", seed=0, max_samples=600)
     result = fit(module, dataset, recipe, reporter=reporter, seed=7, resumable=True)
     return result, {k: v.clone() for k, v in module.state_dict().items()}
@@ -343,19 +356,22 @@ class _DiesAtReport(NullReporter):
         return super().report(step, **metrics)
 
 
-def test_resumed_training_ends_with_the_same_weights_as_an_uninterrupted_run() -> None:
+@pytest.mark.parametrize("schedule", ["plateau", "cosine", "piecewise"])
+def test_resumed_training_ends_with_the_same_weights_as_an_uninterrupted_run(
+    schedule: str,
+) -> None:
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        straight, straight_weights = _train_digits(NullReporter())
+        straight, straight_weights = _train_digits(NullReporter(), schedule=schedule)
         shared: dict[int, bytes] = {}
-        with pytest.raises(_Killed):
-            _train_digits(_DiesAtReport(4, shared))  # dies after epoch 3's checkpoint
+        with pytest.raises(_Killed):  # dies after epoch 3's checkpoint
+            _train_digits(_DiesAtReport(4, shared), schedule=schedule)
         # Epoch 1 is always checkpointed; later ones unless checkpoints took > 2 % of the time.
         saved = NullReporter(checkpoints=shared).restore()
         assert 1 <= saved["epoch"] <= 3
         rerun = NullReporter(checkpoints=shared)
-        resumed, resumed_weights = _train_digits(rerun)
+        resumed, resumed_weights = _train_digits(rerun, schedule=schedule)
     finally:
         torch.set_num_threads(threads)
     # Only the epochs after the checkpoint are trained again.

@@ -341,6 +341,23 @@ CASES = [
         lambda t: ["run", str(_builtin(t, recipe={"epochs": 2, "warmup_epochs": 3}))],
         "recipe.warmup_epochs must be <= recipe.epochs (2)",
     ),
+    Case(
+        "recipe piecewise points out of order",
+        lambda t: [
+            "run",
+            str(
+                _builtin(
+                    t,
+                    recipe={
+                        "epochs": 4,
+                        "schedule": "piecewise",
+                        "piecewise": [{"epoch": 0, "lr": 0.1}, {"epoch": 2}, {"epoch": 1}],
+                    },
+                )
+            ),
+        ],
+        "recipe.piecewise[2].epoch must be greater than the previous point's (2), got 1",
+    ),
 ]
 
 

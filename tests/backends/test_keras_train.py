@@ -69,8 +69,11 @@ def test_every_optimizer_trains(digits: Dataset, optimizer: str) -> None:
 
 @pytest.mark.parametrize("schedule", SCHEDULES)
 def test_the_optimizer_follows_the_schedule(digits: Dataset, schedule: str) -> None:
+    points = [{"epoch": 0, "lr": 0.05}, {"epoch": 1, "lr": 0.02}, {"epoch": 2, "lr": 0.01}]
     recipe = Recipe(
-        optimizer="momentum", lr=0.05, epochs=3, schedule=schedule, warmup_epochs=0.5,
+        optimizer="momentum", lr=0.05, epochs=3, schedule=schedule,
+        warmup_epochs=0.0 if schedule == "piecewise" else 0.5,
+        piecewise=points if schedule == "piecewise" else None,
         step_size=1, plateau_patience=1, plateau_threshold=0.9,
     )  # fmt: skip
     model = build_model(MLP)
@@ -86,6 +89,8 @@ def test_the_optimizer_follows_the_schedule(digits: Dataset, schedule: str) -> N
     reported = [metrics["lr"] for _, metrics in reporter.history]
     assert applied == pytest.approx(reported, rel=1e-6)
     spe = math.ceil(digits.n_train / 32)
+    if schedule == "piecewise":
+        assert reported == [0.05, 0.02, 0.01]
     if schedule != "plateau":
         expected = LRSchedule(recipe, steps_per_epoch=spe)
         assert reported == pytest.approx([expected.lr_at(e * spe - 1) for e in (1, 2, 3)])
@@ -150,6 +155,32 @@ def test_label_smoothing_raises_the_training_loss(digits: Dataset) -> None:
 
     # Smoothed targets keep a floor of entropy in the loss.
     assert train_loss(0.2) > train_loss(0.0) + 0.2
+
+
+def test_piecewise_first_values_train_as_the_recipes_own_fields(digits: Dataset) -> None:
+    values = {"momentum": 0.8, "weight_decay": 1e-3, "label_smoothing": 0.1}
+    plain = Recipe(optimizer="momentum", lr=0.05, epochs=2, **values)
+    points = [{"epoch": 0, "lr": 0.05, **values}, {"epoch": 1, "lr": 0.05, "momentum": 0.8}]
+    replayed = Recipe(optimizer="momentum", epochs=2, schedule="piecewise", piecewise=points)
+    a, b = build_model(MLP), build_model(MLP)
+    first, second = fit(a, digits, plain, seed=0), fit(b, digits, replayed, seed=0)
+    assert b.optimizer.momentum == 0.8
+    assert b.optimizer.l2 == 1e-3
+    for x, y in zip(a.get_weights(), b.get_weights(), strict=True):
+        np.testing.assert_array_equal(x, y)
+    assert first.metrics == second.metrics
+
+
+def test_piecewise_changes_other_than_the_rate_are_refused(digits: Dataset) -> None:
+    points = [{"epoch": 0, "lr": 0.05}, {"epoch": 1, "lr": 0.01, "label_smoothing": 0.1}]
+    recipe = Recipe(optimizer="sgd", epochs=2, schedule="piecewise", piecewise=points)
+    with pytest.raises(ConfigError) as info:
+        fit(build_model(MLP), digits, recipe, seed=0)
+    assert str(info.value) == (
+        "recipe.piecewise[1].label_smoothing changes label_smoothing during training, which "
+        "backend keras cannot (only lr may change after epoch 0); set it at epoch 0 only, or "
+        "use backend torch"
+    )
 
 
 def test_a_wrong_output_width_is_a_config_error(digits: Dataset) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -20,7 +21,7 @@ from archtune.backends.torch._init import apply_initialisation  # noqa: E402
 from archtune.backends.torch._latency import measure_latency  # noqa: E402
 from archtune.backends.torch._train import fit  # noqa: E402
 from archtune.data import Dataset, load_dataset  # noqa: E402
-from archtune.recipe import OPTIMIZERS, SCHEDULES, DivergedError, Recipe  # noqa: E402
+from archtune.recipe import OPTIMIZERS, SCHEDULES, DivergedError, LRSchedule, Recipe  # noqa: E402
 
 torch.set_num_threads(1)
 nn = torch.nn
@@ -201,7 +202,11 @@ def test_every_optimizer_trains_and_changes_the_weights(digits: Dataset, name: s
 
 @pytest.mark.parametrize("schedule", SCHEDULES)
 def test_every_schedule_runs_and_reports_its_rate(digits: Dataset, schedule: str) -> None:
-    recipe = Recipe(lr=0.01, epochs=3, schedule=schedule, step_size=1, warmup_epochs=1)
+    if schedule == "piecewise":  # its points, no warm-up
+        points = [{"epoch": 0, "lr": 0.01}, {"epoch": 2, "lr": 0.001}]
+        recipe = Recipe(lr=0.01, epochs=3, schedule=schedule, piecewise=points)
+    else:
+        recipe = Recipe(lr=0.01, epochs=3, schedule=schedule, step_size=1, warmup_epochs=1)
     result = fit(mlp(), digits, recipe)
     lrs = [h["lr"] for h in result.history]
     assert len(lrs) == 3
@@ -239,6 +244,118 @@ def test_gradient_clipping_bounds_the_update(digits: Dataset) -> None:
     fit(module, digits, recipe)
     after = torch.cat([p.detach().flatten() for p in module.parameters()])
     assert (after - before).norm().item() == pytest.approx(1e-3, rel=1e-3)
+
+
+# --- piecewise: each epoch's rate, momentum, weight decay and label smoothing ----------------
+
+
+def _spy_on_steps(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """Record, before every optimizer step, what the step trains with."""
+    from archtune.backends.torch import _train
+
+    seen: list[dict[str, Any]] = []
+    make = _train.make_scheduler
+
+    def spying(optimizer: Any, recipe: Recipe, **kwargs: Any) -> Any:
+        criterion = kwargs["criterion"]
+
+        def record(opt: Any, args: Any, kw: Any) -> None:
+            groups = opt.param_groups
+            seen.append({
+                "lr": [g["lr"] for g in groups],
+                "momentum": [g.get("momentum") for g in groups],
+                "weight_decay": [g["weight_decay"] for g in groups],
+                "decays": [all(p.ndim >= 2 for p in g["params"]) for g in groups],
+                "label_smoothing": criterion.label_smoothing,
+            })  # fmt: skip
+
+        optimizer.register_step_pre_hook(record)
+        return make(optimizer, recipe, **kwargs)
+
+    monkeypatch.setattr(_train, "make_scheduler", spying)
+    return seen
+
+
+def test_piecewise_sets_each_epochs_values_before_its_first_step(
+    digits: Dataset, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen = _spy_on_steps(monkeypatch)
+    points = [
+        {"epoch": 0, "lr": 0.05},  # momentum: the recipe's (sgd: 0)
+        {"epoch": 1, "lr": 0.02, "momentum": 0.9, "weight_decay": 1e-3},
+        {"epoch": 3, "lr": 0.01, "momentum": 0.5, "label_smoothing": 0.1},
+    ]
+    recipe = Recipe(optimizer="sgd", epochs=4, batch_size=400, schedule="piecewise",
+                    piecewise=points)  # fmt: skip
+    result = fit(mlp(), digits, recipe, seed=0)
+    spe = math.ceil(digits.n_train / 400)
+    assert len(seen) == 4 * spe
+    expected = [  # lr, momentum, weight decay of the weights, label smoothing
+        (0.05, 0.0, 0.0, 0.0), (0.02, 0.9, 1e-3, 0.0), (0.02, 0.9, 1e-3, 0.0),
+        (0.01, 0.5, 1e-3, 0.1),
+    ]  # fmt: skip
+    for step, values in enumerate(seen):
+        lr, momentum, decay, smoothing = expected[step // spe]
+        assert values["decays"] == [True, False]  # weights, then biases: two groups
+        assert values["lr"] == [lr, lr]
+        assert values["momentum"] == [momentum, momentum]
+        assert values["weight_decay"] == [decay, 0.0]  # never the biases
+        assert values["label_smoothing"] == smoothing
+    assert [row["lr"] for row in result.history] == [0.05, 0.02, 0.02, 0.01]
+
+
+def test_piecewise_momentum_from_zero_starts_rmsprops_buffers(
+    digits: Dataset, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # RMSprop makes a momentum buffer only at a parameter's first step with momentum > 0.
+    seen = _spy_on_steps(monkeypatch)
+    points = [{"epoch": 0, "lr": 1e-3}, {"epoch": 1, "momentum": 0.9}]
+    recipe = Recipe(optimizer="rmsprop", epochs=2, schedule="piecewise", piecewise=points)
+    result = fit(mlp(), digits, recipe, seed=0)
+    assert {v["momentum"][0] for v in seen} == {0.0, 0.9}
+    assert result.history[1]["train_loss"] < result.history[0]["train_loss"]
+
+
+def test_a_piecewise_schedule_of_one_point_trains_exactly_as_a_constant_one(
+    digits: Dataset,
+) -> None:
+    fields = {"optimizer": "momentum", "lr": 0.03, "weight_decay": 1e-3,
+              "label_smoothing": 0.1, "epochs": 3, "batch_size": 128}  # fmt: skip
+    constant = Recipe(**fields)
+    points = [
+        {"epoch": 0, "lr": 0.03},
+        {"epoch": 1, "lr": 0.03, "momentum": 0.9, "weight_decay": 1e-3},  # the same again
+        {"epoch": 2, "label_smoothing": 0.1},
+    ]
+    replayed = Recipe(**fields, schedule="piecewise", piecewise=points)
+    a, b = mlp(dropout=0.2), mlp(dropout=0.2)
+    first, second = fit(a, digits, constant, seed=3), fit(b, digits, replayed, seed=3)
+    for x, y in zip(a.state_dict().values(), b.state_dict().values(), strict=True):
+        assert torch.equal(x, y)
+    assert first.metrics == second.metrics
+
+
+def test_a_piecewise_schedule_of_step_decays_trains_exactly_as_step(digits: Dataset) -> None:
+    step = Recipe(optimizer="nesterov", lr=0.04, schedule="step", step_size=1, step_gamma=0.5,
+                  epochs=3, batch_size=256)  # fmt: skip
+    rates = LRSchedule(step, steps_per_epoch=math.ceil(digits.n_train / 256))
+    points = [{"epoch": e, "lr": rates.values_at_epoch(e)["lr"]} for e in range(3)]
+    assert [p["lr"] for p in points] == [0.04, 0.02, 0.01]
+    replayed = step.replace(schedule="piecewise", piecewise=points)
+    a, b = mlp(), mlp()
+    fit(a, digits, step, seed=1)
+    fit(b, digits, replayed, seed=1)
+    for x, y in zip(a.state_dict().values(), b.state_dict().values(), strict=True):
+        assert torch.equal(x, y)
+
+
+def test_piecewise_label_smoothing_is_ignored_by_regression() -> None:
+    ds = load_dataset("diabetes", seed=0)
+    torch.manual_seed(0)
+    module = nn.Sequential(nn.Linear(10, 8), nn.ReLU(), nn.Linear(8, 1))
+    points = [{"epoch": 0, "lr": 0.01, "label_smoothing": 0.1}, {"epoch": 1, "lr": 0.003}]
+    recipe = Recipe(epochs=2, schedule="piecewise", piecewise=points)
+    assert [row["lr"] for row in fit(module, ds, recipe).history] == [0.01, 0.003]
 
 
 def test_regression_reports_mse_and_mae_in_target_units() -> None:

@@ -160,7 +160,7 @@ _recipes = st.builds(
     bias_init=st.sampled_from(BIAS_INITS),
     optimizer=st.sampled_from(OPTIMIZERS),
     lr=st.floats(1e-6, 10.0),
-    schedule=st.sampled_from(SCHEDULES),
+    schedule=st.sampled_from([s for s in SCHEDULES if s != "piecewise"]),  # needs points
     batch_size=st.integers(1, 4096),
     epochs=st.integers(3, 200),
     warmup_epochs=st.floats(0.0, 3.0),

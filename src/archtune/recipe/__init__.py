@@ -14,7 +14,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from archtune.recipe._errors import DivergedError, InvalidRecipeError
-from archtune.recipe._recipe import BIAS_INITS, OPTIMIZERS, SCHEDULES, WEIGHT_INITS, Recipe
+from archtune.recipe._recipe import (
+    BIAS_INITS,
+    OPTIMIZERS,
+    PIECEWISE_VALUES,
+    SCHEDULES,
+    WEIGHT_INITS,
+    Recipe,
+    SchedulePoint,
+)
 from archtune.recipe._schedule import LRSchedule
 from archtune.recipe._space import default_recipe_space
 
@@ -24,12 +32,14 @@ if TYPE_CHECKING:
 __all__ = [
     "BIAS_INITS",
     "OPTIMIZERS",
+    "PIECEWISE_VALUES",
     "SCHEDULES",
     "WEIGHT_INITS",
     "DivergedError",
     "InvalidRecipeError",
     "LRSchedule",
     "Recipe",
+    "SchedulePoint",
     "default_recipe_space",
     "find_lr",
 ]

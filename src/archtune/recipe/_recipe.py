@@ -6,7 +6,7 @@ import dataclasses
 import difflib
 import math
 import numbers
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -15,9 +15,11 @@ from archtune.recipe._errors import InvalidRecipeError
 __all__ = [
     "BIAS_INITS",
     "OPTIMIZERS",
+    "PIECEWISE_VALUES",
     "SCHEDULES",
     "WEIGHT_INITS",
     "Recipe",
+    "SchedulePoint",
 ]
 
 WEIGHT_INITS = (
@@ -42,8 +44,11 @@ BIAS_INITS = ("default", "zeros", "constant", "mean")
 (regression) or the log class frequencies (classification), the other biases at zero."""
 OPTIMIZERS = ("gd", "sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop")
 """Optimizers. ``gd``: full-batch gradient descent (one step per epoch)."""
-SCHEDULES = ("constant", "step", "exponential", "cosine", "one_cycle", "plateau")
-"""Learning-rate schedules; any of them may follow a linear warm-up."""
+SCHEDULES = ("constant", "step", "exponential", "cosine", "one_cycle", "plateau", "piecewise")
+"""Learning-rate schedules; any of them but ``piecewise`` may follow a linear warm-up.
+``piecewise``: the values of :attr:`Recipe.piecewise`'s points, epoch by epoch."""
+PIECEWISE_VALUES = ("lr", "momentum", "weight_decay", "label_smoothing")
+"""The values a point of a ``piecewise`` schedule may set (recipe fields of the same name)."""
 
 _ALIASES = {
     "weight_init": {
@@ -64,6 +69,7 @@ _ALIASES = {
         "cosine_decay": "cosine",
         "onecycle": "one_cycle",
         "reduce_on_plateau": "plateau",
+        "piecewise_constant": "piecewise",
     },
 }
 _CHOICES = {
@@ -74,6 +80,7 @@ _CHOICES = {
 }
 _DEFAULT_MOMENTUM = {"momentum": 0.9, "nesterov": 0.9}
 _SGD_FAMILY = ("gd", "sgd", "momentum", "nesterov")
+_MOMENTUM_OPTIMIZERS = ("sgd", "momentum", "nesterov", "rmsprop")  # gd has none; Adam: beta1
 
 # Which fields matter for which choice (for Recipe.active_params).
 _INIT_FIELDS = {
@@ -99,6 +106,7 @@ _SCHEDULE_FIELDS = {
     "cosine": ("min_lr",),
     "one_cycle": ("pct_start", "div_factor", "final_div_factor"),
     "plateau": ("plateau_factor", "plateau_patience", "plateau_threshold", "min_lr"),
+    "piecewise": ("piecewise",),
 }
 
 
@@ -154,6 +162,43 @@ def _choice(field: str, value: object) -> str:
 
 
 @dataclass(frozen=True)
+class SchedulePoint:
+    """One point of a ``piecewise`` schedule: the values that hold from ``epoch`` on.
+
+    A value left ``None`` keeps the one before (the previous points', else the recipe's own
+    field). :class:`Recipe` builds these from mappings such as ``{"epoch": 5, "lr": 0.03}``
+    and checks them; :meth:`to_dict` gives that mapping back.
+
+    Attributes:
+        epoch: The epochs trained before the values apply (0: from the start; 5: from the
+            sixth epoch, the one reported as epoch 6).
+        lr: The learning rate of every step of these epochs.
+        momentum: The optimizer's momentum (``sgd``, ``momentum``, ``nesterov``, ``rmsprop``).
+        weight_decay: The weight decay of the weights (as :attr:`Recipe.weight_decay`).
+        label_smoothing: The label smoothing of the classification loss.
+    """
+
+    epoch: int
+    lr: float | None = None
+    momentum: float | None = None
+    weight_decay: float | None = None
+    label_smoothing: float | None = None
+
+    def values(self) -> dict[str, float]:
+        """The values this point sets (those not ``None``), by name."""
+        out: dict[str, float] = {}
+        for name in PIECEWISE_VALUES:
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = value
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"epoch": ..., <value>: ...}`` with only the values this point sets."""
+        return {"epoch": self.epoch, **self.values()}
+
+
+@dataclass(frozen=True)
 class Recipe:
     """How to train a network: initialisation, optimizer, learning rate and schedule, batches.
 
@@ -187,8 +232,16 @@ class Recipe:
         weight_decay: Weight decay of weights (not biases or normalisation parameters); L2
             for the SGD family, Adam and RMSprop, decoupled for AdamW.
         schedule: One of :data:`SCHEDULES`.
+        piecewise: ``piecewise``'s points: a list of mappings (or :class:`SchedulePoint`),
+            each an ``epoch`` and the values of :data:`PIECEWISE_VALUES` that hold from that
+            epoch until a later point changes them: ``[{"epoch": 0, "lr": 0.1, "momentum":
+            0.9}, {"epoch": 5, "lr": 0.03}]``. Epochs count the epochs trained before (the
+            first is 0, then strictly increasing, each below ``epochs``); the first point
+            sets ``lr``; a value no point sets is the recipe's own field. The rate is
+            constant within an epoch; ``lr`` itself is not used. Stored as a tuple of
+            :class:`SchedulePoint`; ``None`` for the other schedules.
         warmup_epochs: Linear warm-up length in epochs (fractions allowed), before the
-            schedule, whose clock starts when the warm-up ends.
+            schedule, whose clock starts when the warm-up ends (not with ``piecewise``).
         step_size: ``step``: epochs between decays.
         step_gamma: ``step``: the factor at each decay.
         exp_gamma: ``exponential``: the factor per epoch (applied smoothly per step).
@@ -228,6 +281,7 @@ class Recipe:
     eps: float = 1e-8
     weight_decay: float = 0.0
     schedule: str = "constant"
+    piecewise: tuple[SchedulePoint, ...] | None = None
     warmup_epochs: float = 0.0
     step_size: int = 10
     step_gamma: float = 0.5
@@ -254,8 +308,11 @@ class Recipe:
     # --- conversions ---------------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
-        """Return every field as a JSON-able dict."""
-        return dataclasses.asdict(self)
+        """Return every field as a JSON-able dict (``piecewise``: a list of mappings)."""
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        if self.piecewise is not None:
+            out["piecewise"] = [point.to_dict() for point in self.piecewise]
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Recipe:
@@ -301,6 +358,12 @@ class Recipe:
             start["momentum"] = None  # the base's momentum may not suit the new optimizer
         if "weight_init" in values and values["weight_init"] != "pretrained":
             start["pretrained_path"] = None
+        if (
+            "schedule" in values
+            and "piecewise" not in values
+            and _choice("schedule", values["schedule"]) != "piecewise"
+        ):
+            start["piecewise"] = None  # the base's points belong to its piecewise schedule
         return cls(**{**start, **values})
 
     def replace(self, **changes: Any) -> Recipe:
@@ -316,6 +379,29 @@ class Recipe:
             return self.momentum
         return _DEFAULT_MOMENTUM.get(self.optimizer, 0.0)
 
+    def piecewise_changes(self) -> list[tuple[int, str]]:
+        """Where ``piecewise`` changes a value after the start: ``(point index, value name)``.
+
+        A later point changes a value when it sets it to something other than what the points
+        before it set (a value that no earlier point set counts as changed). Empty for the
+        other schedules.
+
+        Example:
+            >>> r = Recipe(optimizer="sgd", schedule="piecewise", piecewise=[
+            ...     {"epoch": 0, "lr": 0.1, "momentum": 0.9},
+            ...     {"epoch": 2, "lr": 0.01, "momentum": 0.9, "weight_decay": 1e-4}])
+            >>> r.piecewise_changes()
+            [(1, 'lr'), (1, 'weight_decay')]
+        """
+        changes: list[tuple[int, str]] = []
+        held: dict[str, float] = {}
+        for i, point in enumerate(self.piecewise or ()):
+            for name, value in point.values().items():
+                if i > 0 and held.get(name) != value:
+                    changes.append((i, name))
+                held[name] = value
+        return changes
+
     @property
     def full_batch(self) -> bool:
         """Whether each step sees the whole training split (``optimizer="gd"``)."""
@@ -325,7 +411,8 @@ class Recipe:
         """Return the fields that matter for this recipe's choices, for reports."""
         names: list[str] = ["weight_init", *_INIT_FIELDS.get(self.weight_init, ())]
         names += ["bias_init"] + (["bias_value"] if self.bias_init == "constant" else [])
-        names += ["optimizer", "lr", *_OPTIMIZER_FIELDS[self.optimizer]]
+        names += ["optimizer"] + ([] if self.piecewise is not None else ["lr"])
+        names += _OPTIMIZER_FIELDS[self.optimizer]
         if self.weight_decay:
             names.append("weight_decay")
         names += ["schedule", *_SCHEDULE_FIELDS[self.schedule]]
@@ -339,6 +426,8 @@ class Recipe:
         if self.grad_clip_norm is not None:
             names.append("grad_clip_norm")
         out = {name: getattr(self, name) for name in names}
+        if self.piecewise is not None:
+            out["piecewise"] = [point.to_dict() for point in self.piecewise]
         if "momentum" in out:
             out["momentum"] = self.effective_momentum
         return out
@@ -410,9 +499,128 @@ def _validate(r: Recipe) -> dict[str, Any]:
             f"recipe.warmup_epochs must be <= recipe.epochs ({v['epochs']}), "
             f"got {r.warmup_epochs!r}",
         )
+    v["piecewise"] = _piecewise(r.piecewise, v)
+    if v["schedule"] == "piecewise" and v["warmup_epochs"] > 0:
+        raise InvalidRecipeError(
+            "warmup_epochs",
+            "recipe.warmup_epochs must be 0 with schedule='piecewise' (its points set every "
+            f"epoch's rate: write a warm-up as points), got {r.warmup_epochs!r}",
+        )
     v["label_smoothing"] = _real(
         "label_smoothing", r.label_smoothing, low=0, high=1, high_open=True
     )
     if r.grad_clip_norm is not None:
         v["grad_clip_norm"] = _real("grad_clip_norm", r.grad_clip_norm, low=0, low_open=True)
     return v
+
+
+_EXAMPLE = "[{epoch: 0, lr: 0.1}, {epoch: 5, lr: 0.01}]"
+
+
+def _piecewise(points: object, v: Mapping[str, Any]) -> tuple[SchedulePoint, ...] | None:
+    """Check ``recipe.piecewise`` against the canonical ``schedule``, ``optimizer`` and
+    ``epochs`` in ``v``; return its points as :class:`SchedulePoint`."""
+    schedule = v["schedule"]
+    if points is None:
+        if schedule == "piecewise":
+            raise InvalidRecipeError(
+                "piecewise",
+                "recipe.piecewise must be a non-empty list of points with "
+                f"schedule='piecewise', e.g. {_EXAMPLE}, got None",
+            )
+        return None
+    if schedule != "piecewise":
+        raise InvalidRecipeError(
+            "piecewise",
+            f"recipe.piecewise is set but recipe.schedule is {schedule!r}; set "
+            "schedule='piecewise' or remove piecewise",
+        )
+    if isinstance(points, str | bytes | Mapping) or not isinstance(points, Sequence) or not points:
+        raise InvalidRecipeError(
+            "piecewise",
+            f"recipe.piecewise must be a non-empty list of points, e.g. {_EXAMPLE}, "
+            f"got {points!r}",
+        )
+    out: list[SchedulePoint] = []
+    for i, point in enumerate(points):
+        out.append(_point(i, point, out[-1].epoch if out else None, v))
+    return tuple(out)
+
+
+def _point(i: int, point: object, previous: int | None, v: Mapping[str, Any]) -> SchedulePoint:
+    path = f"piecewise[{i}]"
+    data = point.to_dict() if isinstance(point, SchedulePoint) else point
+    if not isinstance(data, Mapping):
+        raise InvalidRecipeError(
+            "piecewise",
+            f"recipe.{path} must be a mapping of an epoch and values, e.g. "
+            f"{{epoch: 5, lr: 0.01}}, got {point!r}",
+        )
+    allowed = ("epoch", *PIECEWISE_VALUES)
+    for key in data:
+        if key not in allowed:
+            close = difflib.get_close_matches(str(key), allowed, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise InvalidRecipeError(
+                "piecewise",
+                f"recipe.{path}.{key} is not a value of a piecewise point; allowed: "
+                f"{', '.join(allowed)}.{hint}",
+            )
+    epoch = data.get("epoch")
+    if isinstance(epoch, bool) or not isinstance(epoch, numbers.Integral) or epoch < 0:
+        raise InvalidRecipeError(
+            "piecewise", f"recipe.{path}.epoch must be an integer >= 0, got {epoch!r}"
+        )
+    epoch = int(epoch)
+    if previous is None and epoch != 0:
+        raise InvalidRecipeError(
+            "piecewise",
+            f"recipe.{path}.epoch must be 0 (the first point sets the values from the start), "
+            f"got {epoch}",
+        )
+    if previous is not None and epoch <= previous:
+        raise InvalidRecipeError(
+            "piecewise",
+            f"recipe.{path}.epoch must be greater than the previous point's ({previous}), "
+            f"got {epoch}",
+        )
+    if epoch >= v["epochs"]:
+        raise InvalidRecipeError(
+            "piecewise",
+            f"recipe.{path}.epoch must be < recipe.epochs ({v['epochs']}), got {epoch}; "
+            "remove the point or train longer",
+        )
+    if previous is None and data.get("lr") is None:
+        raise InvalidRecipeError(
+            "piecewise",
+            f"recipe.{path} must set lr (the rate from epoch 0), got {dict(data)!r}",
+        )
+    values: dict[str, float] = {}
+    optimizer = v["optimizer"]
+    for name in PIECEWISE_VALUES:
+        value = data.get(name)
+        if value is None:
+            continue
+        field = f"{path}.{name}"
+        try:
+            if name == "lr":
+                values[name] = _real(field, value, low=0, low_open=True)
+            elif name == "momentum":
+                if optimizer not in _MOMENTUM_OPTIMIZERS:
+                    why = "Adam's momentum is beta1" if optimizer != "gd" else "gd has none"
+                    raise InvalidRecipeError(
+                        field,
+                        f"recipe.{field} does not apply to optimizer={optimizer!r}, got "
+                        f"{value!r}; remove it ({why}) or use one of "
+                        f"{list(_MOMENTUM_OPTIMIZERS)}",
+                    )
+                values[name] = _real(
+                    field, value, low=0, high=1, low_open=optimizer == "nesterov", high_open=True
+                )
+            elif name == "weight_decay":
+                values[name] = _real(field, value, low=0)
+            else:
+                values[name] = _real(field, value, low=0, high=1, high_open=True)
+        except InvalidRecipeError as exc:
+            raise InvalidRecipeError("piecewise", str(exc)) from None
+    return SchedulePoint(epoch, **values)

@@ -1,15 +1,17 @@
 """The learning rate of every step: :class:`LRSchedule`, framework-free.
 
 Backends ask it for the learning rate of each step and tell it each epoch's validation loss
-(for ``plateau``); the same numbers then drive PyTorch and Keras.
+(for ``plateau``); the same numbers then drive PyTorch and Keras. ``piecewise`` also sets
+momentum, weight decay and label smoothing per epoch (:meth:`LRSchedule.values_at_epoch`).
 """
 
 from __future__ import annotations
 
+import bisect
 import math
 from typing import Any
 
-from archtune.recipe._recipe import Recipe
+from archtune.recipe._recipe import _MOMENTUM_OPTIMIZERS, PIECEWISE_VALUES, Recipe
 
 __all__ = ["LRSchedule"]
 
@@ -32,6 +34,9 @@ class LRSchedule:
       reduction happens when :meth:`end_epoch` saw ``plateau_patience`` epochs in a row whose
       validation loss did not improve on the best by more than ``plateau_threshold``
       (relative).
+    - ``piecewise`` (no warm-up): every step of epoch ``floor(t / spe)`` uses the ``lr`` of
+      the last point whose ``epoch`` is at most that epoch; :meth:`values_at_epoch` gives
+      the momentum, weight decay and label smoothing of each epoch the same way.
 
     Steps past the end keep the last rate.
 
@@ -45,7 +50,8 @@ class LRSchedule:
         """Create the schedule.
 
         Args:
-            recipe: The recipe whose ``lr``, ``schedule`` and ``warmup_epochs`` it follows.
+            recipe: The recipe whose ``lr``, ``schedule`` (``piecewise``: its points) and
+                ``warmup_epochs`` it follows.
             steps_per_epoch: Optimizer steps per epoch (1 for full-batch ``gd``).
             epochs: The training length (default: ``recipe.epochs``).
         """
@@ -60,6 +66,19 @@ class LRSchedule:
         self._n_reductions = 0
         self._best = math.inf
         self._bad_epochs = 0
+        fixed: dict[str, float] = {
+            "weight_decay": recipe.weight_decay,
+            "label_smoothing": recipe.label_smoothing,
+        }
+        if recipe.optimizer in _MOMENTUM_OPTIMIZERS:
+            fixed["momentum"] = recipe.effective_momentum
+        self._fixed = fixed  # the values besides lr of the schedules other than piecewise
+        self._starts: list[int] = []  # the points' epochs
+        self._values: list[dict[str, float]] = []  # every value from each point on
+        for point in recipe.piecewise or ():
+            fixed = {**fixed, **point.values()}
+            self._starts.append(point.epoch)
+            self._values.append({k: fixed[k] for k in PIECEWISE_VALUES if k in fixed})
 
     @property
     def is_constant(self) -> bool:
@@ -72,6 +91,27 @@ class LRSchedule:
         if step < w:
             return self._main(0) * (step + 1) / (w + 1)
         return self._main(min(step - w, self._main_steps))
+
+    def values_at_epoch(self, epoch: int) -> dict[str, float]:
+        """The values that hold during ``epoch`` (0-based; later epochs keep the last ones).
+
+        ``lr`` is the rate of the epoch's first step (every step's with ``piecewise``);
+        ``weight_decay`` and ``label_smoothing``, and ``momentum`` for the optimizers that
+        have one (``sgd``, ``momentum``, ``nesterov``, ``rmsprop``), are the recipe's own,
+        or, with ``piecewise``, the last points' that set them.
+
+        Example:
+            >>> r = Recipe(optimizer="momentum", epochs=10, schedule="piecewise", piecewise=[
+            ...     {"epoch": 0, "lr": 0.1}, {"epoch": 5, "lr": 0.01, "momentum": 0.5}])
+            >>> LRSchedule(r, steps_per_epoch=3).values_at_epoch(5)
+            {'lr': 0.01, 'momentum': 0.5, 'weight_decay': 0.0, 'label_smoothing': 0.0}
+        """
+        if epoch < 0:
+            raise ValueError(f"epoch must be >= 0, got {epoch}")
+        if not self._starts:
+            values = {**self._fixed, "lr": self.lr_at(epoch * self.steps_per_epoch)}
+            return {k: values[k] for k in PIECEWISE_VALUES if k in values}
+        return dict(self._values[bisect.bisect_right(self._starts, epoch) - 1])
 
     def epoch_lrs(self, epoch: int) -> list[float]:
         """The rates of the steps of ``epoch`` (0-based)."""
@@ -129,4 +169,7 @@ class LRSchedule:
             return end + (lr - end) * (1 + math.cos(math.pi * frac)) / 2
         if kind == "plateau":
             return max(r.min_lr, lr * r.plateau_factor**self._n_reductions)
+        if kind == "piecewise":
+            epoch = u // self.steps_per_epoch
+            return self._values[bisect.bisect_right(self._starts, epoch) - 1]["lr"]
         raise ValueError(f"unknown schedule {kind!r}")  # pragma: no cover - Recipe validates

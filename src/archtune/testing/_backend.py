@@ -34,7 +34,7 @@ from archtune.arch._strategies import FAMILIES, networks
 from archtune.backends._base import BaseBackend
 from archtune.backends._distill import Distillation
 from archtune.data import Dataset
-from archtune.recipe import LRSchedule, Recipe
+from archtune.recipe import LRSchedule, Recipe, SchedulePoint
 
 __all__ = ["BackendConformance", "StopAt"]
 
@@ -262,6 +262,19 @@ class BackendConformance:
         assert len(result.epoch_times) == 3
         assert all(t > 0 for t in result.epoch_times)
         assert set(result.metrics) == _CLASSIFICATION_METRICS | {"test_loss", "test_accuracy"}
+
+    def test_a_piecewise_schedule_sets_each_epochs_rate(
+        self, backend: BaseBackend, digits: Dataset
+    ) -> None:
+        points = (
+            SchedulePoint(0, lr=0.05, momentum=0.9),
+            SchedulePoint(1, lr=0.02),
+            SchedulePoint(2, lr=0.01, momentum=0.9),  # the same again: Keras takes it too
+        )
+        recipe = Recipe(optimizer="sgd", epochs=3, schedule="piecewise", piecewise=points)
+        result = backend.fit(backend.build(_mlp()), digits, recipe, seed=0)
+        assert [row["lr"] for row in result.history] == [0.05, 0.02, 0.01]
+        assert result.history[-1]["train_loss"] < result.history[0]["train_loss"]
 
     def test_regression_reports_mse_and_mae(self, backend: BaseBackend, diabetes: Dataset) -> None:
         network = Network(

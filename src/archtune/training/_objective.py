@@ -48,7 +48,8 @@ class TrainObjective:
     Attributes:
         model: Which network to build.
         data: Keyword arguments of :func:`archtune.data.load_dataset` (``dataset`` = spec).
-        recipe: Recipe fields that no parameter of the space sets.
+        recipe: Recipe fields that no parameter of the space sets (``piecewise``'s points,
+            which are not a parameter: a list would be a choice).
         backend: ``"torch"``.
     """
 
@@ -117,7 +118,11 @@ class TrainObjective:
 
     def recipe_of(self, config: Mapping[str, Any]) -> Recipe:
         """The trial's recipe: the fixed fields, then the sampled ones."""
-        return Recipe.from_config(config, base=Recipe.from_dict(dict(self.recipe)))
+        fixed = dict(self.recipe)
+        if "piecewise" in fixed:  # its points are checked against the trial's epochs
+            config = {**config, "schedule": "piecewise", "piecewise": fixed.pop("piecewise")}
+            fixed.pop("schedule", None)
+        return Recipe.from_config(config, base=Recipe.from_dict(fixed))
 
     def __call__(
         self, config: Mapping[str, Any], reporter: Reporter | None = None

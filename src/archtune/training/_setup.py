@@ -89,12 +89,12 @@ def setup_training(
     model_space, spec = _model_part(
         model, dataset.input_shape, int(n_outputs or 1), head, task, study_attrs
     )
-    recipe_space = _recipe_part(recipe, task)
+    recipe_space, recipe_fixed = _recipe_part(recipe, task)
     space = _compose({**model_space, **recipe_space})
-    _check_recipe_values(space)
+    _check_recipe_values(space, recipe_fixed, backend)
     _check_fixed_network(space, spec, dataset.name)
     objective = TrainObjective(
-        model=spec, data=tuple(sorted(data_kwargs.items())), backend=backend
+        model=spec, data=tuple(sorted(data_kwargs.items())), recipe=recipe_fixed, backend=backend
     )
     if recipe.get("lr") == "auto":
         space, study_attrs["archtune.lr_find"] = _auto_lr(space, objective)
@@ -205,16 +205,27 @@ def _model_part(
     return space, ModelSpec(None, name, tuple(input_shape), n_outputs, head)
 
 
-def _recipe_part(recipe: Mapping[str, Any], task: str) -> dict[str, Any]:
+def _recipe_part(recipe: Mapping[str, Any], task: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The recipe's space entries, and its fields that are not parameters (``piecewise``)."""
     epochs = recipe.get("epochs", DEFAULT_EPOCHS)
     base_epochs = epochs if isinstance(epochs, int) and not isinstance(epochs, bool) else 10
     space: dict[str, Any] = {}
+    fixed: dict[str, Any] = {}
     if recipe.get("space", "default") == "default":
         space = default_recipe_space(task=task, epochs=max(1, base_epochs))
     else:
         space["epochs"] = {"type": "fixed", "value": DEFAULT_EPOCHS}
+    if recipe.get("piecewise") is not None:
+        if recipe.get("lr") == "auto":
+            raise ConfigError(
+                "recipe.lr auto does not apply to schedule piecewise (its points set every "
+                "rate), got lr: auto; remove lr"
+            )
+        fixed["piecewise"] = recipe["piecewise"]
+        if "lr" not in recipe:
+            space.pop("lr", None)  # unused: the points set every rate
     for key, value in recipe.items():
-        if key == "space" or (key == "lr" and value == "auto"):
+        if key == "space" or key == "piecewise" or (key == "lr" and value == "auto"):
             continue
         if key not in Recipe.FIELDS:
             hint = difflib.get_close_matches(key, Recipe.FIELDS, n=1)
@@ -223,7 +234,7 @@ def _recipe_part(recipe: Mapping[str, Any], task: str) -> dict[str, Any]:
                 f"recipe.{key} is not a recipe field{fix}; allowed: {', '.join(Recipe.FIELDS)}"
             )
         space[key] = value
-    return space
+    return space, fixed
 
 
 def _compose(entries: dict[str, Any]) -> Space:
@@ -274,17 +285,49 @@ _PARTNERS = {
     "warmup_epochs": ("epochs",),
     "weight_init": ("pretrained_path",),
     "pretrained_path": ("weight_init",),
+    "piecewise": ("schedule", "optimizer", "epochs"),
 }
 
 
-def _check_recipe_values(space: Space) -> None:
+def _check_recipe_values(
+    space: Space, extra: Mapping[str, Any] | None = None, backend: str = "torch"
+) -> None:
     """Recipe values that no trial could train with are errors now, not failed trials.
 
     Every fixed value, every option of a choice and both ends of an integer range are checked
-    alone; fixed values are also checked together (``optimizer: adam`` with ``momentum: 0.9``).
+    alone; fixed values, and the defaults of the fields the space lacks, are also checked
+    together (``optimizer: adam`` with ``momentum: 0.9``). ``extra`` holds the fields that
+    are not parameters (``piecewise``'s points): they need ``schedule: piecewise``, and every
+    value above is checked with them.
     """
     # Partners that take any value of the field checked alone.
     base = Recipe(lr=1e9, epochs=10**9, optimizer="sgd", weight_init="pretrained")
+    extra = dict(extra or {})
+    if "piecewise" in extra:
+        schedule = space.get("schedule")
+        if not (isinstance(schedule, Fixed) and schedule.value == "piecewise"):
+            if isinstance(schedule, Fixed):
+                got = repr(schedule.value)
+            elif isinstance(schedule, Choice):
+                got = f"a choice of {list(schedule.options)}"
+            else:
+                got = f"{Recipe().schedule!r} (the default)"
+            raise ConfigError(
+                "recipe.piecewise needs recipe.schedule: piecewise (the points are that "
+                f"schedule's), got {got}; set schedule: piecewise or remove piecewise"
+            )
+        try:
+            base = base.replace(schedule="piecewise", piecewise=extra["piecewise"])
+        except InvalidRecipeError as exc:
+            raise ConfigError(str(exc)) from None
+        changes = [(i, name) for i, name in base.piecewise_changes() if name != "lr"]
+        if backend == "keras" and changes:  # as the Keras backend's fit refuses them
+            i, name = changes[0]
+            raise ConfigError(
+                f"recipe.piecewise[{i}].{name} changes {name} during training, which backend "
+                "keras cannot (only lr may change after epoch 0); set it at epoch 0 only, or "
+                "use backend torch"
+            )
     fixed: dict[str, Any] = {}
     for name, param in space.items():
         if name.startswith("model.") or name not in Recipe.FIELDS:
@@ -304,10 +347,11 @@ def _check_recipe_values(space: Space) -> None:
             except InvalidRecipeError as exc:
                 raise ConfigError(str(exc)) from None
     try:
-        Recipe.from_config(fixed)
+        Recipe.from_config({**fixed, **extra})
     except InvalidRecipeError as exc:
         involved = (exc.field, *_PARTNERS.get(exc.field, ()))
-        if all(field in fixed for field in involved):
+        # A field the space lacks is fixed too: every trial has its default (or ``extra``'s).
+        if all(field in fixed or field not in space for field in involved):
             raise ConfigError(str(exc)) from None
 
 

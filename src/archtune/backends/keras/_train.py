@@ -38,6 +38,31 @@ def device_name() -> str:
     return backend
 
 
+def _piecewise_start(recipe: Recipe) -> Recipe:
+    """The recipe Keras trains with: ``piecewise``'s first momentum, weight decay and label
+    smoothing in the recipe's own fields (the rate follows every point, step by step).
+
+    Keras's optimizers and losses hold momentum, weight decay and label smoothing as
+    constants of the compiled step (under JAX and TensorFlow), so only ``lr`` may change
+    after epoch 0; a later point may repeat the first point's value of the others.
+
+    Raises:
+        ConfigError: A point after the first changes a value other than ``lr``.
+    """
+    if recipe.piecewise is None:
+        return recipe
+    for i, name in recipe.piecewise_changes():
+        if name != "lr":
+            raise ConfigError(
+                f"recipe.piecewise[{i}].{name} changes {name} during training, which backend "
+                "keras cannot (only lr may change after epoch 0); set it at epoch 0 only, or "
+                "use backend torch"
+            )
+    first = recipe.piecewise[0].values()
+    del first["lr"]
+    return recipe.replace(**first) if first else recipe
+
+
 def fit(
     model: Any,
     dataset: Dataset,
@@ -60,8 +85,9 @@ def fit(
     NaN/inf loss, and calls ``reporter.report(epoch, train_loss=..., val_loss=...,
     val_accuracy=... | val_mse=..., val_mae=..., lr=...)`` after each epoch (``epoch`` from
     1), stopping on :attr:`Decision.STOP`. ``gd`` trains on the whole split, one step per
-    epoch. Everything is seeded from ``seed`` (initialisation, shuffling, dropout); the
-    caller's Python, NumPy and PyTorch random states are kept.
+    epoch. ``piecewise`` sets each epoch's rate; its other values must hold for the whole
+    run (:func:`_piecewise_start`). Everything is seeded from ``seed`` (initialisation,
+    shuffling, dropout); the caller's Python, NumPy and PyTorch random states are kept.
 
     Args:
         model: The ``keras.Model`` to train, in place (compiled again by this call).
@@ -84,9 +110,11 @@ def fit(
 
     Raises:
         DivergedError: The training loss became NaN or infinite (with the epoch and step).
-        ConfigError: The model's output does not fit the dataset, a bad ``distill``, or
-            ``pretrained_weights`` with ``keep_weights=True``.
+        ConfigError: The model's output does not fit the dataset, a bad ``distill``,
+            ``pretrained_weights`` with ``keep_weights=True``, or a ``piecewise`` point that
+            changes a value other than ``lr``.
     """
+    recipe = _piecewise_start(recipe)
     if keep_weights and pretrained_weights is not None:
         raise ConfigError(
             "fit: pass pretrained_weights (loaded by weight_init='pretrained') or "

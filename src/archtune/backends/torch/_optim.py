@@ -18,7 +18,9 @@ def make_optimizer(module: torch.nn.Module, recipe: Recipe) -> torch.optim.Optim
     ``sgd`` without momentum unless ``recipe.momentum`` says otherwise, ``momentum`` and
     ``nesterov`` with 0.9 by default); ``adam``, ``adamw`` and ``rmsprop`` are their torch
     classes (RMSprop's ``alpha`` is ``recipe.rho``). Weight decay applies to parameters with
-    two or more dimensions only: biases and normalisation parameters are not decayed.
+    two or more dimensions only: biases and normalisation parameters are not decayed. They
+    are two parameter groups whenever the recipe decays at all (``weight_decay``, or a
+    ``piecewise`` point's), so that a per-epoch weight decay reaches the weights only.
 
     The batch size of ``gd`` (the whole training split) is the trainer's business.
     """
@@ -26,7 +28,8 @@ def make_optimizer(module: torch.nn.Module, recipe: Recipe) -> torch.optim.Optim
     if not params:
         raise ValueError("the module has no trainable parameters")
     groups: list[dict[str, Any]]
-    if recipe.weight_decay > 0:
+    decays = [recipe.weight_decay] + [p.weight_decay or 0.0 for p in recipe.piecewise or ()]
+    if max(decays) > 0:
         groups = [
             {"params": [p for p in params if p.ndim >= 2], "weight_decay": recipe.weight_decay},
             {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0},

@@ -52,6 +52,8 @@ def fit(
 
     The module takes channels-last float inputs and returns logits (classification, trained
     with cross-entropy and ``recipe.label_smoothing``) or predictions (regression, MSE).
+    ``schedule: piecewise`` sets each epoch's rate, momentum, weight decay and label
+    smoothing from its points (:class:`~archtune.backends.torch.StepScheduler`).
     Everything is seeded from ``seed`` (initialisation, shuffling, dropout), so the same call
     gives the same numbers on the same machine; the caller's global RNG state is kept. The
     data are copied to the device once; each epoch shuffles them with a seeded generator and
@@ -185,12 +187,13 @@ def _train(
     weights /= n
 
     optimizer = make_optimizer(module, recipe)
-    scheduler = make_scheduler(optimizer, recipe, steps_per_epoch=spe)
     criterion: torch.nn.Module
     if data.classification:
         criterion = torch.nn.CrossEntropyLoss(label_smoothing=recipe.label_smoothing)
     else:
         criterion = torch.nn.MSELoss()
+    # piecewise: the scheduler also sets each epoch's momentum, weight decay and smoothing
+    scheduler = make_scheduler(optimizer, recipe, steps_per_epoch=spe, criterion=criterion)
     params = [p for p in module.parameters() if p.requires_grad]
     clip = recipe.grad_clip_norm
     gen = torch.Generator(device=dev).manual_seed(seed)
