@@ -267,3 +267,21 @@ def test_trials_outside_the_space_are_left_out_of_the_model() -> None:
         space.check_config(config)
         study.tell(trial, _conditional_loss(config))
     assert len(study.trials) == 9
+
+
+def test_repair_keeps_an_active_number_at_the_middle_of_its_range() -> None:
+    space = Space(
+        {
+            "schedule": Choice(["constant", "plateau"]),
+            "patience": Int(1, 3, when={"schedule": "plateau"}),
+        }
+    )
+    encoding = Encoding(space)
+    point = encoding.encode({"schedule": "plateau", "patience": 2})  # patience at 0.5
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        np.testing.assert_array_equal(encoding.repair(point[None, :], rng)[0], point)
+    off = encoding.encode({"schedule": "constant"})
+    revived = encoding.repair(np.array([[1.0, off[1]]] * 50), rng)
+    assert set(revived[:, 1].tolist()) <= {0.0, 0.5, 1.0}
+    assert len(set(revived[:, 1].tolist())) > 1  # a newly active parameter gets random values

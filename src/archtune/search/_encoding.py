@@ -3,7 +3,8 @@ local moves between them that the ``light-gp`` sampler proposes.
 
 Each searched parameter is one coordinate: numbers on [0, 1] (log scale where the parameter
 is), categories as their index. A parameter whose ``when`` does not hold is *inactive*: a
-number then sits at 0.5 and a category at an extra index, so two configurations that both
+number then sits at -1 (at 0.5 in what the GP sees, :meth:`Encoding.for_model`) and a category
+at an extra index, so two configurations that both
 lack it agree on it, and one that has it differs from one that does not by its parent's
 category. Points are kept consistent with the conditions by :meth:`Encoding.repair`, which
 walks the parameters in the space's order (parents first).
@@ -22,7 +23,8 @@ from archtune.space._params import Param
 
 __all__ = ["Encoding", "distributions_of", "space_of"]
 
-_INACTIVE_NUMBER = 0.5
+#: Outside [0, 1], so it is never a value (0.5 would be the middle of many grids).
+_INACTIVE_NUMBER = -1.0
 #: Numeric grids up to this many values are snapped to; larger ones are rounded on decoding.
 _MAX_GRID = 1000
 
@@ -107,6 +109,11 @@ class Encoding:
                 value = _from_unit(param, u)
             full[name] = config[name] = value
         return config
+
+    def for_model(self, points: np.ndarray) -> np.ndarray:
+        """Points as the GP sees them: an inactive number at 0.5, the middle of its range, so
+        two trials that lack it agree on it and one that has it is never far."""
+        return np.where(points == _INACTIVE_NUMBER, 0.5, points)
 
     # -- many points ------------------------------------------------------------------------
     def random(self, n: int, rng: np.random.Generator) -> np.ndarray:

@@ -146,7 +146,7 @@ class LightGPSampler(optuna.samplers.BaseSampler):
         if len(complete) < self._n_startup:
             return self._startup(study, trial, encoding, x, y, seen)
         x, y = self._window(x, y)
-        gp = self._fit(encoding, x, y)
+        gp = self._fit(encoding, encoding.for_model(x), y)
         pending = [
             point
             for t in trials
@@ -155,19 +155,21 @@ class LightGPSampler(optuna.samplers.BaseSampler):
             and (self._space is not None or all(n in t.params for n in search_space))
             and (point := self._encode(encoding, t, cache=False)) is not None
         ]
+        raw = x  # the points as encoded (inactive numbers marked), beside the GP's view
         if pending:  # believe running trials at the model's mean: proposals spread out
-            believed, _ = gp.predict(np.array(pending))
+            raw = np.vstack([x, pending])
+            believed, _ = gp.predict(encoding.for_model(np.array(pending)))
             gp = GP(
-                np.vstack([x, pending]),
+                encoding.for_model(raw),
                 np.concatenate([y, believed]),
                 encoding.is_cat,
                 gp.log_params,
             )
-        top = gp.x[np.argsort(gp.y)[:_TOP]]
+        top = raw[np.argsort(gp.y)[:_TOP]]
         candidates = self._candidates(encoding, top, seen, local=len(study.directions) > 1)
         if len(candidates) == 0:
             return {}
-        mean, std = gp.predict(candidates)
+        mean, std = gp.predict(encoding.for_model(candidates))
         ei = expected_improvement(mean, std, float(np.min(gp.y)))
         return encoding.decode(candidates[int(np.argmax(ei))])
 
