@@ -16,7 +16,7 @@ from typing import Any, Protocol
 import optuna
 from optuna.trial import TrialState
 
-from archtune._errors import ArchtuneError, InfeasibleError, ObjectiveError
+from archtune._errors import ArchtuneError, InfeasibleError, ObjectiveError, StudyStateError
 from archtune.execution import (
     ArtifactStore,
     BaseExecutor,
@@ -351,6 +351,14 @@ class Driver:
             self._lease.check()  # never add a trial to a study another driver took over
         start = time.perf_counter()
         trial = study.ask()
+        if self._lease is not None:
+            try:  # stopped between the check and the ask, and taken over meanwhile
+                self._lease.check()
+            except StudyStateError:
+                trial.set_user_attr(attrs.TRIAL_FAILURE, "interrupted")
+                trial.set_user_attr(attrs.TRIAL_COUNTED, False)
+                study.tell(trial, state=TrialState.FAIL)  # never a RUNNING trial nobody runs
+                raise
         self._live[trial.number] = trial  # before sampling: an interrupt must find it
         config = self.experiment.space.sample(trial)
         self.stats.sampler_s += time.perf_counter() - start
