@@ -95,6 +95,7 @@ class LightGPSampler(optuna.samplers.BaseSampler):
         self._max_points = max_points
         self._intersection = IntersectionSearchSpace()
         self._encoding: Encoding | None = None if space is None else Encoding(space)
+        self._distributions = None if space is None else distributions_of(space)
         self._encoding_key: str | None = None
         self._log_params: np.ndarray | None = None
         self._fitted_at = -1
@@ -107,8 +108,8 @@ class LightGPSampler(optuna.samplers.BaseSampler):
     def infer_relative_search_space(
         self, study: optuna.Study, trial: FrozenTrial
     ) -> dict[str, BaseDistribution]:
-        if self._space is not None:
-            return distributions_of(self._space)
+        if self._distributions is not None:
+            return self._distributions
         space = self._intersection.calculate(study)
         return {n: d for n, d in space.items() if not d.single()}
 
@@ -144,7 +145,7 @@ class LightGPSampler(optuna.samplers.BaseSampler):
                 if point is not None and other.number != trial.number:
                     seen.add(point.tobytes())
         if len(complete) < self._n_startup:
-            return self._startup(study, trial, encoding, x, y, seen)
+            return self._startup(trials, trial, encoding, x, y, seen)
         x, y = self._window(x, y)
         gp = self._fit(encoding, encoding.for_model(x), y)
         pending = [
@@ -213,7 +214,7 @@ class LightGPSampler(optuna.samplers.BaseSampler):
 
     def _startup(
         self,
-        study: optuna.Study,
+        trials: list[FrozenTrial],
         trial: FrozenTrial,
         encoding: Encoding,
         x: np.ndarray,
@@ -222,9 +223,7 @@ class LightGPSampler(optuna.samplers.BaseSampler):
     ) -> dict[str, Any]:
         """Random trials, or with a starting configuration every other one a local move
         around the best trial so far (``{}``: Optuna's seeded random sampler decides)."""
-        started = any(
-            t.user_attrs.get(attrs.TRIAL_START) for t in study.get_trials(deepcopy=False)
-        )
+        started = any(t.user_attrs.get(attrs.TRIAL_START) for t in trials)
         if not started or trial.number % 2 == 0:
             return {}
         moves = encoding.perturb(x[int(np.argmin(y))], self._rng, _STARTUP_MOVES)
