@@ -310,5 +310,5 @@ def convert_hyperopt(space: Any, *, stacklevel: int = 2) -> ConvertedSpace:
     tree = walker.walk(as_apply(space), ())
     converted = ConvertedSpace(Space(walker.params()), tree)
     for note in walker.notes:
-        warnings.warn(note, ConversionWarning, stacklevel=stacklevel + 1)
+        warnings.warn(note, ConversionWarning, stacklevel=stacklevel)
     return converted

@@ -284,7 +284,7 @@ def fmin(
 
 def _fill_trials(trials: Any, result: TuneResult, converted: ConvertedSpace) -> None:
     """Record archtune's trials in a ``hyperopt.Trials``, as Hyperopt's own fmin would."""
-    from hyperopt.base import JOB_STATE_DONE, JOB_STATE_ERROR
+    from hyperopt.base import JOB_STATE_DONE
 
     ended = [t for t in result.trials if t.status in ("complete", "stopped", "failed")]
     tids = trials.new_trial_ids(len(ended))
@@ -306,7 +306,7 @@ def _fill_trials(trials: Any, result: TuneResult, converted: ConvertedSpace) -> 
             if trial.status == "stopped":
                 outcome["archtune_status"] = "stopped"
         (doc,) = trials.new_trial_docs([tid], [None], [outcome], [misc])
-        doc["state"] = JOB_STATE_ERROR if outcome["status"] == STATUS_FAIL else JOB_STATE_DONE
+        doc["state"] = JOB_STATE_DONE  # as Hyperopt records a STATUS_FAIL result
         docs.append(doc)
     trials.insert_trial_docs(docs)
     trials.refresh()
