@@ -13,12 +13,11 @@ hyperopt = pytest.importorskip("hyperopt")
 
 import optuna  # noqa: E402
 from hyperopt import hp  # noqa: E402
-from hyperopt.pyll import scope  # noqa: E402
-from hyperopt.pyll import as_apply  # noqa: E402
+from hyperopt.pyll import as_apply, scope  # noqa: E402
 from hyperopt.pyll_utils import _expr_to_config  # noqa: E402
+from hyperopt_fns import bad_status, fail_below, nested_loss, reporting  # noqa: E402
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
-from hyperopt_fns import bad_status, fail_below, nested_loss, reporting  # noqa: E402
 
 from archtune import ConfigError, NullReporter, ObjectiveError  # noqa: E402
 from archtune.interop import ConversionWarning  # noqa: E402
@@ -33,25 +32,70 @@ LOG = math.log
 # -- one expression of each kind -----------------------------------------------------------
 
 CONVERSIONS: list[tuple[str, Any, dict[str, Any]]] = [
-    ("choice", hp.choice("p", ["relu", "tanh", None]), {"type": "choice", "options": ["relu", "tanh", None]}),
+    (
+        "choice",
+        hp.choice("p", ["relu", "tanh", None]),
+        {"type": "choice", "options": ["relu", "tanh", None]},
+    ),
     ("uniform", hp.uniform("p", -1, 2), {"type": "float", "low": -1.0, "high": 2.0}),
-    ("quniform", hp.quniform("p", 0, 10, 2.5), {"type": "float", "low": 0.0, "high": 10.0, "step": 2.5}),
-    ("loguniform", hp.loguniform("p", LOG(1e-4), LOG(1e-1)), {"type": "float", "low": pytest.approx(1e-4), "high": pytest.approx(1e-1), "log": True}),
-    ("qloguniform q=1", hp.qloguniform("p", LOG(8), LOG(512), 1), {"type": "int", "low": 8, "high": 512, "log": True}),
-    ("qloguniform q=4", hp.qloguniform("p", LOG(8), LOG(512), 4), {"type": "float", "low": pytest.approx(8.0), "high": pytest.approx(512.0), "log": True}),
+    (
+        "quniform",
+        hp.quniform("p", 0, 10, 2.5),
+        {"type": "float", "low": 0.0, "high": 10.0, "step": 2.5},
+    ),
+    (
+        "loguniform",
+        hp.loguniform("p", LOG(1e-4), LOG(1e-1)),
+        {"type": "float", "low": pytest.approx(1e-4), "high": pytest.approx(1e-1), "log": True},
+    ),
+    (
+        "qloguniform q=1",
+        hp.qloguniform("p", LOG(8), LOG(512), 1),
+        {"type": "int", "low": 8, "high": 512, "log": True},
+    ),
+    (
+        "qloguniform q=4",
+        hp.qloguniform("p", LOG(8), LOG(512), 4),
+        {"type": "float", "low": pytest.approx(8.0), "high": pytest.approx(512.0), "log": True},
+    ),
     ("randint upper", hp.randint("p", 5), {"type": "int", "low": 0, "high": 4}),
     ("randint low high", hp.randint("p", 3, 9), {"type": "int", "low": 3, "high": 8}),
     ("uniformint", hp.uniformint("p", 16, 256), {"type": "int", "low": 16, "high": 256}),
-    ("int(quniform)", scope.int(hp.quniform("p", 16, 256, 16)), {"type": "int", "low": 16, "high": 256, "step": 16}),
-]  # fmt: skip
+    (
+        "int(quniform)",
+        scope.int(hp.quniform("p", 16, 256, 16)),
+        {"type": "int", "low": 16, "high": 256, "step": 16},
+    ),
+]
 
 APPROXIMATED: list[tuple[str, Any, dict[str, Any]]] = [
     ("normal", hp.normal("p", 1, 2), {"type": "float", "low": -5.0, "high": 7.0}),
-    ("qnormal", hp.qnormal("p", 0, 1, 0.5), {"type": "float", "low": -3.0, "high": 3.0, "step": 0.5}),
-    ("lognormal", hp.lognormal("p", 0, 1), {"type": "float", "low": pytest.approx(math.exp(-3)), "high": pytest.approx(math.exp(3)), "log": True}),
-    ("qlognormal", hp.qlognormal("p", 2, 0.5, 1), {"type": "int", "low": 2, "high": 33, "log": True}),
-    ("pchoice", hp.pchoice("p", [(0.2, "a"), (0.8, "b")]), {"type": "choice", "options": ["a", "b"]}),
-]  # fmt: skip
+    (
+        "qnormal",
+        hp.qnormal("p", 0, 1, 0.5),
+        {"type": "float", "low": -3.0, "high": 3.0, "step": 0.5},
+    ),
+    (
+        "lognormal",
+        hp.lognormal("p", 0, 1),
+        {
+            "type": "float",
+            "low": pytest.approx(math.exp(-3)),
+            "high": pytest.approx(math.exp(3)),
+            "log": True,
+        },
+    ),
+    (
+        "qlognormal",
+        hp.qlognormal("p", 2, 0.5, 1),
+        {"type": "int", "low": 2, "high": 33, "log": True},
+    ),
+    (
+        "pchoice",
+        hp.pchoice("p", [(0.2, "a"), (0.8, "b")]),
+        {"type": "choice", "options": ["a", "b"]},
+    ),
+]
 
 
 @pytest.mark.parametrize(
@@ -251,7 +295,7 @@ def test_unconvertible_expressions_are_one_line_errors_naming_the_label(
 def test_the_objective_turns_hyperopt_results_into_metrics() -> None:
     converted = convert_hyperopt({"x": hp.uniform("x", -1, 1)})
     assert HyperoptObjective(fail_below, converted)({"x": 0.5}) == {"loss": 0.0}
-    with pytest.raises(StatusFail, match="fn returned status 'fail': x=-0.50 is negative"):
+    with pytest.raises(StatusFail, match=r"fn returned status 'fail': x=-0\.50 is negative"):
         HyperoptObjective(fail_below, converted)({"x": -0.5})
     with pytest.raises(ObjectiveError, match="status must be one of 'ok', 'fail'"):
         HyperoptObjective(bad_status, converted)({"x": 0.5})
@@ -288,7 +332,8 @@ def test_fmin_returns_hyperopts_convention_and_fills_trials() -> None:
     )
     assert len(trials.trials) == 25
     assert best == trials.argmin  # Hyperopt's own reading of the filled trials agrees
-    assert best["model"] in (0, 1) and isinstance(best["model"], int)
+    assert best["model"] in (0, 1)
+    assert isinstance(best["model"], int)
     assert ("units" in best) == (best["model"] == 1)
     losses = trials.losses()
     assert min(losses) == nested_loss(hyperopt.space_eval(space, best))["loss"]
@@ -312,7 +357,8 @@ def test_status_fail_is_a_failed_trial() -> None:
         max_consecutive_failures=12,
     )
     statuses = trials.statuses()
-    assert "fail" in statuses and "ok" in statuses
+    assert "fail" in statuses
+    assert "ok" in statuses
     failed = [t for t in trials.trials if t["result"]["status"] == "fail"]
     assert all("is negative" in t["result"]["failure"] for t in failed)
     assert all(t["misc"]["vals"]["x"][0] < 0 for t in failed)

@@ -10,7 +10,8 @@
   trainables without a Ray cluster. Both warn with :class:`ConversionWarning` where a
   distribution has no exact counterpart.
 
-Importing this package imports neither Keras, PyTorch, Hyperopt nor Ray; the functions import what they need.
+Importing this package imports neither Keras, PyTorch, Hyperopt nor Ray; the functions import
+what they need.
 
 Example:
     >>> from archtune.interop import from_keras              # doctest: +SKIP
