@@ -278,3 +278,26 @@ def test_the_docs_trainable_gives_ray_tunes_metrics_under_archtune(
     assert [row["step"] for row in curve] == [1, 2, 3, 4]
     assert under_archtune == [pytest.approx(row, rel=1e-6) for row in under_ray]
     assert trial.metrics["val_accuracy"] == pytest.approx(under_ray[-1]["val_accuracy"])
+
+
+@pytest.mark.integration
+def test_the_docs_trainable_is_stopped_early_and_resumable(tmp_path: Path) -> None:
+    """Real training under ASHA: stopped trials end mid-way; each epoch left a checkpoint."""
+    pytest.importorskip("torch")
+    pytest.importorskip("sklearn")
+    result = at.tune_trainable(
+        train_digits_archtune,
+        {"lr": tune.loguniform(1e-3, 0.5), "hidden": tune.choice([4, 32]), "epochs": 6, "seed": 0},
+        metric="val_accuracy",
+        mode="max",
+        n_trials=10,
+        seed=1,
+        sampler="random",
+        scheduler={"name": "asha", "min_steps": 1, "eta": 2, "max_steps": 6},
+        storage=f"sqlite:///{tmp_path / 'study.db'}",
+    )
+    stopped = [t for t in result.trials if t.status == "stopped"]
+    assert stopped, "ASHA stopped no trial"
+    assert all(t.metrics["training_iteration"] < 6 for t in stopped)
+    folders = sorted((tmp_path / "study.artifacts").rglob("checkpoint.pkl"))
+    assert len(folders) == len(result.trials)  # the trainable's folders reached the store
