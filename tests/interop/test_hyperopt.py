@@ -132,6 +132,20 @@ def test_constants_are_part_of_the_point_not_the_space() -> None:
     assert converted.point({"lr": 0.5})["sum"] == 3
 
 
+def test_a_bare_expression_is_a_space_too() -> None:
+    converted = convert_hyperopt(hp.uniform("x", -10, 10))  # Hyperopt's first example
+    assert converted.space["x"].to_dict() == {"type": "float", "low": -10.0, "high": 10.0}
+    assert converted.point({"x": 1.5}) == 1.5
+    choice = convert_hyperopt(hp.choice("c", [{"a": 1}, hp.uniform("y", 0, 1)]))
+    assert choice.point({"c": 1, "y": 0.25}) == 0.25
+    assert choice.used({"c": 1, "y": 0.25}) == {"c": 1, "y": 0.25}
+
+
+def test_a_space_without_a_label_is_an_error() -> None:
+    with pytest.raises(ConfigError, match=r"hyperopt: the space searches nothing"):
+        ah.from_hyperopt({"epochs": 10})
+
+
 # -- conditional spaces ---------------------------------------------------------------------
 
 
@@ -411,3 +425,36 @@ def test_fmin_refuses_a_trials_object_that_already_holds_trials() -> None:
     )
     with pytest.raises(ConfigError, match="trials must be empty, got one holding 2 trials"):
         ah.fmin(fail_below, {"x": hp.uniform("x", 0, 1)}, max_evals=2, trials=trials)
+
+
+@pytest.mark.integration
+def test_fmin_runs_on_two_workers_stores_and_resumes(tmp_path: Any) -> None:
+    space = {"x": hp.uniform("x", -1, 1)}
+    storage = f"sqlite:///{tmp_path / 'search.db'}"
+    first = ah.fmin(
+        fail_below,
+        space,
+        max_evals=6,
+        seed=0,
+        n_workers=2,
+        storage=storage,
+        study_name="s",
+        max_consecutive_failures=6,
+    )
+    trials = ah.Trials()
+    best = ah.fmin(
+        fail_below,
+        space,
+        max_evals=10,
+        trials=trials,
+        seed=0,
+        n_workers=2,
+        storage=storage,
+        study_name="s",
+        resume=True,
+        max_consecutive_failures=10,
+    )
+    assert len(trials.trials) == 10  # the six stored trials and four more
+    assert best == trials.argmin
+    assert trials.argmin["x"] >= 0
+    assert (best["x"] - 0.5) ** 2 <= (first["x"] - 0.5) ** 2

@@ -308,6 +308,11 @@ def convert_hyperopt(space: Any, *, stacklevel: int = 2) -> ConvertedSpace:
 
     walker = _Walker()
     tree = walker.walk(as_apply(space), ())
+    if not walker.labels:
+        raise ConfigError(
+            "hyperopt: the space searches nothing (no hp.* expression); add one, or call fn "
+            "directly"
+        )
     converted = ConvertedSpace(Space(walker.params()), tree)
     for note in walker.notes:
         warnings.warn(note, ConversionWarning, stacklevel=stacklevel)
