@@ -458,3 +458,42 @@ def test_fmin_runs_on_two_workers_stores_and_resumes(tmp_path: Any) -> None:
     assert best == trials.argmin
     assert trials.argmin["x"] >= 0
     assert (best["x"] - 0.5) ** 2 <= (first["x"] - 0.5) ** 2
+
+
+@pytest.mark.integration
+def test_points_to_evaluate_are_tried_first_in_hyperopts_convention() -> None:
+    space = {
+        "lr": hp.loguniform("lr", LOG(1e-4), LOG(1e-1)),
+        "model": hp.choice(
+            "model",
+            [{"kind": "linear"}, {"kind": "mlp", "units": hp.uniformint("units", 16, 256)}],
+        ),
+    }
+    points = [{"lr": 0.01, "model": 1, "units": 96.0}, {"lr": 0.001, "model": 0}]
+    trials = ah.Trials()
+    best = ah.fmin(
+        nested_loss, space, max_evals=4, trials=trials, points_to_evaluate=points, seed=0
+    )
+    first, second = (t["misc"]["vals"] for t in trials.trials[:2])
+    assert {k: v[0] for k, v in first.items() if v} == points[0]
+    assert {k: v[0] for k, v in second.items() if v} == points[1]
+    assert best == points[0]  # the optimum of nested_loss
+
+
+@pytest.mark.parametrize(
+    ("point", "message"),
+    [
+        ({"lr": 0.01, "model": 1}, "fmin: points_to_evaluate[0] must give 'units', which the "),
+        ({"lr": 0.01, "model": 2}, "fmin: points_to_evaluate[0].model must be a branch index"),
+        ({"lr": 5.0, "model": 0}, "fmin: points_to_evaluate[0].lr must lie in {'type': 'float'"),
+    ],
+    ids=["missing", "index", "range"],
+)
+def test_points_to_evaluate_are_checked(point: dict[str, Any], message: str) -> None:
+    space = {
+        "lr": hp.loguniform("lr", LOG(1e-4), LOG(1e-1)),
+        "model": hp.choice("model", [{}, {"units": hp.uniformint("units", 16, 256)}]),
+    }
+    with pytest.raises(ConfigError) as caught:
+        ah.fmin(nested_loss, space, max_evals=2, points_to_evaluate=[point])
+    assert str(caught.value).startswith(message)

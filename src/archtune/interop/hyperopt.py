@@ -24,6 +24,7 @@ are Hyperopt's own. See ``docs/migrating-from-hyperopt.md``.
 from __future__ import annotations
 
 import functools
+import operator
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -163,7 +164,6 @@ _UNSUPPORTED = {
     "loss_threshold": "stop on max_evals or timeout",
     "early_stop_fn": "stop on max_evals or timeout; early stopping within trials: report()",
     "pass_expr_memo_ctrl": "take the point as fn's only argument",
-    "points_to_evaluate": "start from archtune's sampler (a first random phase)",
     "trials_save_file": "pass storage= (an SQLite URL) and resume=True to continue",
 }
 
@@ -208,9 +208,10 @@ def fmin(
         allow_trials_fmin, catch_eval_exceptions, verbose, max_queue_len, show_progressbar:
             Accepted for compatibility. archtune records an exception in ``fn`` as a failed
             trial and goes on (``max_consecutive_failures`` in a row stop the study).
-        loss_threshold, early_stop_fn, pass_expr_memo_ctrl, points_to_evaluate,
-            trials_save_file: Not supported: a value other than the default is an error that
-            says what to do instead.
+        points_to_evaluate: Points tried first, in Hyperopt's convention (``{label: value}``,
+            a choice's branch index), as Hyperopt takes them; a resumed study ignores them.
+        loss_threshold, early_stop_fn, pass_expr_memo_ctrl, trials_save_file: Not supported:
+            a value other than the default is an error that says what to do instead.
         **tune_options: Any keyword of :func:`archtune.tune` (``n_workers``, ``sampler``,
             ``scheduler``, ``storage``, ``study_name``, ``resume``, ``seed``, ...).
 
@@ -230,7 +231,6 @@ def fmin(
         "loss_threshold": loss_threshold,
         "early_stop_fn": early_stop_fn,
         "pass_expr_memo_ctrl": pass_expr_memo_ctrl,
-        "points_to_evaluate": points_to_evaluate,
         "trials_save_file": trials_save_file or None,
     }
     for name, value in given.items():
@@ -258,6 +258,10 @@ def fmin(
     sampler = _sampler_of(algo, tune_options.pop("sampler", None))
     seed = _seed_of(rstate, tune_options.pop("seed", None))
     converted = convert_hyperopt(space, stacklevel=3)
+    starts = [
+        _config_of(point, converted.space, f"points_to_evaluate[{i}]")
+        for i, point in enumerate(points_to_evaluate or ())
+    ]
     result = tune(
         HyperoptObjective(fn, converted),
         converted.space,
@@ -266,6 +270,7 @@ def fmin(
         timeout=timeout,
         sampler=sampler,
         seed=seed,
+        starting_points=starts,
         **tune_options,
     )
     if trials is not None:
@@ -280,6 +285,50 @@ def fmin(
         return None
     best = result.best_trial
     return converted.used(best.config) if return_argmin else converted.point(best.config)
+
+
+def _index(value: Any) -> int:
+    """A branch index (``-1`` when ``value`` is not a whole number)."""
+    if isinstance(value, bool):
+        return -1
+    try:
+        return operator.index(value)
+    except TypeError:
+        return int(value) if isinstance(value, float) and value.is_integer() else -1
+
+
+def _config_of(point: Any, space: Space, where: str) -> dict[str, Any]:
+    """A point in Hyperopt's convention as a configuration of ``space`` (indices to options)."""
+    from archtune.space import Choice, Int
+
+    if not isinstance(point, Mapping):
+        raise ConfigError(f"fmin: {where} must be a dict of labels to values, got {point!r}")
+    config: dict[str, Any] = {}
+    for label, param in space.items():
+        if not space.is_active(label, config):
+            continue
+        if label not in point:
+            raise ConfigError(
+                f"fmin: {where} must give {label!r}, which the other values make active, "
+                f"got labels {sorted(point)}"
+            )
+        value = point[label]
+        if isinstance(param, Choice):
+            index = _index(value)
+            if not 0 <= index < len(param.options):
+                raise ConfigError(
+                    f"fmin: {where}.{label} must be a branch index of hp.choice {label!r} "
+                    f"(0 to {len(param.options) - 1}), got {value!r}"
+                )
+            value = param.options[index]
+        elif isinstance(param, Int) and isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if not param.contains(value):
+            raise ConfigError(
+                f"fmin: {where}.{label} must lie in {param.to_dict()}, got {value!r}"
+            )
+        config[label] = value
+    return config
 
 
 def _fill_trials(trials: Any, result: TuneResult, converted: ConvertedSpace) -> None:
