@@ -32,7 +32,13 @@ reported and went past, or, when the driver was killed and its record of the rep
 kept with the checkpoint); and how many resumed trials ended with exactly the metrics of the
 same trial trained without interruption (retrained here, in-process: same seed, one thread).
 
-    python -m benchmarks.faults [--trials 40] [--quick] [--only flaky|builtin]
+Two scenarios run population-based training (``scheduler: pbt``, 4 members of the same
+built-in training, interval 2 epochs): workers SIGKILLed twice, and the driver SIGKILLed then
+``--resume``. Figures: members budgeted, completed, segments paused, segments cut short and run
+again, members lost (must be 0), and members whose curve holds every epoch exactly once
+(``whole``: nothing lost, nothing counted twice).
+
+    python -m benchmarks.faults [--trials 40] [--quick] [--only flaky|builtin|pbt]
 """
 
 from __future__ import annotations
@@ -285,6 +291,55 @@ def run_builtin_scenarios(
     return rows
 
 
+def _pbt_config(path: Path, name: str, storage: str, population: int) -> Path:
+    data = yaml.safe_load(_builtin_config(path, name, storage, population).read_text())
+    data["scheduler"] = {"name": "pbt", "interval": 2}
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def _pbt_figures(storage: str, name: str, population: int) -> dict[str, int]:
+    trials = optuna.load_study(study_name=name, storage=storage).get_trials(deepcopy=False)
+    state = optuna.trial.TrialState
+    members = [t for t in trials if t.state == state.COMPLETE]
+    whole = sum(
+        [row["step"] for row in t.user_attrs.get(attrs.TRIAL_CURVE) or []]
+        == list(range(1, _EPOCHS + 1))
+        for t in members
+    )
+    return {
+        "members": population,
+        "completed": len(members),
+        "paused": sum(attrs.was_paused(t) for t in trials),
+        "retried": sum(
+            t.state == state.FAIL and not attrs.counts_toward_budget(t) for t in trials
+        ),
+        "lost": population - len(members),
+        "whole": whole,
+    }
+
+
+def run_pbt_scenarios(population: int, tmp: Path) -> list[tuple[str, dict[str, int]]]:
+    """Population-based training: workers killed, driver killed then resumed."""
+    rows: list[tuple[str, dict[str, int]]] = []
+    sqlite = f"sqlite:///{tmp / 'pbt.db'}"
+    config = _pbt_config(tmp / "pk.yaml", "pbt-kills", sqlite, population)
+    driver = _archtune(str(config), wait=False)
+    kills = _kill_workers(sqlite, "pbt-kills", driver, n_strikes=2, every_s=6.0)
+    driver.wait(timeout=1800)
+    print(f"pbt, workers killed: {kills} worker processes SIGKILLed", file=sys.stderr)
+    rows.append(("pbt, workers killed", _pbt_figures(sqlite, "pbt-kills", population)))
+
+    config = _pbt_config(tmp / "pd.yaml", "pbt-driver", sqlite, population)
+    driver = _archtune(str(config), wait=False)
+    _wait_for_saved(sqlite, "pbt-driver", driver, 3)
+    os.kill(driver.pid, signal.SIGKILL)
+    driver.wait()
+    _archtune(str(config), "--resume")
+    rows.append(("pbt, driver killed", _pbt_figures(sqlite, "pbt-driver", population)))
+    return rows
+
+
 def run_scenarios(trials: int, tmp: Path) -> list[tuple[str, dict[str, int]]]:
     rows: list[tuple[str, dict[str, int]]] = []
     sqlite = f"sqlite:///{tmp / 'faults.db'}"
@@ -326,16 +381,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=40)
     parser.add_argument("--quick", action="store_true", help="12 trials per scenario")
-    parser.add_argument("--only", choices=("flaky", "builtin"), help="one kind of scenario")
+    parser.add_argument("--only", choices=("flaky", "builtin", "pbt"), help="one kind of scenario")
     args = parser.parse_args()
     trials = 12 if args.quick else args.trials
     rows: list[tuple[str, dict[str, int]]] = []
     builtin: list[tuple[str, dict[str, int], dict[str, int]]] = []
+    population: list[tuple[str, dict[str, int]]] = []
     with tempfile.TemporaryDirectory() as tmp:
-        if args.only != "builtin":
+        if args.only in (None, "flaky"):
             rows = run_scenarios(trials, Path(tmp))
-        if args.only != "flaky":
+        if args.only in (None, "builtin"):
             builtin = run_builtin_scenarios(max(4, trials // 4), Path(tmp))
+        if args.only in (None, "pbt"):
+            population = run_pbt_scenarios(4, Path(tmp))
     columns = ("budgeted", "completed", "retried", "failed", "lost")
     if rows:
         print(f"{trials} trials of 0.3 s per scenario, 2 workers, max_retries 1")
@@ -361,7 +419,18 @@ def main() -> None:
             "up to a checkpoint trained again (must be 0); exact: resumed trials whose metrics "
             "equal an uninterrupted run's"
         )
+    if population:
+        print(
+            "\n4 members of population-based training (the same built-in training, "
+            "scheduler: pbt, interval 2 epochs), 2 workers, max_retries 3"
+        )
+        pbt_columns = ("members", "completed", "paused", "retried", "lost", "whole")
+        print(f"{'scenario':<26}" + "".join(f"{c:>11}" for c in pbt_columns))
+        for name, figures in population:
+            print(f"{name:<26}" + "".join(f"{figures[c]:>11}" for c in pbt_columns))
+        print("whole: members whose curve holds every epoch exactly once")
     lost = sum(f["lost"] for _, f in rows) + sum(f["lost"] for _, f, _ in builtin)
+    lost += sum(f["lost"] for _, f in population)
     print(f"lost in all scenarios: {lost} (must be 0)")
 
 

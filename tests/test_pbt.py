@@ -114,6 +114,24 @@ def test_a_population_learns_a_schedule_that_no_fixed_rate_matches() -> None:
     assert recipe["piecewise"][0] == {"epoch": 0, "lr": schedule[0].config["lr"]}
 
 
+def test_the_same_seed_makes_the_same_decisions_with_any_number_of_workers() -> None:
+    finals = []
+    for workers in (1, 3):
+        result = archtune.tune(
+            pbt.schedule_matters,
+            SPACE,
+            objectives={"score": "max"},
+            n_trials=5,
+            n_workers=workers,
+            scheduler=PBT,
+            storage="sqlite:///p.db",
+            study_name=f"workers-{workers}",
+            seed=3,
+        )
+        finals.append(sorted(t.values[0] for t in _members(result.study)))  # type: ignore[index]
+    assert finals[0] == finals[1]
+
+
 def test_show_prints_the_best_members_schedule() -> None:
     archtune.tune(
         pbt.schedule_matters,
@@ -133,6 +151,14 @@ def test_show_prints_the_best_members_schedule() -> None:
     assert "4 complete, 8 paused" in out.output
     assert "schedule of the best member" in out.output
     assert "from epoch" in out.output
+    pytest.importorskip("plotly")
+    from archtune.report import build_report
+    from archtune.search import load_result
+
+    html = build_report(load_result("shown", "sqlite:///p.db"))
+    assert "Population: score of each member" in html
+    assert "Schedule of the best member" in html
+    assert "Learning curves" not in html  # the members' curves replace the segments'
 
 
 def test_a_stopped_population_resumes_from_its_checkpoints() -> None:

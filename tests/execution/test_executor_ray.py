@@ -24,6 +24,7 @@ ray = pytest.importorskip("ray", reason="the Ray executor needs ray (pip install
 pytestmark = [pytest.mark.ray, pytest.mark.integration]
 
 HERE = str(Path(__file__).parent)
+TESTS = str(Path(__file__).parent.parent)  # pbt_objectives
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -34,7 +35,7 @@ def local_ray() -> Iterator[None]:
         num_cpus=2,
         include_dashboard=False,
         _node_ip_address="127.0.0.1",
-        runtime_env={"env_vars": {"PYTHONPATH": HERE}},
+        runtime_env={"env_vars": {"PYTHONPATH": os.pathsep.join([HERE, TESTS])}},
         logging_level="WARNING",
     )
     try:
@@ -103,6 +104,29 @@ def test_a_study_runs_to_completion_on_ray() -> None:
     best = result.best_trial
     assert best.metrics == {"score": best.values[0]}  # type: ignore[index]
     assert sorted(result.study.trials[best.number].intermediate_values) == [0, 1]
+
+
+def test_population_based_training_runs_on_ray() -> None:
+    """Members' segments run on Ray actors, exploits copy checkpoints between them."""
+    import pbt_objectives
+
+    data: dict[str, Any] = {
+        "name": "ray-pbt",
+        "objective": pbt_objectives.schedule_matters,
+        "space": {"lr": Float(1e-3, 1.0, log=True), "epochs": 12},
+        "objectives": {"score": "max"},
+        "budget": {"trials": 4},
+        "workers": 2,
+        "scheduler": {"name": "pbt", "interval": 3, "max_steps": 12},
+        "seed": 0,
+        "storage": "sqlite:///ray-pbt.db",
+    }
+    result = Driver(build_experiment(data, source="test"), executor=RayExecutor(2)).run()
+    assert result.counts == {"complete": 4, "paused": 12}
+    for trial in result.study.trials:
+        if trial.state.name == "COMPLETE":
+            assert [r["step"] for r in trial.user_attrs["archtune.curve"]] == list(range(1, 13))
+    assert any("archtune.pbt.parent" in t.user_attrs for t in result.study.trials)
 
 
 def test_ray_gives_the_same_results_as_the_local_executor() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from archtune.report._population import population_figures
 from archtune.report._summary import Summary
 from archtune.search import TrialResult, TuneResult
 from archtune.search import _attrs as attrs
@@ -53,7 +54,9 @@ def build_figures(result: TuneResult, summary: Summary) -> list[tuple[str, Figur
         figures.append(parallel)
     if summary.importances:
         figures.append(_importance(summary))
-    curves = _curves(result, summary)
+    population = population_figures(result, curve_metric(result, summary))
+    figures.extend(population)  # population-based training: its members, not its segments
+    curves = None if population else _curves(result, summary)
     if curves is not None:
         figures.append(curves)
     if summary.lr_find is not None:
