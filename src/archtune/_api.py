@@ -49,7 +49,7 @@ def tune(
     seed: int | None = None,
     max_consecutive_failures: int = 5,
     max_retries: int = 1,
-    progress: ProgressSink | None = None,
+    progress: ProgressSink | bool | None = None,
 ) -> TuneResult:
     """Search ``space`` for the configurations that optimise ``objectives``.
 
@@ -97,7 +97,9 @@ def tune(
         seed: Seeds the sampler and each trial's ``reporter.seed``.
         max_consecutive_failures: Stop after this many failures in a row.
         max_retries: Reruns of a trial whose worker process died.
-        progress: Receives live counts (see :class:`archtune.search.ProgressSink`).
+        progress: Receives live counts (see :class:`archtune.search.ProgressSink`). By default
+            (``None``) a notebook cell shows a live progress bar and a script shows none;
+            ``False`` shows none anywhere.
 
     Returns:
         The result: ``best_trial`` (one objective) or ``best_trials`` (the Pareto front).
@@ -146,4 +148,15 @@ def tune(
     experiment = build_experiment(config, source="tune()", aliases=_ALIASES)
     if study_name is None:  # let Optuna name it
         experiment = dataclasses.replace(experiment, name=None)
-    return Driver(experiment, resume=resume, progress=progress).run()
+    return Driver(experiment, resume=resume, progress=_progress(progress)).run()
+
+
+def _progress(progress: ProgressSink | bool | None) -> ProgressSink | None:
+    """The sink to use: the caller's, or in a Jupyter kernel the notebook's progress bar."""
+    if progress is None or progress is True:
+        from archtune._notebook import TuneProgress, in_notebook
+
+        return TuneProgress() if in_notebook() else None
+    if progress is False:
+        return None
+    return progress
