@@ -315,12 +315,17 @@ def _in_memory_copy(name: str, database: Path) -> Any:
     import optuna
 
     memory = optuna.storages.InMemoryStorage()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # copy_study's experimental warning
-        optuna.copy_study(
-            from_study_name=name, from_storage=f"sqlite:///{database}", to_storage=memory
-        )
-    return optuna.load_study(study_name=name, storage=memory)
+    verbosity = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # no "a new study created" line
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # copy_study's experimental warning
+            optuna.copy_study(
+                from_study_name=name, from_storage=f"sqlite:///{database}", to_storage=memory
+            )
+        return optuna.load_study(study_name=name, storage=memory)
+    finally:
+        optuna.logging.set_verbosity(verbosity)
 
 
 # -- progress ---------------------------------------------------------------------------------
