@@ -110,3 +110,12 @@ def test_the_report_shows_inline_and_is_saved(executed: tuple[Any, Path]) -> Non
     saved = folder / "report.html"
     assert saved.is_file()
     assert saved.read_text(encoding="utf-8").lstrip().lower().startswith("<!doctype html")
+
+
+@pytest.mark.integration
+def test_a_shrink_without_storage_still_has_its_report(executed: tuple[Any, Path]) -> None:
+    notebook, folder = executed
+    (html,) = _html(notebook.cells[7].outputs)
+    assert html.startswith("<iframe srcdoc=")
+    saved = (folder / "shrink-report.html").read_text(encoding="utf-8")
+    assert "shrink-mlp-wine" in saved  # the shrink's own study, read from memory
