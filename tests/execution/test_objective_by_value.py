@@ -168,6 +168,31 @@ def test_an_objective_that_cannot_be_pickled_fails_at_once_in_one_line() -> None
     assert "lock" in message
 
 
+def test_an_objective_the_workers_cannot_import_fails_at_once_in_one_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A module that exists only in the driver (made at run time): pickled by reference, it
+    cannot be unpickled in a worker. The first worker says so; none is restarted."""
+    import types
+
+    ghost = types.ModuleType("ghost_objectives")
+    exec("def objective(config):\n    return {'loss': config['x']}\n", ghost.__dict__)
+    monkeypatch.setitem(sys.modules, "ghost_objectives", ghost)
+    assert not ObjectiveRef(ghost.objective).by_value  # its module "is importable" here
+    with pytest.raises(ObjectiveError) as caught:
+        tune(
+            ghost.objective,
+            {"x": Float(0.0, 1.0)},
+            objectives={"loss": "min"},
+            n_trials=4,
+            n_workers=2,
+        )
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "No module named 'ghost_objectives'" in message
+    assert "keep dying" not in message
+
+
 @pytest.mark.ray
 def test_a_lambda_on_the_ray_executor() -> None:
     ray = pytest.importorskip("ray")

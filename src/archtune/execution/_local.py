@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing as mp
 import os
+import pickle
 import signal
 import sys
 from collections.abc import Iterator
@@ -60,12 +61,14 @@ class LocalExecutor(BaseExecutor):
         self._ctx = mp.get_context("spawn")
         self._workers: list[_Worker] = []
         self._objective: ObjectiveRef | None = None
+        self._payload = b""
         self._metric_names: list[str] = []
         self._restarts_without_progress = 0
 
     # -- life cycle -----------------------------------------------------------------------
     def start(self, objective: ObjectiveRef, *, metric_names: list[str]) -> None:
         self._objective = objective
+        self._payload = pickle.dumps(objective)  # once: unpickled by each worker itself
         self._metric_names = list(metric_names)
         with self._thread_env():
             self._workers = [self._spawn() for _ in range(self._n_workers)]
@@ -91,7 +94,7 @@ class LocalExecutor(BaseExecutor):
         parent_conn, child_conn = self._ctx.Pipe(duplex=True)
         process = self._ctx.Process(
             target=worker_main,
-            args=(child_conn, self._objective, self._metric_names, os.getpid()),
+            args=(child_conn, self._payload, self._metric_names, os.getpid()),
             name="archtune-worker",
             daemon=True,
         )
