@@ -1,4 +1,6 @@
-"""Fuzzing ``archtune run`` with generated bad configs: every one is refused in one line.
+"""Fuzzing the CLI with generated bad input: every one is refused in one line.
+
+``archtune run`` gets generated bad configs; ``archtune studies`` gets generated bad storage URLs.
 
 ``bad_configs(n, seed)`` starts from a valid config and applies one to three mutations, each
 of which alone makes the config invalid (an unknown or misspelt key, a value of the wrong
@@ -23,6 +25,7 @@ import yaml
 N_CASES = 320
 SEED = 16
 CHUNK = 40
+N_URLS = 80
 
 Config = dict[str, Any]
 
@@ -254,3 +257,71 @@ def test_bad_configs_are_one_line_and_exit_code_2(
             problems.append(f"{name}: exit {result.exit_code}, {result.stderr!r}\n{text}")
     assert not problems, "\n\n".join(problems[:5]) + f"\n\n({len(problems)} of {CHUNK} failed)"
     assert not list(tmp_path.glob("*.db")), "a bad config stored something"
+
+
+_DIALECTS = {"sqlite", "postgresql", "postgres", "mysql", "mariadb", "oracle", "mssql"}
+
+
+def bad_storage_urls(n: int, seed: int) -> list[tuple[str, str | None]]:
+    """``n`` bad storage URLs, each with the password it holds (``None``: none); ``{tmp}``
+    and ``{port}`` stand for the test's folder and a closed port on 127.0.0.1."""
+    rng = random.Random(seed)
+
+    def word() -> str:
+        while True:
+            text = "".join(
+                rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(3, 8))
+            )
+            if text not in _DIALECTS:
+                return text
+
+    forms: list[Callable[[], tuple[str, str | None]]] = [
+        lambda: (f"{word()}://{word()}", None),
+        lambda: (f"{word()}+{word()}://u@h/db", None),
+        lambda: (f"postgresql+{word()}://u@127.0.0.1/db", None),
+        lambda: (f"sqlite:///{{tmp}}/missing-{word()}/x.db", None),
+        lambda: (f"sqlite://{word()}/x.db", None),
+        lambda: (word(), None),
+        lambda: (f"://{word()}", None),
+        lambda: (" " * rng.randint(1, 3), None),
+        lambda: (
+            "postgresql+psycopg://u:{pw}@127.0.0.1:{port}/db".replace("{pw}", pw := word()),
+            pw,
+        ),
+    ]
+    return [rng.choice(forms)() for _ in range(n)]
+
+
+URLS = bad_storage_urls(N_URLS, SEED)
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_bad_storage_urls_are_one_line_and_exit_code_2(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from archtune.cli import app
+
+    assert len(URLS) == N_URLS
+    runner = CliRunner()
+    port = _closed_port()
+    problems: list[str] = []
+    for template, password in URLS:
+        url = template.replace("{tmp}", str(tmp_path)).replace("{port}", str(port))
+        result = runner.invoke(app, ["studies", "--storage", url], env={"COLUMNS": "200"})
+        lines = [line for line in result.stderr.splitlines() if line.strip()]
+        if (
+            result.exit_code != 2
+            or len(lines) != 1
+            or not lines[0].startswith("archtune: error: ")
+            or "Traceback" in result.output
+            or (password is not None and password in result.output)
+        ):
+            problems.append(f"{url!r}: exit {result.exit_code}, {result.stderr!r}")
+    assert not problems, "\n".join(problems[:5]) + f"\n({len(problems)} of {N_URLS} failed)"
