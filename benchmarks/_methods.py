@@ -10,6 +10,9 @@ the method, so two methods that propose the same configurations see the same res
   ``study.optimize`` (``random`` is Optuna's ``RandomSampler``). Optuna's default
   multi-objective sampler is its TPE, so ``optuna-tpe`` is also the multi-objective default.
 - ``hyperopt-tpe``: Hyperopt's ``tpe.suggest`` through ``fmin`` (one objective only).
+- ``archtune-fmin``: the same Hyperopt space and objective through archtune's ``fmin`` shim
+  (:mod:`archtune.interop.hyperopt`, ``algo=tpe.suggest`` as a Hyperopt user would leave it),
+  so archtune's engine with its defaults; trials in a worker process (one objective only).
 
 Times: ``wall_s`` is the whole run; ``optimizer_s`` is the time spent choosing configurations:
 for the peers, the run less the objective's own time (their samplers and in-memory storage);
@@ -31,7 +34,7 @@ from archtune.search import DriverStats
 from archtune.space import Choice, Fixed, Int, Space
 from benchmarks._tabular import TabularProblem
 
-__all__ = ["TABULAR_METHODS", "RunLog", "run_tabular"]
+__all__ = ["OPT_IN_METHODS", "TABULAR_METHODS", "FminObjective", "RunLog", "run_tabular"]
 
 TABULAR_METHODS: tuple[str, ...] = (
     "archtune",
@@ -39,10 +42,14 @@ TABULAR_METHODS: tuple[str, ...] = (
     "optuna-gp",
     "optuna-cmaes",
     "hyperopt-tpe",
+    "archtune-fmin",
     "random",
 )
 #: Methods that optimise one objective only.
-SINGLE_OBJECTIVE_ONLY = frozenset({"optuna-cmaes", "hyperopt-tpe"})
+SINGLE_OBJECTIVE_ONLY = frozenset({"optuna-cmaes", "hyperopt-tpe", "archtune-fmin"})
+#: Methods run only when named (``--method``): ``archtune-fmin`` is archtune's engine again,
+#: through the Hyperopt shim (docs/migrating-from-hyperopt.md).
+OPT_IN_METHODS = frozenset({"archtune-fmin"})
 
 
 @dataclass
@@ -115,23 +122,33 @@ def _run_optuna(method: str, problem: TabularProblem, trials: int, seed: int) ->
     return evaluate.log
 
 
-def _run_hyperopt(problem: TabularProblem, trials: int, seed: int) -> RunLog:
+def _hyperopt_space(problem: TabularProblem) -> dict[str, Any]:
+    """The problem's space as a Hyperopt user writes it (``hp.choice``, ``hp.uniformint``)."""
     import hyperopt
-    import numpy as np
 
-    evaluate = _Evaluator(problem, seed)
     space: dict[str, Any] = {}
     for name, param in problem.space().items():
         if isinstance(param, Choice):
             space[name] = hyperopt.hp.choice(name, list(param.options))
         elif isinstance(param, Int):
             space[name] = hyperopt.hp.uniformint(name, param.low, param.high)
+    return space
+
+
+def _table_config(point: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v if isinstance(v, str) else int(v) for k, v in point.items()}
+
+
+def _run_hyperopt(problem: TabularProblem, trials: int, seed: int) -> RunLog:
+    import hyperopt
+    import numpy as np
+
+    evaluate = _Evaluator(problem, seed)
+    space = _hyperopt_space(problem)
     sign = 1.0 if problem.directions[0] == "min" else -1.0
 
     def objective(config: dict[str, Any]) -> float:
-        return (
-            sign * evaluate({k: v if isinstance(v, str) else int(v) for k, v in config.items()})[0]
-        )
+        return sign * evaluate(_table_config(config))[0]
 
     start = time.perf_counter()
     hyperopt.fmin(
@@ -193,6 +210,61 @@ def _run_archtune(problem: TabularProblem, trials: int, seed: int) -> RunLog:
     return log
 
 
+@dataclass(frozen=True)
+class FminObjective:
+    """Hyperopt's ``fn`` for a tabular problem, run in archtune's worker processes.
+
+    The same loss as ``hyperopt-tpe``'s: trial ``t`` sees the table's noise draw
+    ``(seed, t)``, ``t`` being archtune's trial number.
+    """
+
+    problem: str
+    seed: int
+
+    def __call__(self, point: Mapping[str, Any]) -> float:
+        from archtune.interop.hyperopt import get_reporter
+        from benchmarks._tabular import get_problem
+
+        problem = get_problem(self.problem)
+        reporter = get_reporter()
+        number = reporter.trial_number if reporter is not None else 0
+        sign = 1.0 if problem.directions[0] == "min" else -1.0
+        return sign * problem.evaluate(_table_config(point), (self.seed, number))[0]
+
+
+def _run_archtune_fmin(problem: TabularProblem, trials: int, seed: int) -> RunLog:
+    import hyperopt
+    import numpy as np
+
+    from archtune.interop.hyperopt import fmin
+
+    space = _hyperopt_space(problem)
+    record = hyperopt.Trials()
+    progress = _LastStats()
+    start = time.perf_counter()
+    fmin(
+        FminObjective(problem.name, seed),
+        space,
+        algo=hyperopt.tpe.suggest,
+        max_evals=trials,
+        trials=record,
+        rstate=np.random.default_rng(seed),
+        show_progressbar=False,
+        progress=progress,
+    )
+    log = RunLog(wall_s=time.perf_counter() - start)
+    sign = 1.0 if problem.directions[0] == "min" else -1.0
+    for trial in record.trials:
+        if trial["result"]["status"] != "ok":
+            raise RuntimeError(f"archtune-fmin trial {trial['tid']} failed: {trial['result']}")
+        labels = {k: v[0] for k, v in trial["misc"]["vals"].items() if v}
+        log.keys.append(problem.key(_table_config(hyperopt.space_eval(space, labels))))
+        log.values.append([sign * float(trial["result"]["loss"])])
+    log.optimizer_s = progress.stats.sampler_s if progress.stats is not None else log.wall_s
+    log.sampler = "archtune fmin (sampler auto)"
+    return log
+
+
 def run_tabular(method: str, problem: TabularProblem, trials: int, seed: int) -> RunLog:
     """Run ``method`` on ``problem`` for ``trials`` trials with ``seed``."""
     if method not in TABULAR_METHODS:
@@ -203,4 +275,6 @@ def run_tabular(method: str, problem: TabularProblem, trials: int, seed: int) ->
         return _run_archtune(problem, trials, seed)
     if method == "hyperopt-tpe":
         return _run_hyperopt(problem, trials, seed)
+    if method == "archtune-fmin":
+        return _run_archtune_fmin(problem, trials, seed)
     return _run_optuna(method, problem, trials, seed)

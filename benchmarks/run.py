@@ -105,11 +105,12 @@ def _tabular_problems(suite: str) -> list[str]:
 
 
 def _tabular_methods(suite: str) -> list[str]:
-    from benchmarks._methods import SINGLE_OBJECTIVE_ONLY, TABULAR_METHODS
+    from benchmarks._methods import OPT_IN_METHODS, SINGLE_OBJECTIVE_ONLY, TABULAR_METHODS
 
+    methods = [m for m in TABULAR_METHODS if m not in OPT_IN_METHODS]
     if suite != "tabular-mo":
-        return list(TABULAR_METHODS)
-    return [m for m in TABULAR_METHODS if m not in SINGLE_OBJECTIVE_ONLY]
+        return methods
+    return [m for m in methods if m not in SINGLE_OBJECTIVE_ONLY]
 
 
 def _read(path: Path) -> list[dict[str, str]]:

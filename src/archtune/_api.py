@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from archtune.config import build_experiment
@@ -50,6 +50,7 @@ def tune(
     max_consecutive_failures: int = 5,
     max_retries: int = 1,
     progress: ProgressSink | bool | None = None,
+    starting_points: Sequence[Mapping[str, Any]] = (),
 ) -> TuneResult:
     """Search ``space`` for the configurations that optimise ``objectives``.
 
@@ -100,6 +101,8 @@ def tune(
         progress: Receives live counts (see :class:`archtune.search.ProgressSink`). By default
             (``None``) a notebook cell shows a live progress bar and a script shows none;
             ``False`` shows none anywhere.
+        starting_points: Configurations (searched parameters only) that a new study tries
+            first, in order; a resumed study queues none.
 
     Returns:
         The result: ``best_trial`` (one objective) or ``best_trials`` (the Pareto front).
@@ -148,6 +151,11 @@ def tune(
     experiment = build_experiment(config, source="tune()", aliases=_ALIASES)
     if study_name is None:  # let Optuna name it
         experiment = dataclasses.replace(experiment, name=None)
+    if starting_points:
+        experiment = dataclasses.replace(
+            experiment,
+            starting_points=(*experiment.starting_points, *map(dict, starting_points)),
+        )
     return Driver(experiment, resume=resume, progress=_progress(progress)).run()
 
 

@@ -36,3 +36,37 @@ def test_interop_imports_without_frameworks_and_importers_name_the_install() -> 
     assert done.returncode == 0, done.stderr
     assert 'pip install "archtune[keras]"' in done.stdout
     assert 'pip install "archtune[torch]"' in done.stdout
+
+
+BLOCK_SHIMS = BLOCK.replace('{"torch", "keras", "tensorflow", "jax"}', '{"hyperopt", "ray"}')
+
+
+def test_the_shims_import_without_hyperopt_or_ray_and_a_trainable_runs_without_ray() -> None:
+    code = BLOCK_SHIMS + (
+        "from archtune import MissingDependencyError, NullReporter\n"
+        "from archtune.interop import hyperopt as ah, raytune as at\n"
+        "from archtune.interop._ray_objective import RayTrainableObjective\n"
+        "from archtune.interop._tree import ConvertedSpace, Leaf, MappingNode, Const\n"
+        "from archtune.space import Float, Space\n"
+        "for convert in (ah.from_hyperopt, at.from_ray_tune):\n"
+        "    try:\n"
+        "        convert({})\n"
+        "    except MissingDependencyError as exc:\n"
+        "        print(exc)\n"
+        "def train(config):\n"
+        "    for epoch in range(1, 4):\n"
+        "        at.report({'loss': config['lr'] * epoch})\n"
+        "space = ConvertedSpace(Space({'lr': Float(0.0, 1.0)}),\n"
+        "                       MappingNode((('lr', Leaf('lr')), ('epochs', Const(3)))))\n"
+        "reporter = NullReporter()\n"
+        "metrics = RayTrainableObjective(train, space)({'lr': 0.5}, reporter)\n"
+        "assert metrics == {'loss': 1.5, 'training_iteration': 3.0}, metrics\n"
+        "assert [s for s, _ in reporter.history] == [1, 2, 3]\n"
+        "assert not {'hyperopt', 'ray'} & {m.split('.')[0] for m in sys.modules}\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert 'pip install "archtune[hyperopt]"' in done.stdout
+    assert 'pip install "archtune[raytune]"' in done.stdout

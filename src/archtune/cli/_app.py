@@ -266,6 +266,15 @@ def show(
     if best:
         title = "Pareto front" if result.objectives.is_multi else f"best {len(best)} trials"
         out.print(trials_table(result, best, title=title))
+    from archtune.cli._schedule import schedule_section
+
+    schedule = schedule_section(result)
+    if schedule is not None:
+        table, recipe = schedule
+        out.print(table)
+        if recipe:
+            out.print("the recipe that replays it (a config's recipe: block, same model):")
+            out.print(recipe, highlight=False, soft_wrap=True, markup=False)
     failed = [t for t in result.trials if t.status in ("failed", "infeasible", "interrupted")]
     if failed:
         out.print(f"[bold]failed trials[/] ({len(failed)})")

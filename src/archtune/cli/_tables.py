@@ -13,6 +13,7 @@ __all__ = ["counts_line", "format_value", "trials_table"]
 _STATUS_ORDER = (
     "complete",
     "stopped",
+    "paused",
     "failed",
     "infeasible",
     "interrupted",

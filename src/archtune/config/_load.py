@@ -206,7 +206,47 @@ def _scheduler(config: ExperimentConfig, space: Space) -> SchedulerSpec:
     epochs = space.get("epochs")
     if settings["max_steps"] is None and config.objective is None and isinstance(epochs, Fixed):
         settings["max_steps"] = int(epochs.value)  # type: ignore[arg-type]
+    pbt_only = ("population", "interval", "perturb")
+    if settings["name"] != "pbt":
+        for key in pbt_only:
+            if settings[key] is not None:
+                raise ConfigError(
+                    f"scheduler.{key} applies to scheduler pbt only, got scheduler "
+                    f"{settings['name']!r}; drop it or set scheduler.name: pbt"
+                )
+    else:
+        settings["perturb"] = _perturbed(
+            settings["perturb"], space, builtin=config.objective is None
+        )
     return SchedulerSpec(**settings)
+
+
+def _perturbed(names: list[str] | None, space: Space, *, builtin: bool) -> tuple[str, ...]:
+    """The parameters population-based training perturbs: those named, checked, or by default
+    built-in training's per-epoch recipe values (every searched parameter of a user's space)."""
+    from archtune.recipe import PIECEWISE_VALUES
+
+    searched = [n for n, p in space.items() if not isinstance(p, Fixed)]
+    allowed = [n for n in searched if n in PIECEWISE_VALUES] if builtin else searched
+    if names is None:
+        if not allowed:
+            what = ", ".join(PIECEWISE_VALUES) if builtin else "any parameter"
+            raise ConfigError(
+                f"scheduler pbt perturbs parameters that can change while a network trains "
+                f"({what}), and the space searches none; search one of them"
+            )
+        return tuple(allowed)
+    for name in names:
+        if name not in allowed:
+            why = (
+                "built-in training can change only these while a network trains"
+                if builtin
+                else "it must be a searched parameter of the space"
+            )
+            raise ConfigError(
+                f"scheduler.perturb names {name!r}: {why}; allowed: {', '.join(allowed)}"
+            )
+    return tuple(names)
 
 
 def _builtin(config: ExperimentConfig) -> TrainingSetup:

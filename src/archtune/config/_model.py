@@ -140,6 +140,11 @@ class SchedulerConfig(BaseModel):
     min_steps: Annotated[int, _at_least(1)] = 1
     max_steps: Annotated[int, _at_least(1)] | None = None
     guard: bool = True
+    population: Annotated[int, _at_least(2)] | None = None
+    interval: Annotated[int, _at_least(1)] | None = None
+    quantile: Annotated[float, Field(gt=0.0, le=0.5)] = 0.25
+    explore: Literal["perturb", "resample"] = "perturb"
+    perturb: list[str] | None = None
 
     @model_validator(mode="before")
     @classmethod

@@ -122,6 +122,25 @@ class ArtifactStore:
         except (OSError, ValueError, TypeError, KeyError):
             return []
 
+    def copy_lineage(self, source: int, target: int) -> Curve:
+        """Replace ``target``'s latest checkpoint and reports with ``source``'s (population-based
+        training's exploit step); returns the reports copied. Call it while no worker writes
+        either lineage.
+
+        Raises:
+            FileNotFoundError: ``source`` has no checkpoint.
+        """
+        path = self.checkpoint_path(source)
+        if path is None:
+            raise FileNotFoundError(f"trial {source} has no checkpoint under {self.root}")
+        reports = self.load_reports(source)
+        folder = self.trial_dir(target)
+        folder.mkdir(parents=True, exist_ok=True)
+        rows = [{"step": step, **metrics} for step, metrics in reports]
+        _write_atomically(folder / _REPORTS_FILE, json.dumps(rows).encode())
+        _write_atomically(folder / CHECKPOINT_FILE, path.read_bytes())
+        return reports
+
     def _point(self, trial: int, lineage: int) -> None:
         pointer = self.trial_dir(trial) / _LINEAGE_FILE
         if not pointer.exists():

@@ -20,7 +20,9 @@ class TrialTask:
 
     ``artifacts`` is the study's artifact folder (``None``: checkpoints are off) and
     ``lineage`` the number of the trial's first attempt (``None``: this one), under which a
-    rerun finds the checkpoints of the attempts before it.
+    rerun finds the checkpoints of the attempts before it. ``resumes_paused``: the trial is a
+    population-based training member's next segment, which continues the checkpoint of a
+    segment that paused (a stop that does not end the member).
     """
 
     number: int
@@ -28,6 +30,7 @@ class TrialTask:
     seed: int | None = None
     artifacts: str | None = None
     lineage: int | None = None
+    resumes_paused: bool = False
 
 
 @dataclass(frozen=True)

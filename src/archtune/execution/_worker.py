@@ -92,6 +92,12 @@ class ConnectionReporter:
     def keeps_checkpoints(self) -> bool:
         return self._store is not None
 
+    @property
+    def resumes_paused(self) -> bool:
+        """Whether this trial continues a population-based training member's paused
+        segment: training goes on from a checkpoint that says it was stopped."""
+        return self._task.resumes_paused
+
     def checkpoint(self, state: Any) -> None:
         if self._store is None:
             _warn_no_store()

@@ -1,10 +1,18 @@
-"""The error of a model import: a layer the network description cannot express."""
+"""Interop errors: a layer the network description cannot express; an approximated space."""
 
 from __future__ import annotations
 
 from archtune._errors import ConfigError
 
-__all__ = ["UnsupportedLayerError"]
+__all__ = ["ConversionWarning", "UnsupportedLayerError"]
+
+
+class ConversionWarning(UserWarning):
+    """A Hyperopt or Ray Tune distribution archtune searches in a documented, nearby way.
+
+    Unbounded normals become a range of plus or minus three standard deviations, weighted
+    choices lose their weights; the message names the parameter and what archtune searches.
+    """
 
 
 class UnsupportedLayerError(ConfigError):

@@ -25,6 +25,7 @@ __all__ = ["render_html"]
 _STATES = (
     ("complete", "complete"),
     ("stopped", "stopped early"),
+    ("paused", "paused (population-based training)"),
     ("infeasible", "infeasible"),
     ("failed", "failed"),
     ("interrupted", "interrupted"),

@@ -26,6 +26,9 @@ __all__ = [
     "TRIAL_FAILURE",
     "TRIAL_INHERITED",
     "TRIAL_METRICS",
+    "TRIAL_PAUSED_AT",
+    "TRIAL_PBT_PARENT",
+    "TRIAL_PBT_START",
     "TRIAL_RETRY_OF",
     "TRIAL_START",
     "TRIAL_STOPPED_AT",
@@ -33,6 +36,7 @@ __all__ = [
     "counts_toward_budget",
     "is_infeasible",
     "lineage",
+    "was_paused",
     "was_stopped",
 ]
 
@@ -67,6 +71,13 @@ TRIAL_RETRY_OF = "archtune.retry_of"
 TRIAL_START = "archtune.start"
 """Set on a trial queued as a starting point (``defaults``: the family's and recipe's)."""
 TRIAL_ATTEMPT = "archtune.attempt"
+TRIAL_PAUSED_AT = "archtune.pbt.paused_at"
+"""Population-based training: the step at which this segment of a member paused (its member
+goes on in a later trial of the same lineage, ``archtune.retry_of``)."""
+TRIAL_PBT_START = "archtune.pbt.start"
+"""Population-based training: the steps the member had trained when this segment started."""
+TRIAL_PBT_PARENT = "archtune.pbt.parent"
+"""Population-based training: the member (lineage) whose checkpoint this segment copied."""
 
 
 def counts_toward_budget(trial: FrozenTrial) -> bool:
@@ -75,7 +86,7 @@ def counts_toward_budget(trial: FrozenTrial) -> bool:
     Complete and stopped-early trials count, and so do failures in the user's own code; a trial
     cut short by the machinery (a killed worker or driver, Ctrl-C) does not: it runs again.
     """
-    if is_infeasible(trial):
+    if is_infeasible(trial) or was_paused(trial):
         return False
     if trial.state in (TrialState.COMPLETE, TrialState.PRUNED):
         return True
@@ -89,10 +100,16 @@ def is_infeasible(trial: FrozenTrial) -> bool:
     return trial.user_attrs.get(TRIAL_FAILURE) == "infeasible"
 
 
+def was_paused(trial: FrozenTrial) -> bool:
+    """Whether ``trial`` is a segment of a population-based training member that paused (its
+    member went on in a later trial)."""
+    return TRIAL_PAUSED_AT in trial.user_attrs
+
+
 def was_stopped(trial: FrozenTrial) -> bool:
     """Whether the scheduler stopped ``trial`` early (told PRUNED, or COMPLETE with the values
     it had when it stopped, capped by the completed trials', so that samplers learn from it)."""
-    if is_infeasible(trial):
+    if is_infeasible(trial) or was_paused(trial):
         return False
     return trial.state == TrialState.PRUNED or (
         trial.state == TrialState.COMPLETE and TRIAL_STOPPED_AT in trial.user_attrs

@@ -16,7 +16,13 @@ from typing import Any, Protocol
 import optuna
 from optuna.trial import TrialState
 
-from archtune._errors import ArchtuneError, InfeasibleError, ObjectiveError, StudyStateError
+from archtune._errors import (
+    ArchtuneError,
+    ConfigError,
+    InfeasibleError,
+    ObjectiveError,
+    StudyStateError,
+)
 from archtune.execution import (
     ArtifactStore,
     BaseExecutor,
@@ -34,6 +40,7 @@ from archtune.search._artifacts import artifact_folder
 from archtune.search._constraints import Constraint
 from archtune.search._experiment import Experiment
 from archtune.search._lease import Lease, lease_ttl
+from archtune.search._pbt import PopulationScheduler, Segment
 from archtune.search._ranking import dominates_or_equals
 from archtune.search._result import TuneResult
 from archtune.search._scheduler import BaseScheduler, StudyView, TrialPhase
@@ -122,7 +129,13 @@ class Driver:
             experiment.scheduler,
             experiment.objectives,
             max_total_steps=experiment.max_total_steps,
+            space=experiment.space,
+            n_trials=experiment.n_trials,
+            seed=experiment.seed,
+            max_retries=experiment.max_retries,
         )
+        # Population-based training plans the trials itself (see archtune.search._pbt).
+        self._pbt = self._scheduler if isinstance(self._scheduler, PopulationScheduler) else None
         self._progress = progress
         self._live: dict[int, optuna.Trial] = {}  # asked and not ended (running or ready)
         self._started: dict[int, float] = {}  # on a worker since (monotonic), for trial_timeout
@@ -179,6 +192,8 @@ class Driver:
         try:
             folder = artifact_folder(exp, study)
             self._artifacts = None if folder is None else str(folder)
+            if self._pbt is not None:
+                self._start_population(study)
             self._count_existing(study)
             with _interrupts_at_safe_points() as interrupt, self._executor as executor:
                 executor.start(exp.objective, metric_names=exp.objectives.names)
@@ -292,6 +307,13 @@ class Driver:
         self._started.pop(number, None)
         trial = self._live.pop(number)
         self._record_curve(trial)
+        if self._pbt is not None and self._pbt.is_member(number):
+            if counted:
+                self._pbt.finished(number)
+            else:
+                self._pbt.interrupted(number)
+            self._fail(study, trial, "timeout", message, counted=counted)
+            return
         self._fail(study, trial, "timeout", message, counted=counted)
         if not counted:
             requeue(study, _frozen(study, trial), next_attempt=False)
@@ -311,6 +333,8 @@ class Driver:
         return deadline - time.monotonic() > 2 * mean_s
 
     def _can_ask(self) -> bool:
+        if self._pbt is not None:
+            return self._pbt.has_next() and self._steps_allow_a_trial()
         if self.stats.done + len(self._live) >= self.experiment.n_trials:
             return False
         return self._steps_allow_a_trial()
@@ -350,6 +374,8 @@ class Driver:
         if self._lease is not None:
             self._lease.check()  # never add a trial to a study another driver took over
         start = time.perf_counter()
+        segment = self._pbt.next_segment(self._view) if self._pbt is not None else None
+        trained = self._queue_segment(study, segment) if segment is not None else 0
         trial = study.ask()
         if self._lease is not None:
             try:  # stopped between the check and the ask, and taken over meanwhile
@@ -366,6 +392,8 @@ class Driver:
             try:
                 cost = self.experiment.precheck(config)
             except InfeasibleError as exc:
+                if self._pbt is not None and segment is not None:
+                    self._pbt.cancelled(segment)
                 self._on_infeasible(study, self._live.pop(trial.number), str(exc), {})
                 return None
             trial.set_user_attr(attrs.TRIAL_COST, cost)
@@ -375,16 +403,105 @@ class Driver:
                     f"{c.metric} {_count(cost[c.metric])} breaks {c}" for c in broken
                 )
                 violations = {c.metric: c.violation(cost[c.metric]) for c in broken}
+                if self._pbt is not None and segment is not None:
+                    self._pbt.cancelled(segment)
                 self._on_infeasible(study, self._live.pop(trial.number), reason, violations)
                 return None
             self._infeasible_in_row = 0
             self._costs[trial.number] = cost
         self._phases[trial.number] = "running"
+        if self._pbt is not None and segment is not None:
+            trial.set_user_attr(attrs.TRIAL_PBT_START, trained)
+            self._pbt.started(trial.number, segment, config, trained)
         first, _ = attrs.lineage(trial)
         if first != trial.number and self._artifacts is not None:
             self._inherit_curve(study, trial, first)
         seed = None if self.experiment.seed is None else self.experiment.seed + first
-        return TrialTask(trial.number, config, seed, artifacts=self._artifacts, lineage=first)
+        return TrialTask(
+            trial.number,
+            config,
+            seed,
+            artifacts=self._artifacts,
+            lineage=first,
+            resumes_paused=segment is not None and segment.member is not None,
+        )
+
+    # -- population-based training ----------------------------------------------------------
+    def _start_population(self, study: optuna.Study) -> None:
+        """Check that members can keep checkpoints; on resume, rebuild the population."""
+        if self._artifacts is None:
+            raise ConfigError(
+                f"{self.experiment.source}: scheduler pbt continues each member from its "
+                "checkpoints, and this study keeps none: use an SQLite or PostgreSQL storage "
+                "with `artifacts:` (a folder), or SQLite, which keeps them beside its file"
+            )
+        assert self._pbt is not None
+        store = ArtifactStore(self._artifacts)
+        self._pbt.rebuild(
+            study.get_trials(deepcopy=False), store.load_reports, self.experiment.objectives
+        )
+        # Trials a stopped driver queued to run again: the population plans its own reruns.
+        waiting = study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
+        if waiting and self._pbt.has_members():
+            for _ in waiting:
+                stale = study.ask()
+                stale.set_user_attr(attrs.TRIAL_FAILURE, "interrupted")
+                stale.set_user_attr(attrs.TRIAL_COUNTED, False)
+                stale.set_user_attr(attrs.TRIAL_ERROR, "superseded: its member goes on")
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    study.tell(stale, state=TrialState.FAIL)
+
+    def _queue_segment(self, study: optuna.Study, segment: Segment) -> int:
+        """Queue a member's next segment as the next trial of its lineage, after copying the
+        checkpoint it exploits; returns the steps its member has trained (its checkpoint's)."""
+        if segment.member is None:
+            return 0
+        assert self._artifacts is not None
+        assert segment.config is not None
+        store = ArtifactStore(self._artifacts)
+        if segment.parent is not None:
+            reports = store.copy_lineage(segment.parent, segment.member)
+        else:
+            reports = store.load_reports(segment.member)
+        trained = reports[-1][0] if reports else 0
+        user_attrs: dict[str, Any] = {attrs.TRIAL_RETRY_OF: segment.member}
+        if segment.parent is not None:
+            user_attrs[attrs.TRIAL_PBT_PARENT] = segment.parent
+        study.enqueue_trial(segment.config, user_attrs=user_attrs, skip_if_exists=False)
+        return trained
+
+    def _on_paused(self, study: optuna.Study, trial: optuna.Trial) -> None:
+        """A member's segment paused at an interval: recorded PRUNED with
+        ``archtune.pbt.paused_at``, not counted; its member waits for its next segment."""
+        curve = self._curves.get(trial.number, [])
+        trial.set_user_attr(attrs.TRIAL_PAUSED_AT, curve[-1][0] if curve else 0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            study.tell(trial, state=TrialState.PRUNED)
+        self._phases[trial.number] = "stopped"
+        assert self._pbt is not None
+        self._pbt.paused(trial.number)
+        assert self._artifacts is not None
+        if ArtifactStore(self._artifacts).checkpoint_path(trial.number) is None:
+            raise ObjectiveError(
+                f"scheduler pbt: trial {trial.number} paused without a checkpoint, so its "
+                "member cannot go on: call reporter.checkpoint(state) after each report and "
+                "reporter.restore() at the start (see docs/pbt.md)"
+            )
+
+    def _check_continues(self, number: int, step: int) -> None:
+        """A member's later segment must continue from its checkpoint, not start over."""
+        assert self._pbt is not None
+        trained = self._pbt.segment_start(number)
+        first_report = len(self._curves.get(number, ())) == self._inherited.get(number, 0)
+        if first_report and step <= trained:
+            raise ObjectiveError(
+                f"scheduler pbt: trial {number} reported step {step} although its member had "
+                f"trained {trained}: the objective starts over instead of continuing from its "
+                "checkpoint; call reporter.restore() at the start and reporter.checkpoint() "
+                "after each report (see docs/pbt.md)"
+            )
 
     def _inherit_curve(self, study: optuna.Study, trial: optuna.Trial, first: int) -> None:
         """A rerun takes over the curve of the attempt before it (its lineage's so far).
@@ -450,6 +567,8 @@ class Driver:
             kept = [entry for entry in curve[:inherited] if entry[0] < event.step]
             curve[:] = kept + curve[inherited:]
             self._inherited[event.number] = len(kept)
+        if self._pbt is not None and self._pbt.is_member(event.number):
+            self._check_continues(event.number, event.step)
         curve.append((event.step, event.metrics))
         self.stats.steps += 1
         decision = self._scheduler.decide(self._view, event.number, event.step)
@@ -470,6 +589,14 @@ class Driver:
         self._record_curve(trial)
         trial.set_user_attr(attrs.TRIAL_RUN_S, float(event.duration_s))
         trial.set_user_attr(attrs.TRIAL_METRICS, _json_safe(event.metrics))
+        member = self._pbt is not None and self._pbt.is_member(event.number)
+        if member and event.stopped:
+            self._on_paused(study, trial)
+            self._failures_in_row = 0
+            return
+        if member:
+            assert self._pbt is not None
+            self._pbt.finished(event.number)
         if event.stopped:
             self._on_stopped(study, trial, event)
         else:
@@ -532,6 +659,8 @@ class Driver:
 
     def _on_error(self, study: optuna.Study, event: TrialError) -> None:
         trial = self._live.pop(event.number)
+        if self._pbt is not None and self._pbt.is_member(event.number):
+            self._pbt.finished(event.number)
         self._record_curve(trial)
         trial.set_user_attr(attrs.TRIAL_RUN_S, float(event.duration_s))
         kind = "config" if event.kind == "config" else "error"
@@ -542,6 +671,12 @@ class Driver:
     def _on_lost(self, study: optuna.Study, event: WorkerLost) -> None:
         trial = self._live.pop(event.number)
         self._record_curve(trial)
+        if self._pbt is not None and self._pbt.is_member(event.number):
+            retry = self._pbt.lost(event.number)  # its member goes on from its checkpoint
+            message = event.reason + ("; its member goes on" if retry else "; no retries left")
+            self._fail(study, trial, "worker_lost", message, counted=not retry)
+            self.stats.retried += retry
+            return
         _, attempt = attrs.lineage(trial)
         retry = attempt <= self.experiment.max_retries
         message = event.reason + ("; it runs again" if retry else "; no retries left")

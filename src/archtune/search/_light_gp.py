@@ -19,6 +19,11 @@ objectives. This sampler keeps what makes a GP good and drops what makes it slow
   neighbour of the best ones and, with several objectives or in a conditional space, random
   local moves (one to three parameters) around them;
   never a configuration already tried; running trials "believed" at the model's mean;
+- with two objectives of which one is a cost known before training (``params`` or ``flops``
+  from the configuration alone), each candidate's cost is computed exactly and only the
+  trained score is modelled; the acquisition is then the expected gain in the front's
+  hypervolume (:mod:`archtune.search._front_gain`) and candidates are moved from every member
+  of the front, so each proposal aims where the front can still move, at its known size;
 - a study that starts from a known good configuration (built-in training queues the family's
   default network) spends half of its start-up trials on local moves around the best trial so
   far: near a known good network before far from it.
@@ -38,6 +43,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from archtune.search import _attrs as attrs
 from archtune.search._encoding import Encoding, distributions_of, space_of
+from archtune.search._front_gain import KnownCost, expected_front_gain, front_indices
 from archtune.search._gp import GP, expected_improvement, gaussian_ranks
 from archtune.space import Space
 
@@ -49,6 +55,8 @@ _TOP = 5
 _STARTUP_MOVES = 16
 #: The weight of the sum in ParEGO's augmented Chebyshev scalarisation.
 _RHO = 0.05
+#: The most front members moved from per proposal with a known cost.
+_FRONT_TOP = 10
 
 
 def parego_scalarise(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -74,6 +82,8 @@ class LightGPSampler(optuna.samplers.BaseSampler):
         n_candidates: Random candidates scored per trial (neighbours of the best are added).
         refit_every: Trials between two fits of length scales and noise.
         max_points: The most trials one fit uses (the best third and the most recent).
+        known_cost: With two objectives, the one known before training: proposals then
+            maximise the expected hypervolume gain at each candidate's exact cost.
     """
 
     def __init__(
@@ -85,6 +95,7 @@ class LightGPSampler(optuna.samplers.BaseSampler):
         n_candidates: int = 256,
         refit_every: int = 5,
         max_points: int = 300,
+        known_cost: KnownCost | None = None,
     ) -> None:
         self._rng = np.random.default_rng(seed)
         self._random = optuna.samplers.RandomSampler(seed=seed)
@@ -100,6 +111,7 @@ class LightGPSampler(optuna.samplers.BaseSampler):
         self._log_params: np.ndarray | None = None
         self._fitted_at = -1
         self._encoded: dict[int, np.ndarray] = {}
+        self._known = known_cost
 
     def reseed_rng(self) -> None:
         self._rng = np.random.default_rng()
@@ -146,7 +158,11 @@ class LightGPSampler(optuna.samplers.BaseSampler):
                     seen.add(point.tobytes())
         if len(complete) < self._n_startup:
             return self._startup(trials, trial, encoding, x, y, seen)
-        x, y = self._window(x, y)
+        if self._known is not None and len(study.directions) == 2:
+            return self._front_proposal(study, trials, trial, encoding, complete, x, seen)
+        keep = self._window(y)
+        if len(keep) < len(y):
+            x, y = x[keep], gaussian_ranks(y[keep])
         gp = self._fit(encoding, encoding.for_model(x), y)
         pending = [
             point
@@ -230,14 +246,82 @@ class LightGPSampler(optuna.samplers.BaseSampler):
         fresh = [p for p in moves if p.tobytes() not in seen]
         return encoding.decode(fresh[0]) if fresh else {}
 
-    def _window(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """At most ``max_points`` trials: the best third, and the most recent for the rest."""
-        if len(x) <= self._max_points:
-            return x, y
+    def _window(self, y: np.ndarray) -> np.ndarray:
+        """The trials a fit uses, at most ``max_points``: the best third, and the most recent
+        for the rest."""
+        if len(y) <= self._max_points:
+            return np.arange(len(y))
         best = np.argsort(y, kind="stable")[: self._max_points // 3]
-        rest = [i for i in range(len(x) - 1, -1, -1) if i not in set(best.tolist())]
-        keep = np.sort(np.concatenate([best, rest[: self._max_points - len(best)]]))
-        return x[keep], gaussian_ranks(y[keep])
+        chosen = set(best.tolist())
+        rest = [i for i in range(len(y) - 1, -1, -1) if i not in chosen]
+        return np.sort(np.concatenate([best, rest[: self._max_points - len(best)]]))
+
+    def _front_proposal(
+        self,
+        study: optuna.Study,
+        trials: list[FrozenTrial],
+        trial: FrozenTrial,
+        encoding: Encoding,
+        complete: list[FrozenTrial],
+        x: np.ndarray,
+        seen: set[bytes],
+    ) -> dict[str, Any]:
+        """With a cost known before training: the candidate with the largest expected gain in
+        the front's hypervolume, each candidate at its exact cost (log scale) and the trained
+        objective modelled by the GP (running trials believed at the model's mean)."""
+        known = self._known
+        assert known is not None
+        trained = 1 - known.objective
+        sign = -1.0 if study.directions[trained] == optuna.study.StudyDirection.MAXIMIZE else 1.0
+        y = gaussian_ranks(sign * np.array([t.values[trained] for t in complete], dtype=float))
+        cost = np.log(np.maximum([t.values[known.objective] for t in complete], 1.0))
+        keep = self._window(y)
+        gp = self._fit(encoding, encoding.for_model(x[keep]), y[keep])
+        pending: list[np.ndarray] = []
+        pending_cost: list[float] = []
+        for other in trials:
+            if other.state != TrialState.RUNNING or other.number == trial.number:
+                continue
+            point = self._encode(encoding, other, cache=False)
+            value = known.of(other.params) if point is not None else None
+            if point is not None and value is not None:
+                pending.append(point)
+                pending_cost.append(math.log(max(value, 1.0)))
+        if pending:
+            believed, _ = gp.predict(encoding.for_model(np.array(pending)))
+            gp = GP(
+                encoding.for_model(np.vstack([x[keep], pending])),
+                np.concatenate([y[keep], believed]),
+                encoding.is_cat,
+                gp.log_params,
+            )
+            x = np.vstack([x, pending])
+            y = np.concatenate([y, believed])
+            cost = np.concatenate([cost, pending_cost])
+        front = front_indices(cost, y)
+        members = front
+        if len(members) > _FRONT_TOP:  # spread along the front
+            members = members[np.linspace(0, len(members) - 1, _FRONT_TOP).round().astype(int)]
+        candidates = self._candidates(encoding, x[members], seen, local=True)
+        costs = np.array(
+            [np.nan if (c := known.of(encoding.decode(p))) is None else c for p in candidates]
+        )
+        feasible = ~np.isnan(costs)
+        if not feasible.any():
+            return {}
+        candidates = candidates[feasible]
+        cand_cost = np.log(np.maximum(costs[feasible], 1.0))
+        mean, std = gp.predict(encoding.for_model(candidates))
+        gain = expected_front_gain(
+            mean,
+            std,
+            cand_cost,
+            cost[front],
+            y[front],
+            ref_cost=float(max(cost.max(), cand_cost.max())) + 0.1,
+            ref_score=float(y.max()) + 0.1,
+        )
+        return encoding.decode(candidates[int(np.argmax(gain))])
 
     def _fit(self, encoding: Encoding, x: np.ndarray, y: np.ndarray) -> GP:
         log_params = self._log_params

@@ -21,7 +21,14 @@ from archtune.space import Space
 __all__ = ["TrialResult", "TuneResult", "load_result"]
 
 TrialStatus = Literal[
-    "complete", "stopped", "failed", "infeasible", "interrupted", "running", "waiting"
+    "complete",
+    "stopped",
+    "paused",
+    "failed",
+    "infeasible",
+    "interrupted",
+    "running",
+    "waiting",
 ]
 
 
@@ -75,6 +82,8 @@ class TrialResult:
 def _status(trial: FrozenTrial) -> TrialStatus:
     if attrs.is_infeasible(trial):
         return "infeasible"
+    if attrs.was_paused(trial):
+        return "paused"
     if attrs.was_stopped(trial):
         return "stopped"
     if trial.state == TrialState.COMPLETE:

@@ -10,11 +10,22 @@ from archtune._imports import require
 from archtune.space import Choice, Float, Int
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
     import optuna
 
+    from archtune.search._front_gain import KnownCost
+    from archtune.search._objectives import Objectives
     from archtune.space import Space
 
-__all__ = ["SAMPLER_NAMES", "SamplerName", "choose_sampler", "make_sampler", "space_size"]
+__all__ = [
+    "SAMPLER_NAMES",
+    "SamplerName",
+    "choose_sampler",
+    "known_cost",
+    "make_sampler",
+    "space_size",
+]
 
 SamplerName = Literal["auto", "random", "tpe", "gp", "light-gp", "cmaes", "nsga2", "qmc", "grid"]
 #: ``auto`` models up to this many objectives with ``light-gp`` (ParEGO scalarisation).
@@ -104,6 +115,34 @@ def choose_sampler(
     return "tpe", "TPE handles " + ", ".join(why)
 
 
+#: Objectives a precheck computes from the configuration alone, cheaply.
+_PRECHECKED = ("params", "flops")
+
+
+def known_cost(
+    objectives: Objectives, precheck: Callable[[Mapping[str, Any]], dict[str, float]] | None
+) -> KnownCost | None:
+    """With two objectives of which one is ``params`` or ``flops`` minimised and a precheck
+    that computes it (built-in training): that objective, for ``light-gp``'s front-gain
+    acquisition. ``None`` otherwise."""
+    from archtune._errors import InfeasibleError
+    from archtune.search._front_gain import KnownCost
+
+    if precheck is None or len(objectives.directions) != 2:
+        return None
+    for index, (name, direction) in enumerate(objectives.directions):
+        if name in _PRECHECKED and direction == "min":
+
+            def of(config: Mapping[str, Any], name: str = name) -> float | None:
+                try:
+                    return float(precheck(config)[name])
+                except InfeasibleError:
+                    return None
+
+            return KnownCost(index, of)
+    return None
+
+
 def make_sampler(
     name: str,
     *,
@@ -112,10 +151,12 @@ def make_sampler(
     n_objectives: int,
     n_trials: int | None = None,
     has_constraints: bool = False,
+    cost: KnownCost | None = None,
 ) -> optuna.samplers.BaseSampler:
     """Return the sampler ``name`` (one of :data:`SAMPLER_NAMES`), seeded.
 
-    ``auto`` picks by the problem (:func:`choose_sampler`).
+    ``auto`` picks by the problem (:func:`choose_sampler`). ``cost``: an objective known
+    before training (:func:`known_cost`), which ``light-gp`` computes for its candidates.
 
     Raises:
         ConfigError: an unknown name, or a sampler that cannot serve this study.
@@ -152,7 +193,7 @@ def make_sampler(
             require("scipy", extra="samplers", feature="sampler 'light-gp'")
             from archtune.search._light_gp import LightGPSampler
 
-            return LightGPSampler(seed=seed, space=space)
+            return LightGPSampler(seed=seed, space=space, known_cost=cost)
         if name == "cmaes":
             require("cmaes", extra="samplers", feature="sampler 'cmaes'")
             return optuna.samplers.CmaEsSampler(seed=seed)

@@ -8,13 +8,15 @@ from typing import Literal, get_args
 from archtune._errors import ConfigError
 from archtune.search._median import MedianScheduler
 from archtune.search._objectives import Objectives
+from archtune.search._pbt import PopulationScheduler, default_interval
 from archtune.search._rung_guard import RungGuard
 from archtune.search._rung_schedulers import ASHAScheduler, HyperbandScheduler, MOASHAScheduler
 from archtune.search._scheduler import BaseScheduler, NoScheduler
+from archtune.space import Space
 
 __all__ = ["SCHEDULER_NAMES", "SchedulerName", "SchedulerSpec", "make_scheduler"]
 
-SchedulerName = Literal["auto", "none", "median", "asha", "hyperband", "moasha"]
+SchedulerName = Literal["auto", "none", "median", "asha", "hyperband", "moasha", "pbt"]
 SCHEDULER_NAMES: tuple[str, ...] = get_args(SchedulerName)
 
 
@@ -24,12 +26,21 @@ class SchedulerSpec:
 
     Attributes:
         name: ``auto`` (MO-ASHA for several objectives, ASHA for one), ``none``, ``median``,
-            ``asha``, ``hyperband`` or ``moasha``.
+            ``asha``, ``hyperband``, ``moasha`` or ``pbt`` (population-based training).
         eta: Keep the best ``1/eta`` at each rung.
         min_steps: The first rung (steps are what trials report: epochs for built-in training).
         max_steps: The last step of a full trial (the epochs), when known: no rung there.
         guard: Keep sentinel trials unstopped and stop using rungs whose ranking disagrees with
             the final ranking.
+        population: ``pbt``: members trained side by side (default: ``budget.trials``).
+        interval: ``pbt``: steps between exploit decisions (default: an eighth of
+            ``max_steps``).
+        quantile: ``pbt``: the bottom share of members that copy the top share.
+        explore: ``pbt``: ``perturb`` (factors 0.8/1.2, neighbouring options, a quarter of
+            the time resampled) or ``resample`` (drawn from the space again).
+        perturb: ``pbt``: the parameters explore changes (default: built-in training's
+            learning rate, momentum, weight decay and label smoothing where searched; every
+            parameter of a user's space).
     """
 
     name: str = "auto"
@@ -37,6 +48,11 @@ class SchedulerSpec:
     min_steps: int = 1
     max_steps: int | None = None
     guard: bool = True
+    population: int | None = None
+    interval: int | None = None
+    quantile: float = 0.25
+    explore: str = "perturb"
+    perturb: tuple[str, ...] | None = None
 
     def resolved_name(self, objectives: Objectives) -> str:
         """The algorithm ``auto`` stands for."""
@@ -50,9 +66,16 @@ SENTINEL_SHARE = 0.25
 
 
 def make_scheduler(
-    spec: SchedulerSpec, objectives: Objectives, *, max_total_steps: int | None = None
+    spec: SchedulerSpec,
+    objectives: Objectives,
+    *,
+    max_total_steps: int | None = None,
+    space: Space | None = None,
+    n_trials: int | None = None,
+    seed: int | None = None,
+    max_retries: int = 1,
 ) -> BaseScheduler:
-    """The scheduler ``spec`` describes.
+    """The scheduler ``spec`` describes (``pbt`` needs the ``space`` and ``n_trials``).
 
     With a budget of steps (``budget.steps``) and a known trial length, the guard keeps at
     most :data:`SENTINEL_SHARE` of the budget for its sentinels: at small budgets full-length
@@ -62,6 +85,8 @@ def make_scheduler(
         ConfigError: an unknown name.
     """
     name = spec.resolved_name(objectives)
+    if name == "pbt":
+        return _population(spec, space, n_trials, seed, max_retries)
     max_sentinels = None
     if max_total_steps is not None and spec.max_steps:
         max_sentinels = int(SENTINEL_SHARE * max_total_steps / spec.max_steps)
@@ -83,3 +108,33 @@ def make_scheduler(
             eta=spec.eta, min_steps=spec.min_steps, max_steps=spec.max_steps, guard=guard
         )
     raise ConfigError(f"scheduler must be one of {', '.join(SCHEDULER_NAMES)}, got {name!r}")
+
+
+def _population(
+    spec: SchedulerSpec,
+    space: Space | None,
+    n_trials: int | None,
+    seed: int | None,
+    max_retries: int,
+) -> PopulationScheduler:
+    if spec.max_steps is None:
+        raise ConfigError(
+            "scheduler pbt needs the length of a training: set scheduler.max_steps (built-in "
+            "training: a fixed recipe.epochs)"
+        )
+    if space is None or not spec.perturb:
+        raise ConfigError("scheduler pbt needs scheduler.perturb: the parameters to perturb")
+    population = spec.population or n_trials
+    if population is None or population < 2:
+        raise ConfigError(f"scheduler.population must be at least 2 for pbt, got {population!r}")
+    return PopulationScheduler(
+        space=space,
+        population=population,
+        max_steps=spec.max_steps,
+        interval=spec.interval or default_interval(spec.max_steps),
+        perturb=spec.perturb,
+        quantile=spec.quantile,
+        rule="resample" if spec.explore == "resample" else "perturb",
+        seed=seed,
+        max_retries=max_retries,
+    )

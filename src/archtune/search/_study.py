@@ -17,7 +17,7 @@ from archtune._redact import redact_url
 from archtune.search import _attrs as attrs
 from archtune.search._experiment import Experiment
 from archtune.search._lease import Lease, lease_state
-from archtune.search._samplers import make_sampler
+from archtune.search._samplers import known_cost, make_sampler
 
 __all__ = [
     "fail_running",
@@ -158,6 +158,10 @@ def _sampler(experiment: Experiment, seed: int | None) -> optuna.samplers.BaseSa
         n_objectives=len(experiment.objectives.names),
         n_trials=experiment.n_trials,
         has_constraints=bool(experiment.constraints),
+        # a constrained precheck may measure latency: too slow to run for every candidate
+        cost=None
+        if experiment.constraints
+        else known_cost(experiment.objectives, experiment.precheck),
     )
 
 

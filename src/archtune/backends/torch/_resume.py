@@ -26,6 +26,7 @@ import torch
 from archtune._errors import CheckpointWarning
 from archtune._reporter import CheckpointReporter
 from archtune.backends.torch._schedule import StepScheduler
+from archtune.recipe import PIECEWISE_VALUES
 
 __all__ = ["CHECKPOINT_SHARE", "TRAIN_STATE_FORMAT", "CheckpointSaver", "Progress"]
 
@@ -52,7 +53,10 @@ class CheckpointSaver:
     Args:
         reporter: Where checkpoints go (``reporter.checkpoint``/``reporter.restore``).
         module, optimizer, scheduler, generator: The training run's live objects.
-        recipe: The recipe as a dict; a checkpoint of another recipe is not restored.
+        recipe: The recipe as a dict; a checkpoint of another recipe is not restored, except
+            one that differs only in the values that may change while a network trains
+            (:data:`~archtune.recipe.PIECEWISE_VALUES`): training goes on with the new ones
+            (population-based training's explore step).
         device: The training device (its RNG is saved on CUDA).
     """
 
@@ -92,11 +96,14 @@ class CheckpointSaver:
         if not isinstance(state, Mapping) or state.get("format") != TRAIN_STATE_FORMAT:
             _ignore("it is not a checkpoint of archtune's torch training")
             return progress
-        if state.get("recipe") != self.recipe:
+        saved = state.get("recipe")
+        if not isinstance(saved, Mapping) or _fixed(saved) != _fixed(self.recipe):
             _ignore("it was saved with another recipe")
             return progress
         self.module.load_state_dict(_to_torch(state["model"]))
         self.optimizer.load_state_dict(_to_torch(state["optimizer"]))
+        if saved != self.recipe:  # new values from here on (population-based training)
+            _set_values(self.optimizer, self.recipe)
         self.scheduler.load_state_dict(state["scheduler"])
         rng = _to_torch(state["rng"])
         self.generator.set_state(rng["generator"])
@@ -151,6 +158,25 @@ class CheckpointSaver:
                 "python": random.getstate(),
             },
         }
+
+
+def _fixed(recipe: Mapping[str, Any]) -> dict[str, Any]:
+    """The recipe without the values that may change while a network trains."""
+    return {k: v for k, v in recipe.items() if k not in PIECEWISE_VALUES}
+
+
+def _set_values(optimizer: torch.optim.Optimizer, recipe: Mapping[str, Any]) -> None:
+    """Give a restored optimizer the recipe's momentum and weight decay (the learning rate
+    and label smoothing follow from the schedule and the loss, built from the recipe).
+
+    Weight decay goes to the groups whose parameters all have two or more dimensions, as
+    :func:`~archtune.backends.torch.make_optimizer` sets it.
+    """
+    for group in optimizer.param_groups:
+        if all(p.ndim >= 2 for p in group["params"]) and "weight_decay" in group:
+            group["weight_decay"] = float(recipe.get("weight_decay") or 0.0)
+        if "momentum" in group and recipe.get("momentum") is not None:
+            group["momentum"] = float(recipe["momentum"])
 
 
 class _Array:

@@ -219,7 +219,8 @@ def _train(
         progress = saver.restore()
     history, epoch_times = progress.history, progress.epoch_times
     metrics: dict[str, float] = progress.metrics
-    stopped = progress.stopped
+    # A population-based training member's next segment goes on from its paused checkpoint.
+    stopped = progress.stopped and not getattr(keeper, "resumes_paused", False)
     first_epoch = recipe.epochs + 1 if stopped else progress.epoch + 1
     for epoch in range(first_epoch, recipe.epochs + 1):
         if reporter is not None and reporter.should_stop:
