@@ -107,11 +107,15 @@ def test_show_lists_the_best_the_counts_and_each_failure(
     [
         ({"budget": {"trials": -3}}, "budget.trials must be an integer >= 1, got -3"),
         ({"budget": {"trials": "ten"}}, "budget.trials must be an integer, got 'ten'"),
-        ({"workerz": 2}, "workerz is not a known field; allowed: name, objective, space"),
+        (
+            {"workerz": 2},
+            "workerz is not a known field (did you mean 'workers'?); allowed: name, objective, "
+            "space",
+        ),
         (
             {"budget": {"trials": 3, "timout": "1m"}},
-            "budget.timout is not a known field; allowed: trials, timeout, "
-            "trial_timeout, steps, max_consecutive_failures",
+            "budget.timout is not a known field (did you mean 'timeout'?); allowed: trials, "
+            "timeout, trial_timeout, steps, max_consecutive_failures",
         ),
         (
             {"space": {"x": {"type": "float", "low": 1.0, "high": 0.0}}},

@@ -76,6 +76,11 @@ def test_onnx_of_a_csv_model_takes_raw_rows_and_names_its_classes(tmp_path: Path
     done = export_trial("csv", tmp_path / "m.onnx", format="onnx", storage=storage)
     assert "takes raw inputs" in done.preprocessing
     assert "2 classes" in done.preprocessing
+    # ... and what raw means: the standardisation used and the values' range.
+    assert "the study's inputs were standardised per feature with the training split's" in (
+        done.preprocessing
+    )
+    assert "(raw values 0 to 4.25e+03;" in done.preprocessing
 
     # The rows as the user has them: the same seeded split, not standardised.
     raw = load_dataset(data_file, standardize=False, seed=0)

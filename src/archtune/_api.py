@@ -49,7 +49,7 @@ def tune(
     seed: int | None = None,
     max_consecutive_failures: int = 5,
     max_retries: int = 1,
-    progress: ProgressSink | None = None,
+    progress: ProgressSink | bool | None = None,
     starting_points: Sequence[Mapping[str, Any]] = (),
 ) -> TuneResult:
     """Search ``space`` for the configurations that optimise ``objectives``.
@@ -98,7 +98,9 @@ def tune(
         seed: Seeds the sampler and each trial's ``reporter.seed``.
         max_consecutive_failures: Stop after this many failures in a row.
         max_retries: Reruns of a trial whose worker process died.
-        progress: Receives live counts (see :class:`archtune.search.ProgressSink`).
+        progress: Receives live counts (see :class:`archtune.search.ProgressSink`). By default
+            (``None``) a notebook cell shows a live progress bar and a script shows none;
+            ``False`` shows none anywhere.
         starting_points: Configurations (searched parameters only) that a new study tries
             first, in order; a resumed study queues none.
 
@@ -154,4 +156,15 @@ def tune(
             experiment,
             starting_points=(*experiment.starting_points, *map(dict, starting_points)),
         )
-    return Driver(experiment, resume=resume, progress=progress).run()
+    return Driver(experiment, resume=resume, progress=_progress(progress)).run()
+
+
+def _progress(progress: ProgressSink | bool | None) -> ProgressSink | None:
+    """The sink to use: the caller's, or in a Jupyter kernel the notebook's progress bar."""
+    if progress is None or progress is True:
+        from archtune._notebook import TuneProgress, in_notebook
+
+        return TuneProgress() if in_notebook() else None
+    if progress is False:
+        return None
+    return progress

@@ -27,7 +27,11 @@ FLAGS = [
 
 pytestmark = [
     pytest.mark.integration,
-    pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed"),
+    pytest.mark.skipif(
+        CHROMIUM is None,
+        reason="Debian's chromium is not installed, and `make test` could not install it here "
+        "(it needs apt-get as root or with passwordless sudo): apt-get install chromium",
+    ),
 ]
 
 

@@ -127,8 +127,14 @@ def test_resume_reuses_every_recorded_model(small_shrink: tuple[ShrinkResult, Pa
 def test_shrink_command_json_from_given_weights(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """A PyTorch ``module:function`` brings its weights: the baseline is evaluated, not
-    trained, on the data as given (no standardisation unless asked)."""
+    """A PyTorch ``module:function`` brings its weights (trained by its user, loaded by the
+    function): the baseline is evaluated, not trained, on the data as given (no
+    standardisation unless asked)."""
+    import importlib
+    import sys
+
+    import torch
+
     from archtune.data import load_dataset
 
     sample = load_dataset("mnist-sample", max_samples=500, standardize=False, seed=0)
@@ -138,18 +144,39 @@ def test_shrink_command_json_from_given_weights(
     (tmp_path / "tinynet.py").write_text(
         textwrap.dedent(
             """
+            from pathlib import Path
+
             import torch
             from torch import nn
 
-            def build():
+            def make():
                 torch.manual_seed(0)
                 return nn.Sequential(
                     nn.Conv2d(1, 8, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(8, 8, 3),
                     nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(8 * 5 * 5, 10),
                 )
+
+            def build():
+                net = make()
+                net.load_state_dict(torch.load(Path(__file__).with_name("tinynet.pt")))
+                return net
             """
         )
     )
+    sys.path.insert(0, str(tmp_path))
+    try:
+        net = importlib.import_module("tinynet").make()
+    finally:
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop("tinynet", None)
+    inputs = torch.tensor(sample.x_train).permute(0, 3, 1, 2)  # the user's own layout
+    labels = torch.tensor(sample.y_train)
+    optimizer = torch.optim.Adam(net.parameters(), lr=1e-2)
+    for _ in range(40):  # the user's training, full batch
+        optimizer.zero_grad()
+        torch.nn.functional.cross_entropy(net(inputs), labels).backward()
+        optimizer.step()
+    torch.save(net.state_dict(), tmp_path / "tinynet.pt")
     target = tmp_path / "chosen.onnx"
     shrink_command(
         "tinynet:build",

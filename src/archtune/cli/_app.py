@@ -400,6 +400,13 @@ def shrink(
             "with weights sees the data as given).",
         ),
     ] = None,
+    train_baseline: Annotated[
+        bool | None,
+        typer.Option(
+            "--train-baseline/--keep-weights",
+            help="Train the baseline here (default: only when the model has no weights).",
+        ),
+    ] = None,
     trials: Annotated[int, typer.Option(min=1, help="Trials of --strategy sampler.")] = 32,
     backend: Annotated[
         str, typer.Option(help="torch or keras: the framework that trains every model.")
@@ -439,6 +446,7 @@ def shrink(
             target=target,
             distill=distill,
             standardize=standardize,
+            train_baseline=train_baseline,
             trials=trials,
             backend=backend,
             storage=storage,

@@ -37,9 +37,14 @@ class StudyProgress:
         )
         self._task = self._progress.add_task(name, total=None, counts="", best="")
         self._started = False
+        self._shown = False
 
     def update(self, stats: DriverStats) -> None:
-        """Redraw with ``stats``."""
+        """Redraw with ``stats`` (the bar appears at the first update: a study that cannot
+        be opened leaves only its one-line error)."""
+        if not self._shown:
+            self._progress.start()
+            self._shown = True
         if not self._started:
             self._progress.update(self._task, total=stats.total, completed=stats.done)
             self._progress.reset(self._task, total=stats.total, completed=stats.done)
@@ -57,7 +62,6 @@ class StudyProgress:
         )
 
     def __enter__(self) -> StudyProgress:
-        self._progress.start()
         return self
 
     def __exit__(
@@ -66,4 +70,5 @@ class StudyProgress:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self._progress.stop()
+        if self._shown:
+            self._progress.stop()

@@ -20,6 +20,7 @@ from archtune._redact import redact_url
 __all__ = ["check_folder_writable", "check_storage", "check_writable", "shown_url"]
 
 _STORAGE_FORMS = "sqlite:///path/to/file.db or postgresql+psycopg://user@host/database"
+_SUPPORTED_SCHEMES = "sqlite, postgresql+psycopg (or postgresql), mysql+<driver>"
 _CONNECT_TIMEOUT_S = 10
 
 
@@ -62,8 +63,8 @@ def check_storage(url: str | None, *, source: str = "--storage", must_exist: boo
         parsed.get_dialect()
     except sqlalchemy.exc.NoSuchModuleError:
         raise ConfigError(
-            f"{source} {shown!r} has an unknown scheme {parsed.drivername!r}; write "
-            f"{_STORAGE_FORMS}"
+            f"{source} {shown!r} has an unknown scheme {parsed.drivername!r} (supported: "
+            f"{_SUPPORTED_SCHEMES}); write {_STORAGE_FORMS}"
         ) from None
     if parsed.get_backend_name() == "sqlite":
         if parsed.host or parsed.port:
@@ -150,15 +151,23 @@ def _check_connects(parsed: Any, where: str) -> None:
         ) from None
     except (sqlalchemy.exc.ArgumentError, TypeError, ValueError) as exc:
         raise ConfigError(f"{where} is not a usable storage URL ({_first_line(exc)})") from None
+    server = f"{parsed.host or 'localhost'}:{parsed.port or 'default port'}"
     try:
         with engine.connect():
             pass
     except sqlalchemy.exc.DBAPIError as exc:
-        raise ConfigError(f"{where}: cannot connect ({_first_line(exc.orig)})") from None
+        reason = _hidden(_first_line(exc.orig), parsed.password)
+        raise ConfigError(f"{where}: cannot connect to {server} ({reason})") from None
     except (sqlalchemy.exc.SQLAlchemyError, OSError) as exc:
-        raise ConfigError(f"{where}: cannot connect ({_first_line(exc)})") from None
+        reason = _hidden(_first_line(exc), parsed.password)
+        raise ConfigError(f"{where}: cannot connect to {server} ({reason})") from None
     finally:
         engine.dispose()
+
+
+def _hidden(text: str, password: Any) -> str:
+    """``text`` with the URL's password (should a driver quote it) replaced by ``***``."""
+    return text.replace(str(password), "***") if password else text
 
 
 def _driver_hint(parsed: Any) -> str:

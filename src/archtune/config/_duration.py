@@ -20,7 +20,7 @@ def parse_duration(value: str | float | int) -> float:
     Raises:
         ValueError: the text is not a positive duration.
     """
-    if isinstance(value, bool):
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise ValueError(f"must be a duration such as 90s, 10m or 1h30m, got {value!r}")
     if isinstance(value, int | float):
         seconds = float(value)

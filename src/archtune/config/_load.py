@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import functools
 import os
 from collections.abc import Callable, Mapping
@@ -307,8 +308,12 @@ _CUSTOM_WITHOUT_INPUT = ("objective_or_blocks", "model_kind")
 
 
 def _describe(exc: ValidationError, names: Mapping[str, str]) -> str:
-    """One line for the first error of a pydantic ``ValidationError``."""
-    errors = exc.errors()
+    """One line for the first error of a pydantic ``ValidationError``.
+
+    An unknown key comes first: a misspelt key (``objectivs:``) also makes the field it was
+    meant to be missing, and the misspelling is the error to fix.
+    """
+    errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
     error = errors[0]
     loc = ".".join(str(part) for part in error["loc"])
     field = names.get(loc, loc)
@@ -317,8 +322,10 @@ def _describe(exc: ValidationError, names: Mapping[str, str]) -> str:
     if kind == "missing":
         line = f"{field} is required"
     elif kind == "extra_forbidden":
-        allowed = ", ".join(_fields_at(ExperimentConfig, error["loc"][:-1]))
-        line = f"{field} is not a known field; allowed: {allowed}"
+        fields = _fields_at(ExperimentConfig, error["loc"][:-1])
+        close = difflib.get_close_matches(str(error["loc"][-1]), fields, n=1, cutoff=0.6)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        line = f"{field} is not a known field{hint}; allowed: {', '.join(fields)}"
     elif kind == "literal_error":
         line = f"{field} must be one of {error['ctx']['expected']}{got}"
     elif kind in ("int_parsing", "int_type", "int_from_float"):

@@ -117,9 +117,40 @@ class Dataset:
             arr = (arr - self.x_mean.astype(np.float64)) / self.x_scale.astype(np.float64)
         return arr.astype(np.float32)
 
+    def describe_inputs(self) -> str:
+        """How the inputs were prepared and their scale, in words (for logs and messages).
+
+        Example: ``standardised per channel with the training split's mean 0.13 and std
+        0.31 (raw values 0 to 1; now -0.42 to 2.8)`` or ``as given (values 0 to 1)``.
+        """
+        low, high = _range(self.x_train)
+        if self.x_mean is None or self.x_scale is None:
+            return f"as given, not standardised (values {low:.3g} to {high:.3g})"
+        mean = self.x_mean.astype(np.float64)
+        scale = self.x_scale.astype(np.float64)
+        raw = self.x_train.astype(np.float64) * scale + mean
+        raw_low, raw_high = _range(raw)
+        per = "per channel" if len(self.input_shape) >= 2 else "per feature"
+        stats = (
+            f"mean {float(mean.ravel()[0]):.3g} and std {float(scale.ravel()[0]):.3g}"
+            if mean.size == 1
+            else f"means and stds ({mean.size} of each)"
+        )
+        return (
+            f"standardised {per} with the training split's {stats} (raw values "
+            f"{raw_low:.3g} to {raw_high:.3g}; now {low:.3g} to {high:.3g})"
+        )
+
     def __repr__(self) -> str:
         extra = f"n_classes={self.n_classes}" if self.n_classes is not None else "regression"
         return (
             f"Dataset(name={self.name!r}, {extra}, input_shape={self.input_shape}, "
             f"n_train={self.n_train}, n_val={self.n_val}, n_test={self.n_test})"
         )
+
+
+def _range(x: Array) -> tuple[float, float]:
+    if x.size == 0:
+        return 0.0, 0.0
+    # Rounded: raw values rebuilt from standardised float32 ones are off by ~1e-9.
+    return round(float(np.min(x)), 5) + 0.0, round(float(np.max(x)), 5) + 0.0

@@ -30,6 +30,11 @@ def _check_file(path: Path) -> None:
 def load_npz(path: Path, *, task: Task | None) -> RawData:
     """Read a ``.npz`` archive holding ``x``/``y`` (or ``X``/``y``) and optional splits."""
     _check_file(path)
+    if not zipfile.is_zipfile(path):  # np.load would call any other bytes "pickled data"
+        raise DatasetError(
+            f"{path}: is corrupt or of another format: a .npz file is a zip archive of arrays "
+            "(save it with np.savez)"
+        )
     try:
         with np.load(path, allow_pickle=False) as archive:
             arrays: dict[str, Any] = {key: archive[key] for key in archive.files}

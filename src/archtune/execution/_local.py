@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 import multiprocessing as mp
 import os
+import pickle
 import signal
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
@@ -41,7 +43,10 @@ class LocalExecutor(BaseExecutor):
 
     Workers are long-lived (the objective's module is imported once per worker, not once per
     trial) and disposable: a worker that dies is reported as :class:`WorkerLost` for the trial
-    it ran and replaced by a fresh one.
+    it ran and replaced by a fresh one. Workers never run the driver's ``__main__`` (as Ray's
+    do not): an objective defined there travels by value (:class:`ObjectiveRef`), so a
+    notebook, ``python -c``, code read from stdin and a script without the
+    ``if __name__ == "__main__":`` guard all work.
 
     Args:
         n_workers: How many trials run at once.
@@ -56,12 +61,14 @@ class LocalExecutor(BaseExecutor):
         self._ctx = mp.get_context("spawn")
         self._workers: list[_Worker] = []
         self._objective: ObjectiveRef | None = None
+        self._payload = b""
         self._metric_names: list[str] = []
         self._restarts_without_progress = 0
 
     # -- life cycle -----------------------------------------------------------------------
     def start(self, objective: ObjectiveRef, *, metric_names: list[str]) -> None:
         self._objective = objective
+        self._payload = pickle.dumps(objective)  # once: unpickled by each worker itself
         self._metric_names = list(metric_names)
         with self._thread_env():
             self._workers = [self._spawn() for _ in range(self._n_workers)]
@@ -87,11 +94,12 @@ class LocalExecutor(BaseExecutor):
         parent_conn, child_conn = self._ctx.Pipe(duplex=True)
         process = self._ctx.Process(
             target=worker_main,
-            args=(child_conn, self._objective, self._metric_names, os.getpid()),
+            args=(child_conn, self._payload, self._metric_names, os.getpid()),
             name="archtune-worker",
             daemon=True,
         )
-        process.start()
+        with _main_module_hidden():
+            process.start()
         child_conn.close()
         return _Worker(process, parent_conn)
 
@@ -197,6 +205,32 @@ class LocalExecutor(BaseExecutor):
         with self._thread_env():
             self._workers[index] = self._spawn()
         return events
+
+
+@contextlib.contextmanager
+def _main_module_hidden() -> Iterator[None]:
+    """Keep a spawned worker from running the driver's ``__main__`` again.
+
+    ``multiprocessing``'s spawn re-runs the parent's main script (from ``__main__.__file__``,
+    or ``__spec__`` under ``python -m``) in every child, as ``__mp_main__``: without the
+    ``if __name__ == "__main__":`` guard the child calls ``tune()`` again and dies, and code read
+    from stdin (``__file__`` is ``"<stdin>"``) cannot be re-run at all. The worker needs nothing
+    from it (what names ``__main__`` is sent by value), so both attributes read ``None`` while
+    ``Process.start()`` writes the child's preparation data, and are put back at once.
+    """
+    main = sys.modules.get("__main__")
+    saved = {
+        attr: getattr(main, attr)
+        for attr in ("__file__", "__spec__")
+        if getattr(main, attr, None) is not None
+    }
+    try:
+        for attr in saved:
+            setattr(main, attr, None)
+        yield
+    finally:
+        for attr, value in saved.items():
+            setattr(main, attr, value)
 
 
 def _describe_exit(code: int | None) -> str:

@@ -1,10 +1,18 @@
-"""A reference to the user's objective that a worker process can load by itself."""
+"""A reference to the user's objective that a worker process can load by itself.
+
+A function of an importable module travels by reference (``module:function``) and is imported
+by the worker. A function the worker could not import (one defined in ``__main__`` of a notebook,
+``python -c``, a REPL or a script, a lambda, a closure, a callable object of a class defined
+there) travels by value, pickled with cloudpickle as Ray does (see :meth:`ObjectiveRef.by_value`).
+"""
 
 from __future__ import annotations
 
 import importlib
 import inspect
+import io
 import pickle
+import pickletools
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,6 +42,32 @@ class ObjectiveRef:
     target: str | ObjectiveFn
     search_path: tuple[str, ...] = ()
     fallback_path: tuple[str, ...] = ()
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        """Pickle a function the worker cannot import by value (cloudpickle), others as usual."""
+        if self.by_value:
+            import cloudpickle
+
+            blob = cloudpickle.dumps(self.target)
+            return (_load_by_value, (blob, self.search_path, self.fallback_path))
+        return (ObjectiveRef, (self.target, self.search_path, self.fallback_path))
+
+    @property
+    def by_value(self) -> bool:
+        """Whether the objective must travel by value: a worker process cannot import it.
+
+        True for a callable that plain pickle refuses (a lambda, a closure, a local class's
+        instance) or whose pickle names ``__main__`` (anything defined in a notebook cell,
+        ``python -c``, code read from stdin, an ``exec``'d cell, or a script): workers never
+        run the driver's ``__main__``, so they could not find it there.
+        """
+        if isinstance(self.target, str):
+            return False
+        try:
+            blob = pickle.dumps(self.target)
+        except Exception:
+            return True
+        return _names_main(blob)
 
     @property
     def name(self) -> str:
@@ -83,14 +117,36 @@ class ObjectiveRef:
         fn = self.load()
         if not isinstance(self.target, str):
             try:
-                pickle.dumps(self.target)
+                pickle.loads(pickle.dumps(self))
             except Exception as exc:
+                reason = f"{type(exc).__name__}: {exc}".splitlines()[0]
                 raise ObjectiveError(
-                    f"objective {self.name!r} cannot be sent to a worker process ({exc}); "
-                    "define it at the top level of an importable module, or pass it as "
-                    "'module:function'"
+                    f"objective {self.name!r} cannot be sent to a worker process ({reason}); "
+                    "make what it uses picklable (open files, connections and locks are not), "
+                    "or pass a function of an importable module as 'module:function'"
                 ) from exc
         accepts_reporter(fn)
+
+
+def _load_by_value(
+    blob: bytes, search_path: tuple[str, ...], fallback_path: tuple[str, ...]
+) -> ObjectiveRef:
+    """Unpickle an objective sent by value (its modules are found on the driver's path)."""
+    import cloudpickle
+
+    extend_sys_path(search_path, fallback_path)
+    return ObjectiveRef(cloudpickle.loads(blob), search_path, fallback_path)
+
+
+def _names_main(blob: bytes) -> bool:
+    """Whether a pickle refers to a global of ``__main__`` (a function, class or object)."""
+    try:
+        for _, arg, _ in pickletools.genops(io.BytesIO(blob)):
+            if isinstance(arg, str) and (arg == "__main__" or arg.startswith("__main__ ")):
+                return True
+    except Exception:
+        return True
+    return False
 
 
 def extend_sys_path(first: tuple[str, ...], last: tuple[str, ...]) -> None:

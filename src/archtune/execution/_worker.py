@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import pickle
 import signal
 import sys
 import time
@@ -202,19 +203,27 @@ def _die_with_parent(parent_pid: int) -> None:
 
 
 def worker_main(
-    conn: Connection, objective: ObjectiveRef, metric_names: list[str], parent_pid: int
+    conn: Connection, objective: ObjectiveRef | bytes, metric_names: list[str], parent_pid: int
 ) -> None:
     """Entry point of a worker process.
+
+    ``objective`` comes pickled (bytes), so that a failure to unpickle it (a module the
+    worker cannot import) is sent to the driver as :class:`StartupFailed`, one line at once,
+    instead of killing the process during ``multiprocessing``'s start-up.
 
     Ctrl-C is the driver's to handle: workers ignore SIGINT and are stopped by the driver.
     """
     _die_with_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
+        if isinstance(objective, bytes):
+            objective = pickle.loads(objective)
+        if not isinstance(objective, ObjectiveRef):
+            raise TypeError(f"a worker needs an ObjectiveRef, got {type(objective).__name__}")
         fn = objective.load()
         with_reporter = accepts_reporter(fn)
     except Exception as exc:
-        conn.send(StartupFailed(str(exc)))
+        conn.send(StartupFailed(str(exc) or type(exc).__name__))
         return
     if "torch" in sys.modules:
         sys.modules["torch"].set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))

@@ -154,6 +154,8 @@ def export_trial(
         raw = _raw_rows(objective, dataset, rows)
         before = _run_onnx(target, dataset.preprocess(raw))
         preprocessing = fold_dataset_preprocessing(target, dataset)
+        if dataset.x_mean is not None:  # what "raw" means: the data's own scale
+            preprocessing += f"; the study's inputs were {dataset.describe_inputs()}"
         after = _in_model_units(_run_onnx(target, raw), dataset)
         diff = max(diff, _check_close(after, before, atol, "the folded ONNX model", "its graph"))
     else:
@@ -195,10 +197,11 @@ def _in_model_units(out: np.ndarray, dataset: Dataset) -> np.ndarray:
 
 def _unfolded(dataset: Dataset) -> str:
     if dataset.x_mean is None:
-        return "takes the inputs as given (the study's data is not standardised)"
+        return f"takes the inputs as given (the study's data: {dataset.describe_inputs()})"
     return (
         "takes standardised inputs: apply (x - mean) / scale of the training split first "
-        "(archtune's Dataset.preprocess), or export to ONNX, which has it in the graph"
+        "(archtune's Dataset.preprocess), or export to ONNX, which has it in the graph; the "
+        f"study's inputs were {dataset.describe_inputs()}"
     )
 
 

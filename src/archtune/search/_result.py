@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -94,9 +95,12 @@ def _status(trial: FrozenTrial) -> TrialStatus:
     return "waiting"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class TuneResult:
     """The outcome of a study.
+
+    In a notebook a result shows its best trials (or its Pareto front) as a table;
+    :meth:`report` returns the HTML report.
 
     Attributes:
         study: The Optuna study (open it in optuna-dashboard, or query it further).
@@ -165,6 +169,27 @@ class TuneResult:
         if not best:
             raise StudyStateError(f"study {self.name!r} has no complete trial yet")
         return best[0]
+
+    def __repr__(self) -> str:
+        from archtune.search._result_view import result_repr
+
+        return result_repr(self)
+
+    def _repr_html_(self) -> str:
+        from archtune.search._result_view import result_html
+
+        return result_html(self)
+
+    def report(self, path: str | os.PathLike[str] | None = None, *, open: bool = False) -> Any:
+        """The study's HTML report (:class:`archtune.report.HTMLReport`): shown inline in a
+        notebook, written to ``path`` if given, opened in a web browser with ``open=True``.
+
+        Raises:
+            MissingDependencyError: plotly is not installed (``pip install "archtune[report]"``).
+        """
+        from archtune.report._inline import report_of
+
+        return report_of(self, path, open_it=open)
 
     def top(self, n: int = 5) -> list[TrialResult]:
         """The ``n`` best complete trials (single objective) or the Pareto front (several)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -132,6 +133,44 @@ class ShrinkResult:
     baseline_epochs: int = 0
     preprocessing: str = "standardized"
     ladder: tuple[dict[str, Any], ...] = ()
+    study: Any = field(default=None, repr=False, compare=False)
+    """The Optuna study (in memory when ``storage`` is ``None``): what :meth:`report` reads."""
+
+    def __repr__(self) -> str:
+        chosen = self.chosen
+        what = (
+            "the baseline"
+            if chosen is self.baseline
+            else f"{chosen.label}, {self.reduction(chosen):.1f}x fewer {self.objective}"
+        )
+        return (
+            f"ShrinkResult(study={self.study_name!r}, chosen: {what}, {chosen.params:,} params, "
+            f"validation accuracy {chosen.val_accuracy:.4f} against the baseline's "
+            f"{self.baseline.val_accuracy:.4f}; {len(self.pareto)} on the Pareto front)"
+        )
+
+    def _repr_html_(self) -> str:
+        from archtune.shrinking._result_view import shrink_html
+
+        return shrink_html(self)
+
+    def report(self, path: str | os.PathLike[str] | None = None, *, open: bool = False) -> Any:
+        """The shrink's HTML report (:class:`archtune.report.HTMLReport`): shown inline in a
+        notebook, written to ``path`` if given, opened in a web browser with ``open=True``.
+
+        Raises:
+            StudyStateError: the result has no study (it was read back from JSON).
+        """
+        from archtune._errors import StudyStateError
+        from archtune.report._inline import report_of
+        from archtune.search import TuneResult
+
+        if self.study is None:
+            raise StudyStateError(
+                f"shrink result {self.study_name!r} holds no study; run `archtune report "
+                f"{self.study_name} --storage <url>` on the study's storage"
+            )
+        return report_of(TuneResult.from_study(self.study), path, open_it=open)
 
     @property
     def verdict(self) -> str:

@@ -17,6 +17,7 @@ the budget (``budget`` baseline trainings, in epochs over the training split) co
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import re
@@ -56,6 +57,7 @@ from archtune.shrinking._strategy import (
 )
 
 if TYPE_CHECKING:
+    from archtune._notebook import ShrinkProgress
     from archtune.backends import BaseBackend
     from archtune.data import Dataset
     from archtune.search import ProgressSink
@@ -148,7 +150,8 @@ def shrink(
         StudyStateError: the study exists (without ``resume``) or does not (with it).
     """
     started = time.perf_counter()
-    say = log or logger.info
+    notebook = _notebook_progress(log)
+    say = log or (notebook.log if notebook is not None else logger.info)
     workers = n_workers if n_workers is not None else workers
     cost_key = _check_args(objective, max_drop, budget, epochs, workers, backend)
     finetune_epochs = finetune_epochs if finetune_epochs is not None else 2 * epochs
@@ -160,7 +163,7 @@ def shrink(
     # A model with weights is judged on the data as its user prepared it, unless told.
     given_weights = _comes_with_weights(model)
     if standardize is None:
-        standardize = not given_weights
+        standardize = data_kwargs.get("standardize", not given_weights)
     data_kwargs["standardize"] = bool(standardize)
     dataset = _load(data_kwargs)
     if dataset.task != "classification":
@@ -193,7 +196,9 @@ def shrink(
             f"{(reserved + 1) / epochs:.1f} or lower finetune_epochs"
         )
     preprocessing = "standardized" if standardize else "as given"
-    say(f"data: {data_kwargs['dataset']} ({preprocessing} inputs)")
+    say(f"data: {data_kwargs['dataset']}, inputs {dataset.describe_inputs()}")
+    if weights is not None and not train:
+        _check_not_near_chance(engine, network, weights, dataset, standardize=bool(standardize))
     with _models_folder(models_dir, storage, study_name) as work:
         study = _open_study(study_name, storage, work, cost_key, resume)
         if not resume:  # a new study: models left by an earlier one of that name are stale
@@ -214,6 +219,7 @@ def shrink(
                 cost_key=cost_key,
                 seed=seed,
                 suffix=engine.native_suffix,
+                on_done=_epochs_shown(notebook, budget_epochs),
             )
             say(f"baseline {network.name or 'model'}: {describe_structure(network)}")
             baseline_model, baseline_val, baseline_train_s = _baseline(
@@ -298,7 +304,52 @@ def shrink(
             ladder=tuple(_ladder_row(point) for point in ladder),
         )
         study.set_user_attr("archtune.shrink.result", result.to_dict())
-    return result
+        # Without a storage the study's file goes with the temporary folder: keep a copy.
+        kept = study if storage is not None else _in_memory_copy(study_name, work / "study.db")
+    return dataclasses.replace(result, study=kept)
+
+
+def _in_memory_copy(name: str, database: Path) -> Any:
+    """The study ``name`` of the SQLite file ``database``, copied into memory (what
+    ``ShrinkResult.report()`` reads once the temporary folder is gone)."""
+    import optuna
+
+    memory = optuna.storages.InMemoryStorage()
+    verbosity = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # no "a new study created" line
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # copy_study's experimental warning
+            optuna.copy_study(
+                from_study_name=name, from_storage=f"sqlite:///{database}", to_storage=memory
+            )
+        return optuna.load_study(study_name=name, storage=memory)
+    finally:
+        optuna.logging.set_verbosity(verbosity)
+
+
+# -- progress ---------------------------------------------------------------------------------
+def _notebook_progress(log: Callable[[str], None] | None) -> ShrinkProgress | None:
+    """In a Jupyter kernel, without a ``log`` of the caller's: the live notebook block."""
+    from archtune._notebook import ShrinkProgress, in_notebook
+
+    return ShrinkProgress() if log is None and in_notebook() else None
+
+
+def _epochs_shown(
+    notebook: ShrinkProgress | None, budget_epochs: float
+) -> Callable[[Any], None] | None:
+    """A ``TaskRunner.on_done`` that moves the notebook's bar by each task's epochs."""
+    if notebook is None:
+        return None
+    spent = [0.0]
+
+    def on_done(outcome: Any) -> None:
+        if outcome.metrics is not None:
+            spent[0] += float(outcome.metrics.get("epochs", 0.0))
+        notebook.epochs(min(spent[0], budget_epochs), budget_epochs)
+
+    return on_done
 
 
 # -- arguments --------------------------------------------------------------------------------
@@ -377,14 +428,65 @@ def _comes_with_weights(model: Any) -> bool:
 def _data_kwargs(data: str | Any, max_samples: int | None, seed: int) -> dict[str, Any]:
     if isinstance(data, Mapping):
         kwargs = dict(data)
+        if "name" in kwargs and "dataset" not in kwargs:  # {name: mnist-sample, ...}
+            kwargs["dataset"] = kwargs.pop("name")
         if "dataset" not in kwargs:
-            raise ConfigError(f"shrink: data must name a dataset ({{dataset: ...}}), got {data!r}")
+            raise ConfigError(
+                f"shrink: data must name a dataset ({{name: ..., standardize: ...}}), got {data!r}"
+            )
+        unknown = sorted(set(kwargs) - {"dataset", *_DATA_OPTIONS})
+        if unknown:
+            raise ConfigError(
+                f"shrink: data.{unknown[0]} is not a known field; allowed: name, "
+                f"{', '.join(_DATA_OPTIONS)}"
+            )
     else:
         kwargs = {"dataset": data}
     kwargs.setdefault("seed", seed)
     if max_samples is not None:
         kwargs["max_samples"] = max_samples
     return kwargs
+
+
+_DATA_OPTIONS = ("standardize", "val_fraction", "test_fraction", "max_samples", "target", "seed")
+"""The keys of a ``data`` mapping besides its name (``load_dataset``'s options)."""
+
+NEAR_CHANCE_SHARE = 0.25
+"""A model with weights that scores below chance plus this share of the way from chance to
+100 % on validation is refused: it was most likely trained on inputs prepared otherwise."""
+
+
+def _check_not_near_chance(
+    engine: BaseBackend,
+    network: Network,
+    weights: Mapping[str, Any],
+    dataset: Dataset,
+    *,
+    standardize: bool,
+) -> None:
+    """Refuse to shrink a model whose weights score near chance on the data as prepared.
+
+    Shrinking toward such a baseline "keeps its accuracy" with any model at all; the usual
+    cause is data prepared otherwise than for its training (standardised or not, [0, 1] or
+    [0, 255] pixels), which the message names with the fix.
+
+    Raises:
+        ConfigError: the baseline's validation accuracy is near chance.
+    """
+    model = engine.build(network)
+    engine.set_state(model, {k: np.asarray(v) for k, v in weights.items()}, strict=True)
+    accuracy = float(engine.evaluate(model, dataset, split="val")["val_accuracy"])
+    chance = trivial_accuracy(dataset.y_val)
+    if accuracy >= chance + NEAR_CHANCE_SHARE * (1 - chance):
+        return
+    other = "--no-standardize (standardize=False)" if standardize else "--standardize"
+    raise ConfigError(
+        f"shrink: the model's weights score {accuracy:.1%} on the validation split, near chance "
+        f"({chance:.1%}, always the most frequent class), so shrinking it would keep nothing; "
+        f"its inputs were {dataset.describe_inputs()}; feed the data as the model was trained "
+        f"({other}, or a .npz file of your own), or train it here (--train-baseline, "
+        "train_baseline=True)"
+    )
 
 
 def _load(kwargs: Mapping[str, Any]) -> Dataset:

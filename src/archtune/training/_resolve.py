@@ -187,7 +187,9 @@ def _keras_file(path: str, what: str) -> ResolvedModel:
     try:
         loaded = keras.saving.load_model(path, compile=False)
     except Exception as exc:  # a corrupt or foreign file: one line
-        raise ConfigError(f"{what} {path!r} cannot be loaded by Keras: {exc}") from None
+        from archtune.backends.keras._unreadable import describe_unreadable
+
+        raise ConfigError(f"{what} {path!r} {describe_unreadable(path, exc)}") from None
     imported = from_keras(loaded, name=Path(path).stem)
     return ResolvedModel(imported.network, imported.weights, "keras-file")
 

@@ -163,7 +163,9 @@ class KerasBackend(BaseBackend):
         try:
             model = keras.saving.load_model(p)
         except Exception as exc:
-            raise ConfigError(f"model file {str(p)!r} cannot be loaded by Keras ({exc})") from exc
+            from archtune.backends.keras._unreadable import describe_unreadable
+
+            raise ConfigError(f"model file {str(p)!r} {describe_unreadable(p, exc)}") from exc
         network = _saved_network(p)
         if network is not None:
             setattr(model, NETWORK_ATTRIBUTE, network)
