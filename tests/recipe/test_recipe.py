@@ -175,3 +175,13 @@ def test_any_valid_recipe_survives_a_json_round_trip(recipe: Recipe) -> None:
     again = Recipe.from_dict(json.loads(json.dumps(recipe.to_dict())))
     assert again == recipe
     assert Recipe.from_config(recipe.to_dict()) == recipe
+
+
+def test_an_invalid_recipe_error_survives_pickling() -> None:
+    """It crosses process boundaries (Ray re-raises a trainable's error in the driver)."""
+    import pickle
+
+    from archtune.recipe import InvalidRecipeError
+
+    error = pickle.loads(pickle.dumps(InvalidRecipeError("momentum", "recipe.momentum is 1.1")))
+    assert (error.field, str(error)) == ("momentum", "recipe.momentum is 1.1")

@@ -17,3 +17,7 @@ class InvalidRecipeError(ConfigError):
     def __init__(self, field: str, message: str) -> None:
         self.field = field
         super().__init__(message)
+
+    def __reduce__(self) -> tuple[type[InvalidRecipeError], tuple[str, str]]:
+        # Picklable across processes (Ray, multiprocessing): both arguments, not only args.
+        return (type(self), (self.field, str(self)))

@@ -98,6 +98,8 @@ def _schedule(result: TuneResult, trials: list[Any]) -> tuple[str, Figure] | Non
     subplots = require("plotly.subplots", extra="report", feature="archtune report")
     go = require("plotly.graph_objects", extra="report", feature="archtune report")
     fig = subplots.make_subplots(rows=len(names), cols=1, shared_xaxes=True)
+    title = f"Schedule of the best member (member {member}): the values it trained with"
+    _layout(fig, title, "", "")
     last = max(
         (p["step"] for t in trials for p in t.user_attrs.get(attrs.TRIAL_CURVE) or []),
         default=steps[-1].epoch + 1,
@@ -111,7 +113,6 @@ def _schedule(result: TuneResult, trials: list[Any]) -> tuple[str, Figure] | Non
             col=1,
         )
         fig.update_yaxes(title_text=name, row=row, col=1)
-    title = f"Schedule of the best member (member {member}): the values it trained with"
-    _layout(fig, title, "epoch", "")
+    fig.update_xaxes(title_text="epoch (trained before)", row=len(names), col=1)
     fig.update_layout(height=max(300, 180 * len(names)), showlegend=False)
     return title, fig
