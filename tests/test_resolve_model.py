@@ -166,7 +166,7 @@ def test_the_errors_are_one_line(tmp_path: Path) -> None:
     )
     one_line_error("model 'missing.keras': no such file", "missing.keras")
     (tmp_path / "broken.keras").write_text("not a keras file")
-    one_line_error("model 'broken.keras' cannot be loaded by Keras", "broken.keras")
+    one_line_error("model 'broken.keras' is corrupt or of another format", "broken.keras")
     one_line_error("model must be a name, a .keras file, module:function, a Network", 42)
     one_line_error("model 'cnn2d' is a family: pass --input-shape", "cnn2d", input_shape=None)
 
