@@ -624,6 +624,23 @@ def _ray_search_class() -> Any:
     return _RayBudgetSearch
 
 
+def start_local_ray(workers: int) -> None:
+    """A local Ray of ``workers`` CPUs whose workers import this repository, one thread each."""
+    import ray
+
+    env = {
+        "PYTHONPATH": os.pathsep.join([str(_ROOT), str(_ROOT / "src")]),
+        "OMP_NUM_THREADS": "1",
+        "RAY_USAGE_STATS_ENABLED": "0",
+    }
+    ray.init(
+        num_cpus=workers,
+        include_dashboard=False,
+        log_to_driver=False,
+        runtime_env={"env_vars": env},
+    )
+
+
 def _run_ray(
     seed: int, budget: int, max_epochs: int, workers: int, workdir: Path
 ) -> list[TrialRecord]:
@@ -640,17 +657,7 @@ def _run_ray(
     )
     search.state, search.seen, search.seed0 = _Budget(budget, max_epochs), {}, seed
     scheduler = ASHAScheduler(max_t=max_epochs)
-    env = {
-        "PYTHONPATH": os.pathsep.join([str(_ROOT), str(_ROOT / "src")]),
-        "OMP_NUM_THREADS": "1",
-        "RAY_USAGE_STATS_ENABLED": "0",
-    }
-    ray.init(
-        num_cpus=workers,
-        include_dashboard=False,
-        log_to_driver=False,
-        runtime_env={"env_vars": env},
-    )
+    start_local_ray(workers)
     try:
         tuner = tune.Tuner(
             _ray_trial,

@@ -255,6 +255,7 @@ def run_ray(
     from ray.tune.search.basic_variant import BasicVariantGenerator
 
     from archtune.search._pbt import default_interval
+    from benchmarks._mnist1d import start_local_ray
 
     random.seed(seed)
     domains = {
@@ -277,17 +278,7 @@ def run_ray(
         "_epochs": epochs,
         "_seed": tune.randint(0, 1_000_000),
     }
-    env = {
-        "PYTHONPATH": os.pathsep.join([str(_ROOT), str(_ROOT / "src")]),
-        "OMP_NUM_THREADS": "1",
-        "RAY_USAGE_STATS_ENABLED": "0",
-    }
-    ray.init(
-        num_cpus=workers,
-        include_dashboard=False,
-        log_to_driver=False,
-        runtime_env={"env_vars": env},
-    )
+    start_local_ray(workers)
     start = time.perf_counter()
     try:
         tuner = tune.Tuner(
