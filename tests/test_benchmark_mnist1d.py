@@ -32,12 +32,11 @@ from benchmarks.run import mnist1d_mo_table
 from archtune.space import Choice, Float, Int
 
 
-def _default_point(max_epochs: int) -> dict[str, Any]:
+def _default_points(max_epochs: int) -> tuple[dict[str, Any], ...]:
     from archtune.training import setup_training
 
     setup = setup_training({"dataset": "mnist1d"}, {"family": "cnn1d"}, {"epochs": max_epochs})
-    (point,) = setup.starting_points
-    return dict(point)
+    return setup.starting_points
 
 
 def _record(val: float | None, params: int, test: float | None) -> TrialRecord:
@@ -222,7 +221,7 @@ def test_the_experiment_is_the_one_tune_builds(
     ours = archtune_experiment(3, 6, 2, 2, "sqlite:///unused.db", objectives=objectives)
     # The precheck is a method of an equal objective, not of the same one.
     assert dataclasses.replace(ours, precheck=None) == dataclasses.replace(built[0], precheck=None)
-    assert ours.starting_points == (_default_point(2),)
+    assert ours.starting_points == _default_points(2)
     nostart = archtune_experiment(3, 6, 2, 2, None, objectives=objectives, start=False)
     assert nostart.starting_points == ()
 
@@ -238,10 +237,10 @@ def test_archtune_nostart_does_not_begin_with_the_default_network(tmp_path: Path
     records = search(
         "archtune-nostart", 0, epochs_budget=4, workers=2, workdir=tmp_path, max_epochs=2
     )
-    default = _default_point(2)
     assert records
     first = records[0].config
-    assert {name: first.get(name) for name in default} != default
+    for default in _default_points(2):
+        assert {name: first.get(name) for name in default} != default
     trials = _study(tmp_path / "archtune-nostart-0.db", 0).trials
     assert not any("archtune.start" in t.user_attrs for t in trials)
 

@@ -282,7 +282,13 @@ def test_a_new_study_starts_from_the_family_default_and_the_default_recipe() -> 
     from archtune.training import setup_training
 
     setup = setup_training({"dataset": "digits"}, {"family": "mlp"}, {"epochs": 2})
-    (start,) = setup.starting_points
+    start, one_cycle = setup.starting_points
+    # The second start is the same network with the one-cycle recipe at 10x the rate.
+    assert {k: v for k, v in one_cycle.items() if k not in ("schedule", "lr", "pct_start")} == {
+        k: v for k, v in start.items() if k not in ("schedule", "lr")
+    }
+    assert (one_cycle["schedule"], one_cycle["lr"]) == ("one_cycle", pytest.approx(1e-2))
+    assert one_cycle["pct_start"] == pytest.approx(0.3)
     defaults = get_family("mlp").default_config()
     assert {k: v for k, v in start.items() if k.startswith("model.")} == {
         k: v for k, v in defaults.items() if setup.space[k].contains(v)
@@ -294,14 +300,15 @@ def test_a_new_study_starts_from_the_family_default_and_the_default_recipe() -> 
         data={"dataset": "digits"},
         model={"family": "mlp"},
         recipe={"epochs": 2},
-        n_trials=2,
+        n_trials=3,
         scheduler="none",
         seed=0,
     )
-    first = result.study.trials[0]
+    assert "archtune.start" not in result.study.trials[2].user_attrs
+    first, second = result.study.trials[:2]
     assert first.user_attrs["archtune.start"] == "defaults"
     assert {k: first.params[k] for k in start} == start
-    assert "archtune.start" not in result.study.trials[1].user_attrs
+    assert {k: second.params[k] for k in one_cycle} == one_cycle
 
 
 def test_a_default_outside_the_space_is_left_to_the_sampler() -> None:
@@ -312,6 +319,6 @@ def test_a_default_outside_the_space_is_left_to_the_sampler() -> None:
         {"family": "mlp"},
         {"epochs": 2, "lr": {"type": "float", "low": 0.01, "high": 0.1}},
     )
-    (start,) = setup.starting_points
+    start = setup.starting_points[0]
     assert "lr" not in start
     assert start["optimizer"] == "adam"

@@ -23,7 +23,9 @@ objectives. This sampler keeps what makes a GP good and drops what makes it slow
   from the configuration alone), each candidate's cost is computed exactly and only the
   trained score is modelled; the acquisition is then the expected gain in the front's
   hypervolume (:mod:`archtune.search._front_gain`) and candidates are moved from every member
-  of the front, so each proposal aims where the front can still move, at its known size;
+  of the front, or cross one member's size with another's recipe
+  (:mod:`archtune.search._front_moves`), so each proposal aims where the front can still
+  move, at its known size;
 - a study that starts from a known good configuration (built-in training queues the family's
   default network) spends half of its start-up trials on local moves around the best trial so
   far: near a known good network before far from it.
@@ -44,6 +46,7 @@ from optuna.trial import FrozenTrial, TrialState
 from archtune.search import _attrs as attrs
 from archtune.search._encoding import Encoding, distributions_of, space_of
 from archtune.search._front_gain import KnownCost, expected_front_gain, front_indices
+from archtune.search._front_moves import cost_free_columns, crossovers
 from archtune.search._gp import GP, expected_improvement, gaussian_ranks
 from archtune.space import Space
 
@@ -112,6 +115,7 @@ class LightGPSampler(optuna.samplers.BaseSampler):
         self._fitted_at = -1
         self._encoded: dict[int, np.ndarray] = {}
         self._known = known_cost
+        self._free: np.ndarray | None = None  # the coordinates the known cost ignores
 
     def reseed_rng(self) -> None:
         self._rng = np.random.default_rng()
@@ -303,6 +307,12 @@ class LightGPSampler(optuna.samplers.BaseSampler):
         if len(members) > _FRONT_TOP:  # spread along the front
             members = members[np.linspace(0, len(members) - 1, _FRONT_TOP).round().astype(int)]
         candidates = self._candidates(encoding, x[members], seen, local=True)
+        if self._free is None:
+            self._free = cost_free_columns(encoding, x[members[:3]], known.of, self._rng)
+        crossed = crossovers(encoding, x[members], self._free, self._rng)
+        fresh = [p for p in crossed if p.tobytes() not in seen]
+        if fresh:
+            candidates = np.vstack([candidates, fresh])
         costs = np.array(
             [np.nan if (c := known.of(encoding.decode(p))) is None else c for p in candidates]
         )

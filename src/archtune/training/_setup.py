@@ -40,8 +40,9 @@ class TrainingSetup:
         default_objectives: The objectives when the config names none.
         study_attrs: Records for the study (the family choice, the LR range test).
         starting_points: Configurations to try first: the family's default network with the
-            default recipe, where the space allows them (the search never ends worse than the
-            defaults; a parameter whose default is outside the space is sampled).
+            default recipe and with :data:`ONE_CYCLE_START`, where the space allows them (the
+            search never ends worse than the defaults; a parameter whose default is outside the
+            space is sampled).
     """
 
     objective: TrainObjective
@@ -100,9 +101,27 @@ def setup_training(
         space, study_attrs["archtune.lr_find"] = _auto_lr(space, objective)
     study_attrs["archtune.builtin"] = objective.to_record()
     default = {"val_accuracy": "max"} if task == "classification" else {"val_mse": "min"}
-    start = starting_point(space, _defaults(spec))
-    points = (start,) if start else ()
-    return TrainingSetup(objective, space, task, default, study_attrs, points)
+    return TrainingSetup(objective, space, task, default, study_attrs, _starts(space, spec))
+
+
+#: The second starting recipe: the one-cycle policy (Smith and Topin, 2019, "super-convergence")
+#: peaking at ten times the default learning rate. It trains most networks well within a short
+#: budget, where the default constant rate is often too low (docs/samplers.md: 97.9 % against
+#: 98.8 % test accuracy for the cnn1d default on mnist1d in 40 epochs).
+ONE_CYCLE_START: dict[str, Any] = {"schedule": "one_cycle", "lr": 10 * Recipe().lr}
+
+
+def _starts(space: Space, spec: ModelSpec) -> tuple[dict[str, Any], ...]:
+    """The family's default network with the default recipe, then with the one-cycle recipe
+    (where the space can take it): two known good points that differ in the recipe only, so
+    the first model already sees how much the recipe matters."""
+    defaults = _defaults(spec)
+    first = starting_point(space, defaults)
+    points = [first] if first else []
+    second = starting_point(space, defaults | ONE_CYCLE_START)
+    if second.get("schedule") == "one_cycle" and second not in points:  # the space searches it
+        points.append(second)
+    return tuple(points)
 
 
 def _defaults(spec: ModelSpec) -> dict[str, Any]:
