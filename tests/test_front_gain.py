@@ -127,3 +127,45 @@ def test_a_known_cost_that_cannot_be_computed_leaves_the_candidate_out() -> None
         configs.append(config)
         study.tell(trial, [_error(config), _params(config)])
     assert all(int(c["width"]) <= 32 for c in configs[10:])  # every modelled proposal
+
+
+def _study_with(
+    finished: list[dict[str, Any]], stopped: list[dict[str, Any]], seed: int
+) -> optuna.Study:
+    from archtune.search._encoding import distributions_of
+
+    known = KnownCost(objective=1, of=_params)
+    sampler = LightGPSampler(seed=seed, space=SPACE, known_cost=known, n_startup_trials=4)
+    study = optuna.create_study(directions=["minimize", "minimize"], sampler=sampler)
+    distributions = distributions_of(SPACE)
+    for config, attrs in [(c, {}) for c in finished] + [
+        (c, {"archtune.stopped_at": 1}) for c in stopped
+    ]:
+        values = [_error(config) + (1.0 if attrs else 0.0), _params(config)]
+        study.add_trial(
+            optuna.trial.create_trial(
+                params=config,
+                distributions={k: distributions[k] for k in config},
+                values=values,
+                user_attrs=attrs,
+            )
+        )
+    return study
+
+
+def test_trials_stopped_early_do_not_steer_the_front_gain_model() -> None:
+    """Once five trials have finished, a stopped trial's early value (here 1.0 worse than the
+    final one would be) is not taken for a final score: the proposal is the same without it.
+    Before that the stopped trials are all the model has, and they count."""
+    scratch = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    configs = [SPACE.sample(scratch.ask()) for _ in range(10)]
+    stopped = configs[6:]
+    for seed in range(3):
+        alone = _proposal(_study_with(configs[:6], [], seed))
+        assert _proposal(_study_with(configs[:6], stopped, seed)) == alone
+    few = [_proposal(_study_with(configs[:4], [], s)) for s in range(3)]
+    assert few != [_proposal(_study_with(configs[:4], stopped, s)) for s in range(3)]
+
+
+def _proposal(study: optuna.Study) -> dict[str, Any]:
+    return SPACE.sample(study.ask())
