@@ -206,3 +206,27 @@ def test_a_budget_of_steps_caps_the_guard_s_sentinels() -> None:
     assert [n for n in range(12) if scheduler.guard.is_sentinel(n)] == [0]  # type: ignore[attr-defined]
     unbounded = make_scheduler(spec, Objectives.parse({"acc": "max"}))
     assert unbounded.guard.max_sentinels is None  # type: ignore[attr-defined]
+
+
+def test_a_trial_is_not_judged_while_its_learning_rate_rises() -> None:
+    """One-cycle and warm-up schedules start at a small rate: a rung during that phase says
+    little. The trial is judged at its first report after the warm-up, against its peers'
+    values at that step."""
+    scheduler = ASHAScheduler(eta=2, min_steps=1, max_steps=16, guard=NO_GUARD)
+    study = Study({"score": "max"})
+    for step in range(1, 6):
+        study.report(scheduler, 0, step, score=0.5 + 0.05 * step)
+    # Trial 1 warms up through rungs 1 and 2 with the worst scores: never judged there.
+    assert study.report(scheduler, 1, 1, score=0.1, warmup=1.0) is Decision.CONTINUE
+    assert study.report(scheduler, 1, 2, score=0.2, warmup=1.0) is Decision.CONTINUE
+    # Its first report after the warm-up (step 3, no rung) is judged as a rung: still the
+    # worse of two at step 3 (0.3 against 0.65): stopped.
+    assert study.report(scheduler, 1, 3, score=0.3) is Decision.STOP
+    # Trial 2 warms up as long but catches up: kept at step 3, then judged at rung 4 as usual.
+    assert study.report(scheduler, 2, 1, score=0.1, warmup=1.0) is Decision.CONTINUE
+    assert study.report(scheduler, 2, 2, score=0.2, warmup=1.0) is Decision.CONTINUE
+    assert study.report(scheduler, 2, 3, score=0.9) is Decision.CONTINUE
+    assert study.report(scheduler, 2, 4, score=0.95) is Decision.CONTINUE
+    assert study.report(scheduler, 2, 5, score=0.96) is Decision.CONTINUE  # no rung, no warm-up
+    # Without the warm-up flag the same scores stop trial 3 at rung 1.
+    assert study.report(scheduler, 3, 1, score=0.1) is Decision.STOP

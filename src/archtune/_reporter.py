@@ -16,7 +16,21 @@ import pickle
 from collections.abc import MutableMapping
 from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["CheckpointReporter", "Decision", "NullReporter", "Reporter", "checkpoints_of"]
+__all__ = [
+    "WARMUP_METRIC",
+    "CheckpointReporter",
+    "Decision",
+    "NullReporter",
+    "Reporter",
+    "checkpoints_of",
+]
+
+WARMUP_METRIC = "warmup"
+"""A reported metric: 1 while the trial's learning rate is still rising to its peak (a warm-up,
+the first part of a one-cycle schedule), absent or 0 after. Early-stopping schedulers do not
+judge a trial during its warm-up, and judge it at its first report after one that passed a
+rung: its accuracy while the rate rises says little about where it will end. Built-in torch
+training reports it; an objective of your own may."""
 
 
 class Decision(enum.Enum):

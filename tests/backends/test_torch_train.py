@@ -60,6 +60,23 @@ def test_small_mlp_learns_digits(digits: Dataset) -> None:
     assert result.device == "cpu"
 
 
+def test_reports_the_warm_up_while_the_rate_rises(digits: Dataset) -> None:
+    """``warmup`` is 1 in the epochs after which the rate still rises (one-cycle's first 30 %,
+    a warm-up), and absent otherwise, so schedulers do not judge those epochs."""
+    warmups = {}
+    for recipe in (
+        Recipe(epochs=10, schedule="one_cycle", pct_start=0.3, lr=0.01),
+        Recipe(epochs=10, schedule="constant", warmup_epochs=2, lr=0.01),
+        Recipe(epochs=10, schedule="cosine", lr=0.01),
+    ):
+        reporter = NullReporter()
+        fit(mlp(), digits, recipe, reporter=reporter, seed=0)
+        warmups[recipe.schedule] = [m.get("warmup", 0.0) for _, m in reporter.history]
+    assert warmups["one_cycle"] == [1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]
+    assert warmups["constant"] == [1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]
+    assert warmups["cosine"] == [0.0] * 10
+
+
 def test_reports_every_epoch_with_the_metrics(digits: Dataset) -> None:
     reporter = NullReporter()
     result = fit(mlp(), digits, Recipe(epochs=3, lr=0.01, schedule="cosine"), reporter=reporter)

@@ -5,6 +5,8 @@ All three stop a trial when it reaches a rung (a number of steps, usually epochs
 reached that rung so far. They differ in how they rank (one metric, or non-dominated sorting of
 all the objectives with the cost) and in where the rungs start (Hyperband: several brackets).
 Trials are never paused: a trial that is kept runs on at once (the stopping variant of ASHA).
+A trial that reports it is warming up (:data:`~archtune._reporter.WARMUP_METRIC`) is not judged
+until its warm-up ends; if a rung passed meanwhile, it is judged at its first report after.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from archtune._reporter import Decision
+from archtune._reporter import WARMUP_METRIC, Decision
 from archtune.search._ranking import pareto_order
 from archtune.search._rung_guard import RungGuard
 from archtune.search._scheduler import BaseScheduler, StudyView
@@ -40,6 +42,15 @@ def _crossed(study: StudyView, number: int, step: int, levels: Sequence[int]) ->
     previous = curve[-2][0] if len(curve) >= 2 else -math.inf
     crossed = [level for level in levels if previous < level <= step]
     return crossed[-1] if crossed else None
+
+
+def _after_warmup(study: StudyView, number: int, step: int, levels: Sequence[int]) -> int | None:
+    """``step`` when this is the trial's first report after a warm-up that passed a rung (the
+    trial is judged here against its peers' values at this step, as at a rung), else ``None``."""
+    curve = study.curves.get(number, ())
+    if len(curve) < 2 or curve[-2][1].get(WARMUP_METRIC) != 1.0:
+        return None
+    return step if any(level < step for level in levels) else None
 
 
 def _point(
@@ -78,7 +89,12 @@ class _RungScheduler(BaseScheduler):
         return list(study.curves)
 
     def decide(self, study: StudyView, number: int, step: int) -> Decision:
-        rung = _crossed(study, number, step, self._levels(number))
+        if study.value_at(number, step, WARMUP_METRIC) == 1.0:
+            return Decision.CONTINUE  # its learning rate is still rising: not comparable yet
+        levels = self._levels(number)
+        rung = _crossed(study, number, step, levels)
+        if rung is None:
+            rung = _after_warmup(study, number, step, levels)
         if rung is None or self.guard.is_sentinel(number):
             return Decision.CONTINUE
         metric, direction = study.objectives.directions[0]

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from archtune._errors import ConfigError
-from archtune._reporter import Decision, Reporter, checkpoints_of
+from archtune._reporter import WARMUP_METRIC, Decision, Reporter, checkpoints_of
 from archtune.backends._distill import Distillation, teacher_log_probs
 from archtune.backends._result import FitResult
 from archtune.backends.torch._checkpoint import save_checkpoint
@@ -269,7 +269,11 @@ def _train(
         elapsed = time.perf_counter() - start
         epoch_times.append(elapsed)
         history.append({"epoch": float(epoch), **metrics, "epoch_time": elapsed})
-        stop = reporter is not None and reporter.report(epoch, **metrics) is Decision.STOP
+        # While the rate still rises (warm-up, one-cycle's first part) schedulers do not judge.
+        rising = scheduler.schedule.lr_at(scheduler.step_count) > last_lr * (1 + 1e-9)
+        warmup = {WARMUP_METRIC: 1.0} if rising else {}
+        decision = None if reporter is None else reporter.report(epoch, **metrics, **warmup)
+        stop = decision is Decision.STOP
         if stop:
             stopped = epoch < recipe.epochs
         if saver is not None:
