@@ -89,7 +89,8 @@ class _RungScheduler(BaseScheduler):
         return list(study.curves)
 
     def decide(self, study: StudyView, number: int, step: int) -> Decision:
-        if study.value_at(number, step, WARMUP_METRIC) == 1.0:
+        curve = study.curves.get(number, ())
+        if curve and curve[-1][1].get(WARMUP_METRIC) == 1.0:
             return Decision.CONTINUE  # its learning rate is still rising: not comparable yet
         levels = self._levels(number)
         rung = _crossed(study, number, step, levels)
