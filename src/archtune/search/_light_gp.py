@@ -60,8 +60,6 @@ _STARTUP_MOVES = 16
 _RHO = 0.05
 #: The most front members moved from per proposal with a known cost.
 _FRONT_TOP = 10
-#: Trials trained to the end from which the front-gain model leaves stopped trials out.
-_MIN_FINISHED = 5
 
 
 def parego_scalarise(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -274,21 +272,9 @@ class LightGPSampler(optuna.samplers.BaseSampler):
     ) -> dict[str, Any]:
         """With a cost known before training: the candidate with the largest expected gain in
         the front's hypervolume, each candidate at its exact cost (log scale) and the trained
-        objective modelled by the GP (running trials believed at the model's mean).
-
-        Once :data:`_MIN_FINISHED` trials have trained to the end, the model and the front
-        use only those: a trial stopped at an early rung shows a value from another point of
-        its learning curve, not its final score (with a cost objective, early rungs favour
-        small networks that learn fast at first), and a model told it as final learns that a
-        size is bad when it was only slow to start. A stopped configuration is never proposed
-        again (it stays in ``seen``).
-        """
+        objective modelled by the GP (running trials believed at the model's mean)."""
         known = self._known
         assert known is not None
-        finished = np.array([not attrs.was_stopped(t) for t in complete])
-        if finished.sum() >= _MIN_FINISHED:
-            complete = [t for t, done in zip(complete, finished, strict=True) if done]
-            x = x[finished]
         trained = 1 - known.objective
         sign = -1.0 if study.directions[trained] == optuna.study.StudyDirection.MAXIMIZE else 1.0
         y = gaussian_ranks(sign * np.array([t.values[trained] for t in complete], dtype=float))
