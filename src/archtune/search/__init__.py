@@ -21,7 +21,7 @@ from archtune.search._rung_schedulers import (
     rung_levels,
 )
 from archtune.search._samplers import SAMPLER_NAMES, choose_sampler, make_sampler
-from archtune.search._scheduler import BaseScheduler, NoScheduler, StudyView
+from archtune.search._scheduler_base import BaseScheduler, NoScheduler, StudyView
 from archtune.search._schedulers import SCHEDULER_NAMES, SchedulerSpec, make_scheduler
 
 __all__ = [

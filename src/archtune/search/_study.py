@@ -152,6 +152,8 @@ def requeue(study: optuna.Study, trial: optuna.trial.FrozenTrial, *, next_attemp
 
 
 def _sampler(experiment: Experiment, seed: int | None) -> optuna.samplers.BaseSampler:
+    if not isinstance(experiment.sampler, str):
+        return experiment.sampler  # the caller's own instance, as it is
     return make_sampler(
         experiment.sampler,
         seed=seed,
