@@ -135,7 +135,7 @@ def run_model(
         epochs=epochs,
         budget=budget,
         seed=seed,
-        workers=2,
+        n_workers=2,
         storage=f"sqlite:///{work / 'shrink.db'}",
         models_dir=work / "models",
         name=f"{key}-{seed}",

@@ -22,7 +22,7 @@ from typing import Any
 
 VARIANTS: dict[str, dict[str, Any]] = {
     "progressive": {"strategy": "progressive"},
-    "sampler": {"strategy": "sampler", "trials": 32},
+    "sampler": {"strategy": "sampler", "n_trials": 32},
     "distill": {"strategy": "progressive", "distill": True},
 }
 
@@ -36,7 +36,7 @@ def run(variant: str, seed: int, work: Path) -> dict[str, Any]:
         "cnn-32-64-64",
         "mnist-sample",
         seed=seed,
-        workers=2,
+        n_workers=2,
         output=work / "chosen.onnx",
         log=lambda line: print(f"  {variant} seed {seed}: {line}", file=sys.stderr),
         **VARIANTS[variant],
