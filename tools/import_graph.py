@@ -45,7 +45,7 @@ _SHIMS = (
     "_ray_objective",
     "_raytune_space",
     "_kt_objective",
-    "_kt_data",
+    "_kt_hyperparameters",
     "_session",
     "_tree",
 )

@@ -502,7 +502,7 @@ def _check_not_near_chance(
 
 
 def _load(kwargs: Mapping[str, Any]) -> Dataset:
-    from archtune.training._objective import load_cached
+    from archtune.data import load_cached
 
     try:
         return load_cached(tuple(sorted(kwargs.items())))
