@@ -12,7 +12,13 @@ from archtune.search._experiment import Experiment
 from archtune.search._lease import LeaseState, driver_of
 from archtune.search._median import MedianScheduler
 from archtune.search._objectives import Direction, Objectives
-from archtune.search._result import TrialResult, TuneResult, load_result
+from archtune.search._result import (
+    TRIAL_STATUSES,
+    TrialResult,
+    TrialStatus,
+    TuneResult,
+    load_result,
+)
 from archtune.search._rung_guard import RungGuard
 from archtune.search._rung_schedulers import (
     ASHAScheduler,
@@ -28,6 +34,7 @@ __all__ = [
     "MAX_INFEASIBLE_IN_ROW",
     "SAMPLER_NAMES",
     "SCHEDULER_NAMES",
+    "TRIAL_STATUSES",
     "ASHAScheduler",
     "BaseScheduler",
     "Constraint",
@@ -47,6 +54,7 @@ __all__ = [
     "StudyView",
     "TooManyFailuresError",
     "TrialResult",
+    "TrialStatus",
     "TuneResult",
     "choose_sampler",
     "driver_of",
