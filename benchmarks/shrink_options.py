@@ -20,6 +20,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks._table import table_head
+
 VARIANTS: dict[str, dict[str, Any]] = {
     "progressive": {"strategy": "progressive"},
     "sampler": {"strategy": "sampler", "n_trials": 32},
@@ -64,11 +66,16 @@ def main() -> None:
         for seed in range(args.seeds):
             with tempfile.TemporaryDirectory() as tmp:
                 rows.append(run(variant, seed, Path(tmp)))
-    print(
-        "| variant | seeds | chosen reduction | change on test pt | max reduction within 0.5 pt "
-        "on test | compute (baseline trainings) | wall s |"
-    )
-    print("|---|---|---|---|---|---|---|")
+    head = [
+        "variant",
+        "seeds",
+        "chosen reduction",
+        "change on test pt",
+        "max reduction within 0.5 pt on test",
+        "compute (baseline trainings)",
+        "wall s",
+    ]
+    print("\n".join(table_head(head)))
     for variant in args.variants.split(","):
         mine = [r for r in rows if r["variant"] == variant]
         print(
