@@ -87,3 +87,11 @@ def test_an_unknown_name_lists_the_registry(field: str) -> None:
     where = "scheduler.name" if field == "scheduler" else field
     with pytest.raises(ConfigError, match=re.escape(f"{where} must be one of {expected}")):
         build_experiment(_config(**{field: "nope"}), source="t.yaml")
+
+
+def test_bruteforce_needs_a_finite_space() -> None:
+    from archtune import ConfigError
+
+    space = {"x": {"type": "float", "low": 0.0, "high": 1.0}}
+    with pytest.raises(ConfigError, match=r"^t\.yaml: space\.x\.step must be set for sampler"):
+        build_experiment(_config(sampler="bruteforce", space=space), source="t.yaml")
