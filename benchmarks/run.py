@@ -341,14 +341,17 @@ def mnist1d_table(rows: list[dict[str, str]]) -> str:
                 f"{_mean(items, 'best10k_params'):,.0f}",
                 f"{_mean(items, 'best3k_test_accuracy'):.4f} / "
                 f"{_mean(items, 'best3k_params'):,.0f}",
-                f"{_mean(items, 'epochs_used'):.0f}",
-                f"{_mean(items, 'trials'):.0f}",
-                f"{_mean(items, 'wall_s'):.0f}",
-                str(len(items)),
+                *_spent(items),
             ]
             lines.append(table_row(cols))
         tables.append("\n".join(lines))
     return "\n\n".join(tables)
+
+
+def _spent(items: list[dict[str, str]]) -> list[str]:
+    """The mnist1d tables' last columns: epochs used, trials, wall seconds (means), seeds."""
+    means = (f"{_mean(items, key):.0f}" for key in ("epochs_used", "trials", "wall_s"))
+    return [*means, str(len(items))]
 
 
 #: ``mnist1d-mo``'s goals: (column prefix, label, test accuracy to reach on every seed).
@@ -406,12 +409,7 @@ def mnist1d_mo_table(rows: list[dict[str, str]], reference: str = "archtune") ->
                     f"{_mean(items, f'{prefix}_test_accuracy'):.4f} / "
                     f"{_mean(items, f'{prefix}_params'):,.0f}, {met}/{len(items)}"
                 )
-            cols += [
-                f"{_mean(items, 'epochs_used'):.0f}",
-                f"{_mean(items, 'trials'):.0f}",
-                f"{_mean(items, 'wall_s'):.0f}",
-                str(len(items)),
-            ]
+            cols += _spent(items)
             lines.append(table_row(cols))
         tables.append("\n".join(lines))
     return "\n\n".join(tables)
