@@ -12,9 +12,7 @@ from archtune.arch.families import FAMILIES
 from archtune.backends import BACKENDS
 from archtune.config import build_experiment
 from archtune.execution import EXECUTORS
-from archtune.search import SAMPLER_NAMES, SCHEDULER_NAMES
-from archtune.search._samplers import SAMPLERS
-from archtune.search._schedulers import SCHEDULERS
+from archtune.search import SAMPLER_NAMES, SAMPLERS, SCHEDULER_NAMES, SCHEDULERS
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 

@@ -26,13 +26,27 @@ from archtune.search._rung_schedulers import (
     MOASHAScheduler,
     rung_levels,
 )
-from archtune.search._samplers import SAMPLER_NAMES, choose_sampler, make_sampler
+from archtune.search._samplers import (
+    SAMPLER_NAMES,
+    SAMPLERS,
+    SamplerRequest,
+    choose_sampler,
+    make_sampler,
+)
 from archtune.search._scheduler_base import BaseScheduler, NoScheduler, StudyView
-from archtune.search._schedulers import SCHEDULER_NAMES, SchedulerSpec, make_scheduler
+from archtune.search._schedulers import (
+    SCHEDULER_NAMES,
+    SCHEDULERS,
+    SchedulerRequest,
+    SchedulerSpec,
+    make_scheduler,
+)
 
 __all__ = [
     "MAX_INFEASIBLE_IN_ROW",
+    "SAMPLERS",
     "SAMPLER_NAMES",
+    "SCHEDULERS",
     "SCHEDULER_NAMES",
     "TRIAL_STATUSES",
     "ASHAScheduler",
@@ -50,6 +64,8 @@ __all__ = [
     "Objectives",
     "ProgressSink",
     "RungGuard",
+    "SamplerRequest",
+    "SchedulerRequest",
     "SchedulerSpec",
     "StudyView",
     "TooManyFailuresError",
