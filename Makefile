@@ -31,8 +31,8 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed-test lint typecheck pytest
 
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check src tests benchmarks examples
-	$(BIN)/ruff format --check src tests benchmarks examples
+	$(BIN)/ruff check src tests benchmarks examples tools
+	$(BIN)/ruff format --check src tests benchmarks examples tools
 
 typecheck: $(VENV)/.installed-test
 	$(BIN)/mypy

@@ -42,6 +42,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from benchmarks._table import table_head
+
 PROBLEMS = {
     "mnist1d": ("mnist1d", {"family": "cnn1d", "space": "none"}),
     "mnist-sample": ("mnist-sample", "cnn-32-64-64"),
@@ -322,11 +324,19 @@ def _table(rows: list[Row]) -> str:
     by: dict[tuple[str, str], list[Row]] = {}
     for row in rows:
         by.setdefault((row.problem, row.method), []).append(row)
-    lines = [
-        "| problem | method | test acc (mean) | per seed | / ray-pbt | replay test acc | "
-        "epochs trained | wall s | seeds |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
+    lines = table_head(
+        [
+            "problem",
+            "method",
+            "test acc (mean)",
+            "per seed",
+            "/ ray-pbt",
+            "replay test acc",
+            "epochs trained",
+            "wall s",
+            "seeds",
+        ]
+    )
     for (problem, method), group in sorted(by.items()):
         ray = {r.seed: r.test_accuracy for r in by.get((problem, "ray-pbt"), [])}
         ratios = [r.test_accuracy / ray[r.seed] for r in group if r.seed in ray]

@@ -42,6 +42,8 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks._table import table_head, table_row
+
 SUITES = ("tabular", "tabular-mo", "tabular-dev", "mnist1d", "mnist1d-mo", "shrink")
 RESULTS = Path(__file__).parent / "results"
 TABULAR_FIELDS = [
@@ -216,8 +218,7 @@ def tabular_table(rows: list[dict[str, str]], suite: str, budget: int) -> str:
     head = ["method", *(f"rank@{t}" for t in marks), f"problems beating {reference}"]
     head += [f"mean {score}@{budget}" if not lower else "", "optimizer s/run", "seeds"]
     head = [h for h in head if h]
-    lines.append("| " + " | ".join(head) + " |")
-    lines.append("|" + "---|" * len(head))
+    lines += table_head(head)
     for m in methods:
         better = sum(
             1
@@ -234,10 +235,9 @@ def tabular_table(rows: list[dict[str, str]], suite: str, budget: int) -> str:
             mean_hv = np.mean([final[p][m] for p in final if m in final[p]])
             cols.append(f"{mean_hv:.4f}")
         cols += [f"{np.mean(times[m]):.2f}", str(len(seeds[m]))]
-        lines.append("| " + " | ".join(cols) + " |")
+        lines.append(table_row(cols))
     lines += ["", f"{score} at {budget} trials, mean over seeds:", ""]
-    lines.append("| problem | " + " | ".join(methods) + " |")
-    lines.append("|---|" + "---|" * len(methods))
+    lines += table_head(["problem", *methods])
     for problem in sorted(final):
         values = final[problem]
         best = (min if lower else max)(values.values())
@@ -247,7 +247,7 @@ def tabular_table(rows: list[dict[str, str]], suite: str, budget: int) -> str:
             else "-"
             for m in methods
         ]
-        lines.append(f"| {problem} | " + " | ".join(cols) + " |")
+        lines.append(table_row([problem, *cols]))
     return "\n".join(lines)
 
 
@@ -331,8 +331,7 @@ def mnist1d_table(rows: list[dict[str, str]]) -> str:
             "wall s",
             "seeds",
         ]
-        lines.append("| " + " | ".join(head) + " |")
-        lines.append("|" + "---|" * len(head))
+        lines += table_head(head)
         for method, items in sorted(by.items(), key=lambda kv: -_mean(kv[1], "test_accuracy")):
             cols = [
                 method,
@@ -342,14 +341,17 @@ def mnist1d_table(rows: list[dict[str, str]]) -> str:
                 f"{_mean(items, 'best10k_params'):,.0f}",
                 f"{_mean(items, 'best3k_test_accuracy'):.4f} / "
                 f"{_mean(items, 'best3k_params'):,.0f}",
-                f"{_mean(items, 'epochs_used'):.0f}",
-                f"{_mean(items, 'trials'):.0f}",
-                f"{_mean(items, 'wall_s'):.0f}",
-                str(len(items)),
+                *_spent(items),
             ]
-            lines.append("| " + " | ".join(cols) + " |")
+            lines.append(table_row(cols))
         tables.append("\n".join(lines))
     return "\n\n".join(tables)
+
+
+def _spent(items: list[dict[str, str]]) -> list[str]:
+    """The mnist1d tables' last columns: epochs used, trials, wall seconds (means), seeds."""
+    means = (f"{_mean(items, key):.0f}" for key in ("epochs_used", "trials", "wall_s"))
+    return [*means, str(len(items))]
 
 
 #: ``mnist1d-mo``'s goals: (column prefix, label, test accuracy to reach on every seed).
@@ -389,8 +391,7 @@ def mnist1d_mo_table(rows: list[dict[str, str]], reference: str = "archtune") ->
             "wall s",
             "seeds",
         ]
-        lines.append("| " + " | ".join(head) + " |")
-        lines.append("|" + "---|" * len(head))
+        lines += table_head(head)
         by_hv = sorted(by.items(), key=lambda kv: -_mean(list(kv[1].values()), "hv"))
         for method, runs in by_hv:
             items = [runs[seed] for seed in sorted(runs)]
@@ -408,13 +409,8 @@ def mnist1d_mo_table(rows: list[dict[str, str]], reference: str = "archtune") ->
                     f"{_mean(items, f'{prefix}_test_accuracy'):.4f} / "
                     f"{_mean(items, f'{prefix}_params'):,.0f}, {met}/{len(items)}"
                 )
-            cols += [
-                f"{_mean(items, 'epochs_used'):.0f}",
-                f"{_mean(items, 'trials'):.0f}",
-                f"{_mean(items, 'wall_s'):.0f}",
-                str(len(items)),
-            ]
-            lines.append("| " + " | ".join(cols) + " |")
+            cols += _spent(items)
+            lines.append(table_row(cols))
         tables.append("\n".join(lines))
     return "\n\n".join(tables)
 

@@ -36,6 +36,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from benchmarks._table import table_head
+
 MODELS: dict[str, tuple[str, dict[str, Any]]] = {
     "cnn": ("cnn-32-64-64", {"dataset": "mnist-sample"}),
     "mlp": ("mlp-64-64", {"dataset": "benchmarks._shrink_data:digits_pca10"}),
@@ -135,7 +137,7 @@ def run_model(
         epochs=epochs,
         budget=budget,
         seed=seed,
-        workers=2,
+        n_workers=2,
         storage=f"sqlite:///{work / 'shrink.db'}",
         models_dir=work / "models",
         name=f"{key}-{seed}",
@@ -276,9 +278,19 @@ def table(rows: list[dict[str, str]]) -> str:
     lines = [
         "## shrink: archtune's chosen model (max drop 0.5 pt on validation)",
         "",
-        "| model | seeds | baseline test % | chosen params | reduction | test % | change pt | "
-        "compute (baseline trainings) | wall s |",
-        "|---|---|---|---|---|---|---|---|---|",
+        *table_head(
+            [
+                "model",
+                "seeds",
+                "baseline test %",
+                "chosen params",
+                "reduction",
+                "test %",
+                "change pt",
+                "compute (baseline trainings)",
+                "wall s",
+            ]
+        ),
     ]
     for model in MODELS:
         mine = [r for r in rows if r["model"] == model and r["method"] == "archtune (chosen)"]
@@ -298,9 +310,20 @@ def table(rows: list[dict[str, str]]) -> str:
         "",
         "## shrink: at each target, the same parameters, baseline weights, recipe and epochs",
         "",
-        "| model | target | params | FLOPs (archtune / TP / uniform) | epochs | archtune test % | "
-        "Torch-Pruning test % | uniform test % | archtune - TP pt | archtune - uniform pt |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        *table_head(
+            [
+                "model",
+                "target",
+                "params",
+                "FLOPs (archtune / TP / uniform)",
+                "epochs",
+                "archtune test %",
+                "Torch-Pruning test %",
+                "uniform test %",
+                "archtune - TP pt",
+                "archtune - uniform pt",
+            ]
+        ),
     ]
     for model in MODELS:
         for target in TARGETS:

@@ -20,9 +20,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks._table import table_head
+
 VARIANTS: dict[str, dict[str, Any]] = {
     "progressive": {"strategy": "progressive"},
-    "sampler": {"strategy": "sampler", "trials": 32},
+    "sampler": {"strategy": "sampler", "n_trials": 32},
     "distill": {"strategy": "progressive", "distill": True},
 }
 
@@ -36,7 +38,7 @@ def run(variant: str, seed: int, work: Path) -> dict[str, Any]:
         "cnn-32-64-64",
         "mnist-sample",
         seed=seed,
-        workers=2,
+        n_workers=2,
         output=work / "chosen.onnx",
         log=lambda line: print(f"  {variant} seed {seed}: {line}", file=sys.stderr),
         **VARIANTS[variant],
@@ -64,11 +66,16 @@ def main() -> None:
         for seed in range(args.seeds):
             with tempfile.TemporaryDirectory() as tmp:
                 rows.append(run(variant, seed, Path(tmp)))
-    print(
-        "| variant | seeds | chosen reduction | change on test pt | max reduction within 0.5 pt "
-        "on test | compute (baseline trainings) | wall s |"
-    )
-    print("|---|---|---|---|---|---|---|")
+    head = [
+        "variant",
+        "seeds",
+        "chosen reduction",
+        "change on test pt",
+        "max reduction within 0.5 pt on test",
+        "compute (baseline trainings)",
+        "wall s",
+    ]
+    print("\n".join(table_head(head)))
     for variant in args.variants.split(","):
         mine = [r for r in rows if r["variant"] == variant]
         print(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -32,3 +34,39 @@ def cli_env(tmp_path: Path) -> dict[str, str]:
     env["ARCHTUNE_TEST_MARKERS"] = str(tmp_path)
     env["COLUMNS"] = "200"
     return env
+
+
+def ray_processes() -> list[str]:
+    """Ray's daemons running on this machine (``raylet``, ``gcs_server``)."""
+    import subprocess
+
+    found = subprocess.run(
+        ["pgrep", "-af", "raylet|gcs_server"], capture_output=True, text=True, check=False
+    ).stdout.splitlines()
+    return [line for line in found if "pgrep" not in line]
+
+
+@pytest.fixture(scope="module")
+def local_ray() -> Iterator[None]:
+    """One small local Ray for a module (2 CPUs on 127.0.0.1; its workers import the tests'
+    modules and archtune's source); no Ray process of ours may outlive it."""
+    ray = pytest.importorskip("ray", reason="needs ray (pip install 'archtune[ray]')")
+    os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
+    paths = [TESTS_DIR, TESTS_DIR / "execution", TESTS_DIR / "interop", REPO_ROOT / "src"]
+    others = set(ray_processes())  # another user's Ray on this machine is not ours to judge
+    ray.init(
+        num_cpus=2,
+        include_dashboard=False,
+        _node_ip_address="127.0.0.1",
+        runtime_env={"env_vars": {"PYTHONPATH": os.pathsep.join(map(str, paths))}},
+        logging_level="WARNING",
+    )
+    try:
+        yield
+    finally:
+        ray.shutdown()
+    deadline = time.monotonic() + 30
+    while set(ray_processes()) - others and time.monotonic() < deadline:
+        time.sleep(0.5)
+    stray = set(ray_processes()) - others
+    assert not stray, f"stray Ray processes: {sorted(stray)}"

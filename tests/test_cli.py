@@ -141,7 +141,7 @@ def test_show_lists_the_best_the_counts_and_each_failure(
         (
             {"sampler": "bayes"},
             "sampler must be one of 'auto', 'random', 'tpe', 'gp', 'light-gp', 'cmaes', "
-            "'nsga2', 'qmc' or 'grid', got 'bayes'",
+            "'nsga2', 'qmc', 'grid' or 'bruteforce', got 'bayes'",
         ),
         ({"objectives": {"score": "up"}}, "objectives.score must be max or min, got 'up'"),
         (
@@ -154,7 +154,7 @@ def test_show_lists_the_best_the_counts_and_each_failure(
         ),
         (  # brackets in a message are text, not Rich markup (as in `archtune[report]`)
             {"sampler": "[report]"},
-            "'nsga2', 'qmc' or 'grid', got '[report]'",
+            "'nsga2', 'qmc', 'grid' or 'bruteforce', got '[report]'",
         ),
     ],
 )

@@ -9,7 +9,7 @@ import archtune
 import stopped_objectives as sobj
 from archtune import Float
 from archtune.search import Objectives, StudyView
-from archtune.search._scheduler import TrialPhase
+from archtune.search._scheduler_base import TrialPhase
 from archtune.search._stopped import capped_value, told_values
 
 

@@ -24,6 +24,7 @@ from archtune._errors import (
     StudyStateError,
 )
 from archtune._reporter import CheckpointReporter, Decision, NullReporter, Reporter
+from archtune._version import __version__
 from archtune.space import Choice, Fixed, Float, Int, Space
 
 if TYPE_CHECKING:  # what the lazy names below are, for type checkers and IDEs
@@ -33,7 +34,6 @@ if TYPE_CHECKING:  # what the lazy names below are, for type checkers and IDEs
     from archtune.search import TuneResult
     from archtune.shrinking import ShrinkResult, shrink
 
-__version__ = "0.1.0"
 
 __all__ = [
     "ArchtuneError",

@@ -6,8 +6,20 @@ import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import optuna
+
+from archtune._errors import ConfigError
 from archtune.config import build_experiment
-from archtune.search import Driver, ProgressSink, TuneResult
+from archtune.execution import EXECUTOR_NAMES, BaseExecutor
+from archtune.search import (
+    SAMPLER_NAMES,
+    SCHEDULER_NAMES,
+    BaseScheduler,
+    Driver,
+    Experiment,
+    ProgressSink,
+    TuneResult,
+)
 from archtune.space import Param, Space
 
 __all__ = ["tune"]
@@ -36,10 +48,10 @@ def tune(
     timeout: str | float | None = None,
     trial_timeout: str | float | None = None,
     max_total_steps: int | None = None,
-    sampler: str = "auto",
-    scheduler: str | Mapping[str, Any] = "auto",
+    sampler: str | optuna.samplers.BaseSampler = "auto",
+    scheduler: str | Mapping[str, Any] | BaseScheduler = "auto",
     constraints: Mapping[str, Any] | None = None,
-    executor: str = "local",
+    executor: str | BaseExecutor = "local",
     address: str | None = None,
     resources: Mapping[str, float] | None = None,
     storage: str | None = None,
@@ -80,11 +92,18 @@ def tune(
         max_total_steps: A budget of steps (epochs) over all trials: a trial starts only if it
             fits at full length (``scheduler`` ``max_steps``, or the fixed epochs of built-in
             training) beside the running ones.
-        sampler: ``auto``, ``random``, ``tpe``, ``gp``, ``cmaes``, ``nsga2``, ``qmc`` or ``grid``.
-        scheduler: Early stopping: ``auto`` (MO-ASHA for several objectives, ASHA for one),
-            ``none``, ``median``, ``asha``, ``hyperband``, ``moasha``, or a mapping with
-            ``name``, ``eta``, ``min_steps``, ``max_steps`` and ``guard``.
-        executor: ``local`` (processes on this machine) or ``ray`` (actors on a Ray cluster).
+        sampler: A name of :data:`archtune.search.SAMPLER_NAMES` (``auto``, ``random``,
+            ``tpe``, ``gp``, ``light-gp``, ``cmaes``, ``nsga2``, ``qmc``, ``grid``,
+            ``bruteforce``), or an Optuna sampler instance (``optuna.samplers.BaseSampler``),
+            used as it is: ``seed`` does not reseed it.
+        scheduler: Early stopping: a name of :data:`archtune.search.SCHEDULER_NAMES` (``auto``:
+            MO-ASHA for several objectives, ASHA for one; ``none``, ``median``, ``asha``,
+            ``hyperband``, ``moasha``, ``pbt``), a mapping with ``name``, ``eta``,
+            ``min_steps``, ``max_steps`` and ``guard``, or a
+            :class:`~archtune.search.BaseScheduler` instance.
+        executor: ``local`` (processes on this machine), ``ray`` (actors on a Ray cluster),
+            or a :class:`~archtune.execution.BaseExecutor` instance (``n_workers``,
+            ``address`` and ``resources`` are then its own business).
         address: ``executor="ray"``: the cluster (``auto``, ``host:port``); none starts one.
         resources: ``executor="ray"``: per trial, ``{"cpus": 1, "gpus": 0}``.
         storage: An Optuna storage URL such as ``"sqlite:///archtune.db"``; in memory if ``None``.
@@ -132,10 +151,10 @@ def tune(
             "max_consecutive_failures": max_consecutive_failures,
         },
         "workers": n_workers,
-        "sampler": sampler,
-        "scheduler": scheduler,
+        "sampler": _name_or_instance(sampler, optuna.samplers.BaseSampler, "sampler", "auto"),
+        "scheduler": _scheduler_setting(scheduler),
         "constraints": constraints,
-        "executor": executor,
+        "executor": _name_or_instance(executor, BaseExecutor, "executor", "local"),
         "address": address,
         "resources": resources,
         "storage": storage,
@@ -156,7 +175,58 @@ def tune(
             experiment,
             starting_points=(*experiment.starting_points, *map(dict, starting_points)),
         )
-    return Driver(experiment, resume=resume, progress=_progress(progress)).run()
+    experiment = _with_instances(experiment, sampler, scheduler, executor)
+    return Driver(
+        experiment,
+        resume=resume,
+        progress=_progress(progress),
+        executor=executor if isinstance(executor, BaseExecutor) else None,
+        scheduler=scheduler if isinstance(scheduler, BaseScheduler) else None,
+    ).run()
+
+
+_NAMES = {"sampler": SAMPLER_NAMES, "scheduler": SCHEDULER_NAMES, "executor": EXECUTOR_NAMES}
+_BASES = {
+    "sampler": "optuna.samplers.BaseSampler",
+    "scheduler": "archtune.search.BaseScheduler",
+    "executor": "archtune.execution.BaseExecutor",
+}
+
+
+def _name_or_instance(value: object, base: type, field: str, default: str) -> object:
+    """The name for the config: ``value`` itself, or ``default`` for an instance of ``base``.
+
+    Raises:
+        ConfigError: ``value`` is neither a string nor an instance of ``base``.
+    """
+    if isinstance(value, str):
+        return value
+    if isinstance(value, base):
+        return default
+    names = ", ".join(map(repr, _NAMES[field]))
+    raise ConfigError(
+        f"tune(): {field} must be one of {names} or an instance of {_BASES[field]}, got {value!r}"
+    )
+
+
+def _scheduler_setting(scheduler: object) -> object:
+    if isinstance(scheduler, Mapping):
+        return scheduler
+    return _name_or_instance(scheduler, BaseScheduler, "scheduler", "none")
+
+
+def _with_instances(
+    experiment: Experiment, sampler: object, scheduler: object, executor: object
+) -> Experiment:
+    """The experiment with the caller's instances, recorded in the study by class name."""
+    if isinstance(sampler, optuna.samplers.BaseSampler):
+        experiment = dataclasses.replace(experiment, sampler=sampler)
+    if isinstance(scheduler, BaseScheduler):
+        spec = dataclasses.replace(experiment.scheduler, name=type(scheduler).__name__)
+        experiment = dataclasses.replace(experiment, scheduler=spec)
+    if isinstance(executor, BaseExecutor):
+        experiment = dataclasses.replace(experiment, executor=type(executor).__name__)
+    return experiment
 
 
 def _progress(progress: ProgressSink | bool | None) -> ProgressSink | None:

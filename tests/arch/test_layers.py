@@ -40,7 +40,7 @@ from archtune.arch import (
     layer_kinds,
     list_builtin_networks,
 )
-from archtune.arch._strategies import networks
+from archtune.testing._strategies import networks
 
 ONE_OF_EACH: tuple[Layer, ...] = (
     Dense(4, activation="gelu", use_bias=False),

@@ -33,9 +33,9 @@ from archtune.arch import (  # noqa: E402
     Residual,
     TransformerBlock,
 )
-from archtune.arch._strategies import FAMILIES, networks  # noqa: E402
 from archtune.backends.keras import build_model  # noqa: E402
 from archtune.backends.torch import build_module  # noqa: E402
+from archtune.testing._strategies import NETWORK_KINDS, networks  # noqa: E402
 
 torch.set_num_threads(1)
 
@@ -154,7 +154,7 @@ def _inputs(network: Network, seed: int) -> np.ndarray:
     return rng.standard_normal((3, *network.input_shape)).astype(np.float32)
 
 
-@pytest.mark.parametrize("family", FAMILIES)
+@pytest.mark.parametrize("family", NETWORK_KINDS)
 def test_keras_model_computes_what_the_torch_module_computes(family: str) -> None:
     @settings(
         max_examples=15,

@@ -19,9 +19,9 @@ keras = pytest.importorskip("keras")
 
 from archtune._errors import ConfigError  # noqa: E402
 from archtune.arch import GRU, LSTM, BatchNorm, Flatten, Head, Network  # noqa: E402
-from archtune.arch._strategies import FAMILIES, networks  # noqa: E402
 from archtune.backends.keras import KerasBackend  # noqa: E402
 from archtune.backends.torch import TorchBackend, build_module  # noqa: E402
+from archtune.testing._strategies import NETWORK_KINDS, networks  # noqa: E402
 
 torch.set_num_threads(1)
 
@@ -51,7 +51,7 @@ def _predict(backend: Any, model: Any, x: np.ndarray) -> np.ndarray:
     return out
 
 
-@pytest.mark.parametrize("family", FAMILIES)
+@pytest.mark.parametrize("family", NETWORK_KINDS)
 def test_a_state_moves_between_the_backends_with_the_same_outputs(family: str) -> None:
     torch_backend, keras_backend = TorchBackend(), KerasBackend()
 

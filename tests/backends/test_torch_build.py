@@ -34,9 +34,9 @@ from archtune.arch import (
     infer_shapes,
     list_builtin_networks,
 )
-from archtune.arch._strategies import FAMILIES, networks
 from archtune.backends import torch as torch_backend
 from archtune.backends.torch import build_module
+from archtune.testing._strategies import NETWORK_KINDS, networks
 
 torch = pytest.importorskip("torch")
 
@@ -78,7 +78,7 @@ def test_reference_networks(name: str) -> None:
     assert module.network is network
 
 
-@pytest.mark.parametrize("family", FAMILIES)
+@pytest.mark.parametrize("family", NETWORK_KINDS)
 @settings(
     max_examples=12,
     deadline=None,
@@ -272,7 +272,7 @@ def test_infeasible_network_is_not_built() -> None:
 
 @pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
-@pytest.mark.parametrize("family", FAMILIES)
+@pytest.mark.parametrize("family", NETWORK_KINDS)
 @settings(max_examples=5, deadline=None, derandomize=True, database=None)
 @given(data=st.data())
 def test_cuda_module_computes_what_the_cpu_module_does(family: str, data: st.DataObject) -> None:

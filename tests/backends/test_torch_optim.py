@@ -8,8 +8,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from archtune.backends.torch._lr_schedule import make_lr_scheduler  # noqa: E402
 from archtune.backends.torch._optim import make_optimizer  # noqa: E402
-from archtune.backends.torch._schedule import make_scheduler  # noqa: E402
 from archtune.recipe import OPTIMIZERS, LRSchedule, Recipe  # noqa: E402
 
 torch.set_num_threads(1)
@@ -136,7 +136,7 @@ def test_frozen_parameters_are_left_out() -> None:
 def test_scheduler_sets_the_schedules_rate_before_every_step(recipe: Recipe) -> None:
     model = Quadratic()
     opt = make_optimizer(model, recipe)
-    sched = make_scheduler(opt, recipe, steps_per_epoch=4)
+    sched = make_lr_scheduler(opt, recipe, steps_per_epoch=4)
     reference = LRSchedule(recipe, steps_per_epoch=4)
     for step in range(12):
         assert opt.param_groups[0]["lr"] == pytest.approx(reference.lr_at(step))
@@ -149,12 +149,21 @@ def test_scheduler_sets_the_schedules_rate_before_every_step(recipe: Recipe) -> 
 def test_scheduler_plateau_lowers_the_rate_after_patience() -> None:
     recipe = Recipe(lr=0.1, schedule="plateau", plateau_patience=2, plateau_factor=0.5)
     opt = make_optimizer(Quadratic(), recipe)
-    sched = make_scheduler(opt, recipe, steps_per_epoch=1)
+    sched = make_lr_scheduler(opt, recipe, steps_per_epoch=1)
     for loss, expected in [(1.0, 0.1), (1.0, 0.1), (1.0, 0.05), (0.5, 0.05), (0.6, 0.05)]:
         sched.step()
         sched.end_epoch(loss)
         assert opt.param_groups[0]["lr"] == pytest.approx(expected)
-    restored = make_scheduler(make_optimizer(Quadratic(), recipe), recipe, steps_per_epoch=1)
+    restored = make_lr_scheduler(make_optimizer(Quadratic(), recipe), recipe, steps_per_epoch=1)
     restored.load_state_dict(sched.state_dict())
     assert restored.lr == pytest.approx(0.05)
     assert restored.step_count == 5
+
+
+def test_the_old_lr_scheduler_names_still_work_with_a_deprecation_warning() -> None:
+    import archtune.backends.torch as backend
+
+    with pytest.warns(DeprecationWarning, match="make_scheduler is deprecated"):
+        assert backend.make_scheduler is make_lr_scheduler
+    with pytest.warns(DeprecationWarning, match="StepScheduler is deprecated"):
+        assert backend.StepScheduler is backend.StepLRScheduler

@@ -271,7 +271,7 @@ def _spy_on_steps(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     from archtune.backends.torch import _train
 
     seen: list[dict[str, Any]] = []
-    make = _train.make_scheduler
+    make = _train.make_lr_scheduler
 
     def spying(optimizer: Any, recipe: Recipe, **kwargs: Any) -> Any:
         criterion = kwargs["criterion"]
@@ -289,7 +289,7 @@ def _spy_on_steps(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
         optimizer.register_step_pre_hook(record)
         return make(optimizer, recipe, **kwargs)
 
-    monkeypatch.setattr(_train, "make_scheduler", spying)
+    monkeypatch.setattr(_train, "make_lr_scheduler", spying)
     return seen
 
 

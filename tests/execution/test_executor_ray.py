@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from unittest.mock import ANY
@@ -21,41 +19,7 @@ from archtune.testing._executor import ExecutorConformance
 
 ray = pytest.importorskip("ray", reason="the Ray executor needs ray (pip install 'archtune[ray]')")
 
-pytestmark = [pytest.mark.ray, pytest.mark.integration]
-
-HERE = str(Path(__file__).parent)
-TESTS = str(Path(__file__).parent.parent)  # pbt_objectives
-
-
-@pytest.fixture(scope="module", autouse=True)
-def local_ray() -> Iterator[None]:
-    """One small local Ray for the module; the executors join it and leave it running."""
-    os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
-    ray.init(
-        num_cpus=2,
-        include_dashboard=False,
-        _node_ip_address="127.0.0.1",
-        runtime_env={"env_vars": {"PYTHONPATH": os.pathsep.join([HERE, TESTS])}},
-        logging_level="WARNING",
-    )
-    try:
-        yield
-    finally:
-        ray.shutdown()
-    # No Ray process of ours may outlive the tests (this module's Ray, or one a CLI run started).
-    deadline = time.monotonic() + 30
-    while _ray_processes() and time.monotonic() < deadline:
-        time.sleep(0.5)
-    assert not _ray_processes(), f"stray Ray processes: {_ray_processes()}"
-
-
-def _ray_processes() -> list[str]:
-    import subprocess
-
-    found = subprocess.run(
-        ["pgrep", "-af", "raylet|gcs_server"], capture_output=True, text=True
-    ).stdout.splitlines()
-    return [line for line in found if "pgrep" not in line]
+pytestmark = [pytest.mark.ray, pytest.mark.integration, pytest.mark.usefixtures("local_ray")]
 
 
 class TestRayExecutor(ExecutorConformance):

@@ -6,10 +6,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from archtune.arch import Network
-from archtune.arch._strategies import networks
+from archtune.backends._slots import parameter_slots
 from archtune.interop import UnsupportedLayerError
 from archtune.interop._graph import Fork, Graph, Op, linearize
-from archtune.interop._state import parameter_slots
+from archtune.testing._strategies import networks
 
 torch = pytest.importorskip("torch")
 

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +23,6 @@ from archtune.interop import ConversionWarning  # noqa: E402
 from archtune.interop import raytune as at  # noqa: E402
 from archtune.interop._ray_objective import RayTrainableObjective  # noqa: E402
 from archtune.interop._raytune_space import convert_ray_tune  # noqa: E402
-
-HERE = Path(__file__).parent
-SRC = HERE.parent.parent / "src"
 
 CONVERSIONS: list[tuple[str, Any, dict[str, Any]]] = [
     ("uniform", tune.uniform(-1, 2), {"type": "float", "low": -1.0, "high": 2.0}),
@@ -207,35 +201,6 @@ def test_archtunes_scheduler_stops_trainables_early() -> None:
 
 
 # -- the same trainable under real Ray Tune and under archtune --------------------------------
-
-
-@pytest.fixture
-def local_ray() -> Iterator[None]:
-    ray = pytest.importorskip("ray")
-    os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
-    ray.init(
-        num_cpus=2,
-        include_dashboard=False,
-        _node_ip_address="127.0.0.1",
-        runtime_env={"env_vars": {"PYTHONPATH": f"{HERE}{os.pathsep}{SRC}"}},
-        logging_level="WARNING",
-    )
-    try:
-        yield
-    finally:
-        ray.shutdown()
-    deadline = time.monotonic() + 30
-    while _ray_processes() and time.monotonic() < deadline:
-        time.sleep(0.5)
-
-
-def _ray_processes() -> list[str]:
-    import subprocess
-
-    found = subprocess.run(
-        ["pgrep", "-af", "raylet|gcs_server"], capture_output=True, text=True
-    ).stdout.splitlines()
-    return [line for line in found if "pgrep" not in line]
 
 
 @pytest.mark.ray

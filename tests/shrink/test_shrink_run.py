@@ -45,7 +45,7 @@ def small_shrink(tmp_path_factory: pytest.TempPathFactory) -> tuple[ShrinkResult
         output=tmp / "out" / "small.onnx",
         epochs=EPOCHS,
         budget=BUDGET,
-        workers=WORKERS,
+        n_workers=WORKERS,
         storage=f"sqlite:///{tmp / 's.db'}",
         models_dir=tmp / "models",
     )
@@ -114,7 +114,7 @@ def test_resume_reuses_every_recorded_model(small_shrink: tuple[ShrinkResult, Pa
         output=tmp / "out" / "again.onnx",
         epochs=EPOCHS,
         budget=BUDGET,
-        workers=WORKERS,
+        n_workers=WORKERS,
         storage=f"sqlite:///{tmp / 's.db'}",
         models_dir=tmp / "models",
         resume=True,
@@ -190,7 +190,7 @@ def test_shrink_command_json_from_given_weights(
         epochs=EPOCHS,
         budget=6,
         finetune_epochs=1,
-        workers=WORKERS,
+        n_workers=WORKERS,
     )
     document = json.loads(capsys.readouterr().out)
     for key in ("baseline", "chosen"):
@@ -225,6 +225,16 @@ def test_shrink_command_json_from_given_weights(
 def test_bad_arguments(kwargs: dict[str, object], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         shrink("cnn-16-32-32", "mnist-sample", **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("old", "new"), [("workers", "n_workers"), ("trials", "n_trials")])
+def test_the_old_count_names_still_work_with_a_deprecation_warning(old: str, new: str) -> None:
+    # Reaching the argument checks shows the old name's value was taken as the new one's.
+    with (
+        pytest.warns(DeprecationWarning, match=f"{old}= is deprecated; use {new}="),
+        pytest.raises(ConfigError, match=f"{new} must be >= 1, got 0"),
+    ):
+        shrink("cnn-16-32-32", "mnist-sample", strategy="sampler", **{old: 0})  # type: ignore[arg-type]
 
 
 def test_model_that_does_not_fit_the_data() -> None:
@@ -339,7 +349,7 @@ def test_the_sampler_strategy_with_distillation(tmp_path: Path) -> None:
         epochs=1,
         budget=12,
         strategy="sampler",
-        trials=6,
+        n_trials=6,
         distill={"temperature": 2.0, "alpha": 0.5},
         max_drop=0.5,
         output=tmp_path / "s.onnx",

@@ -7,8 +7,16 @@ when used, so ``import archtune.backends`` works with no framework installed.
 
 from __future__ import annotations
 
-from archtune.backends._base import BACKEND_NAMES, BaseBackend, get_backend
+from archtune.backends._base import BACKEND_NAMES, BACKENDS, BackendName, BaseBackend, get_backend
 from archtune.backends._distill import Distillation
 from archtune.backends._result import FitResult
 
-__all__ = ["BACKEND_NAMES", "BaseBackend", "Distillation", "FitResult", "get_backend"]
+__all__ = [
+    "BACKENDS",
+    "BACKEND_NAMES",
+    "BackendName",
+    "BaseBackend",
+    "Distillation",
+    "FitResult",
+    "get_backend",
+]

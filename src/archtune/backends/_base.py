@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import abc
-import importlib
 import os
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping, Sequence
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Literal
 
 from archtune._errors import ConfigError
 
@@ -20,15 +20,7 @@ if TYPE_CHECKING:
     from archtune.data import Dataset, SplitName
     from archtune.recipe import Recipe
 
-__all__ = ["BACKEND_NAMES", "BaseBackend", "get_backend"]
-
-BACKEND_NAMES = ("torch", "keras")
-
-# name -> (module, class); a backend's module imports its framework only when it is used.
-_REGISTRY = {
-    "torch": ("archtune.backends.torch._backend", "TorchBackend"),
-    "keras": ("archtune.backends.keras._backend", "KerasBackend"),
-}
+__all__ = ["BACKENDS", "BACKEND_NAMES", "BackendName", "BaseBackend", "get_backend"]
 
 
 class BaseBackend(abc.ABC):
@@ -144,15 +136,38 @@ class BaseBackend(abc.ABC):
         """Write an ONNX model whose input is a channels-last batch and output the logits."""
 
 
+def _torch() -> BaseBackend:
+    from archtune.backends.torch._backend import TorchBackend
+
+    return TorchBackend()
+
+
+def _keras() -> BaseBackend:
+    from archtune.backends.keras._backend import KerasBackend
+
+    return KerasBackend()
+
+
+#: Every backend by name: the one table from which :data:`BACKEND_NAMES`, the config's check
+#: and the docs' list derive. A backend's module imports its framework only when it is built.
+BACKENDS: Mapping[str, Callable[[], BaseBackend]] = MappingProxyType(
+    {"torch": _torch, "keras": _keras}
+)
+BACKEND_NAMES: tuple[str, ...] = tuple(BACKENDS)
+if TYPE_CHECKING:
+    BackendName = str
+else:
+    BackendName = Literal[BACKEND_NAMES]  # for pydantic: "must be one of 'torch' or 'keras'"
+
+
 def get_backend(name: str) -> BaseBackend:
-    """The backend called ``name`` (``torch`` or ``keras``).
+    """The backend called ``name`` (one of :data:`BACKEND_NAMES`).
 
     Raises:
         ConfigError: an unknown name.
         MissingDependencyError: its framework is not installed (the message says how).
     """
-    if name not in _REGISTRY:
+    factory = BACKENDS.get(name)
+    if factory is None:
         raise ConfigError(f"backend must be one of {', '.join(BACKEND_NAMES)}, got {name!r}")
-    module, cls = _REGISTRY[name]
-    backend: BaseBackend = getattr(importlib.import_module(module), cls)()
-    return backend
+    return factory()

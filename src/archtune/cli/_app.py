@@ -5,14 +5,14 @@ from __future__ import annotations
 import logging
 import signal
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 from rich.logging import RichHandler
-from rich.text import Text
 
 from archtune._errors import ArchtuneError, ConfigError, MissingDependencyError
 from archtune._redact import redact_url
+from archtune.cli._common import check_storage_exists, fail
 from archtune.cli._console import err, out
 from archtune.config import DEFAULT_STORAGE
 
@@ -34,16 +34,6 @@ StorageOption = Annotated[
         help="Optuna storage URL, e.g. sqlite:///archtune.db or postgresql+psycopg://...",
     ),
 ]
-
-
-def _fail(message: str, code: int = 2) -> NoReturn:
-    # The message is plain text: ``archtune[report]`` in it is not Rich markup.
-    err.print(
-        Text.assemble(("archtune: error:", "bold red"), " ", message),
-        highlight=False,
-        soft_wrap=True,
-    )
-    raise typer.Exit(code)
 
 
 def _setup_logging(quiet: bool) -> None:
@@ -127,11 +117,11 @@ def run(
         )
         raise typer.Exit(130) from None
     except TooManyFailuresError as exc:
-        _fail(str(exc), code=1)
+        fail(str(exc), code=1)
     except (ConfigError, MissingDependencyError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     except ArchtuneError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     if json_out:
         from archtune.cli._report_cmds import result_json
 
@@ -139,7 +129,7 @@ def run(
     elif not quiet:
         _print_result(result, experiment.storage or "memory")
     if not result.counts.get("complete"):
-        _fail(_nothing_completed(result, config), code=1)
+        fail(_nothing_completed(result, config), code=1)
 
 
 def _nothing_completed(result: Any, config: Path) -> str:
@@ -183,16 +173,6 @@ def _print_result(result: Any, storage: str) -> None:
         out.print("no trial completed")
 
 
-def _check_storage_exists(storage: str) -> None:
-    """Read-only commands must open the storage, and not create an empty SQLite file."""
-    from archtune.config import check_storage
-
-    try:
-        check_storage(storage, must_exist=True)
-    except ConfigError as exc:
-        _fail(str(exc))
-
-
 @app.command()
 def studies(
     storage: StorageOption = DEFAULT_STORAGE,
@@ -210,7 +190,7 @@ def studies(
     from archtune.cli._tables import counts_line, format_value
     from archtune.search import TuneResult, driver_of
 
-    _check_storage_exists(storage)
+    check_storage_exists(storage)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     names = optuna.get_all_study_names(storage)
     if not names:
@@ -249,11 +229,11 @@ def show(
     from archtune.cli._tables import counts_line, trials_table
     from archtune.search import driver_of, load_result
 
-    _check_storage_exists(storage)
+    check_storage_exists(storage)
     try:
         result = load_result(study, storage)
     except ArchtuneError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     where = redact_url(storage)
     counts = counts_line(result, driver_of(result.study))
     out.print(
@@ -307,7 +287,7 @@ def model(
         network = resolve_network(name, input_shape=input_shape, n_outputs=outputs)
         table, torch_line = summary_table(network)
     except ArchtuneError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     out.print(table)
     out.print(torch_line, highlight=False)
 
@@ -346,7 +326,7 @@ def lr_find(
         if output is not None:
             write_curve(result, output)
     except ArchtuneError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     out.print(
         f"suggested learning rate: {result.suggested_lr:.3g} (rule: {result.rule}; the "
         f"loss was lowest at {result.min_loss_lr:.3g})",
@@ -447,10 +427,10 @@ def shrink(
             distill=distill,
             standardize=standardize,
             train_baseline=train_baseline,
-            trials=trials,
+            n_trials=trials,
             backend=backend,
             storage=storage,
-            workers=workers,
+            n_workers=workers,
             seed=seed,
             resume=resume,
             name=name,
@@ -466,7 +446,7 @@ def shrink(
         )
         raise typer.Exit(130) from None
     except ArchtuneError as exc:
-        _fail(str(exc))
+        fail(str(exc))
 
 
 @app.command()
@@ -491,7 +471,7 @@ def demo(
         err.print("[yellow]interrupted[/]", highlight=False)
         raise typer.Exit(130) from None
     except ArchtuneError as exc:
-        _fail(str(exc))
+        fail(str(exc))
 
 
 @app.command()

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from archtune._errors import ArchtuneError
+from archtune.cli._common import check_storage_exists, fail
 
 __all__ = [
     "dashboard_command",
@@ -19,21 +20,9 @@ __all__ = [
 ]
 
 
-def _fail(message: str, code: int = 2) -> Any:
-    from archtune.cli._app import _fail as fail
-
-    fail(message, code)
-
-
 def _print_json(document: Any) -> None:
     sys.stdout.write(json.dumps(document, indent=2, allow_nan=False) + "\n")
     sys.stdout.flush()
-
-
-def _check_storage(storage: str) -> None:
-    from archtune.cli._app import _check_storage_exists
-
-    _check_storage_exists(storage)
 
 
 def report_command(study: str, storage: str, output: Path | None = None) -> Path:
@@ -42,13 +31,13 @@ def report_command(study: str, storage: str, output: Path | None = None) -> Path
     from archtune.config import check_writable
     from archtune.report import write_report
 
-    _check_storage(storage)
+    check_storage_exists(storage)
     target = output if output is not None else Path(f"{study}-report.html")
     try:
         check_writable(target)
         written = write_report(study, target, storage=storage)
     except ArchtuneError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     out.print(f"report of study {study} written to {written}", highlight=False, soft_wrap=True)
     return written
 
@@ -66,25 +55,23 @@ def export_command(
     from archtune.config import check_writable
     from archtune.report._export import export_trial
 
-    _check_storage(storage)
+    check_storage_exists(storage)
     drop: str | None = None
     if pick is not None and pick[0] is not None:
         if pick[0] != "smallest-within":
-            _fail(
-                f"--pick takes `smallest-within DROP` (e.g. smallest-within 1%), got {pick[0]!r}"
-            )
+            fail(f"--pick takes `smallest-within DROP` (e.g. smallest-within 1%), got {pick[0]!r}")
         drop = pick[1]
     try:
         check_writable(output)  # before the retraining
     except ArchtuneError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     err.print(f"retraining the trial of study {study} ...", highlight=False)
     try:
         done = export_trial(
             study, output, format=format, storage=storage, trial=trial, smallest_within=drop
         )
     except ArchtuneError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     metric_text = ", ".join(
         f"{k} {v:.4g}" for k, v in done.metrics.items() if k.startswith(("val_", "test_"))
     )
@@ -102,7 +89,7 @@ def dashboard_command(storage: str, port: int = 8080) -> None:
     from archtune.cli._console import out
     from archtune.report._dashboard import serve_dashboard
 
-    _check_storage(storage)
+    check_storage_exists(storage)
 
     def announce(url: str) -> None:
         out.print(f"optuna-dashboard on {url} (Ctrl-C to stop)", highlight=False)
@@ -110,7 +97,7 @@ def dashboard_command(storage: str, port: int = 8080) -> None:
     try:
         serve_dashboard(storage, port=port, announce=announce)
     except ArchtuneError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     out.print("dashboard stopped", highlight=False)
 
 
@@ -121,7 +108,7 @@ def studies_json(storage: str) -> None:
     from archtune.report._json import studies_document
     from archtune.search import TuneResult
 
-    _check_storage(storage)
+    check_storage_exists(storage)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     results = [
         TuneResult.from_study(optuna.load_study(study_name=name, storage=storage))
@@ -134,11 +121,11 @@ def show_json(study: str, storage: str, top: int = 10) -> None:
     """Print one study's document (see docs/report.md)."""
     from archtune.search import load_result
 
-    _check_storage(storage)
+    check_storage_exists(storage)
     try:
         result = load_result(study, storage)
     except ArchtuneError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     result_json(result, storage, top=top)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 
@@ -22,27 +22,10 @@ def shrink_command(
     model: str,
     data: str,
     *,
-    max_drop: float = 0.005,
-    objective: str = "params",
-    budget: float = 10.0,
-    epochs: int = 10,
-    finetune_epochs: int | None = None,
-    strategy: str = "progressive",
-    target: float | None = None,
-    distill: bool = False,
-    standardize: bool | None = None,
-    train_baseline: bool | None = None,
-    trials: int = 32,
-    backend: str = "torch",
-    storage: str | None = None,
-    workers: int = 2,
-    seed: int = 0,
-    resume: bool = False,
-    name: str | None = None,
     json_output: bool = False,
-    output: Path | None = None,
     quiet: bool = False,
     report: Path | None = None,
+    **options: Any,
 ) -> None:
     """Run :func:`archtune.shrink` and print the Pareto table, or one JSON document.
 
@@ -50,6 +33,7 @@ def shrink_command(
     recorded in the study (``archtune.baseline``) so the report compares against it.
 
     Progress and step lines go to stderr (none with ``quiet``); the table or the JSON to stdout.
+    ``options`` are :func:`archtune.shrink`'s keyword arguments.
 
     Raises:
         ConfigError: bad input (the caller prints it on one line and exits with 2).
@@ -60,29 +44,7 @@ def shrink_command(
         if not quiet:
             err.print(line, highlight=False, soft_wrap=True)
 
-    result = shrink(
-        model,
-        data,
-        max_drop=max_drop,
-        objective=objective,
-        budget=budget,
-        epochs=epochs,
-        finetune_epochs=finetune_epochs,
-        strategy=strategy,
-        target=target,
-        distill=distill,
-        standardize=standardize,
-        train_baseline=train_baseline,
-        trials=trials,
-        backend=backend,
-        storage=storage,
-        workers=workers,
-        seed=seed,
-        resume=resume,
-        name=name,
-        output=output,
-        log=log,
-    )
+    result = shrink(model, data, log=log, **options)
     if result.storage is not None:
         _record_baseline(result, result.storage)
     if report is not None and result.storage is not None:
@@ -139,7 +101,7 @@ def demo_command(
         DEMO_DATA,
         storage=f"sqlite:///{database}",
         report=Path("shrink-demo-report.html"),
-        workers=workers,
+        n_workers=workers,
         seed=seed,
         json_output=json_output,
         output=output if output is not None else Path("shrink-demo.onnx"),

@@ -6,21 +6,12 @@ from typing import Any
 
 from rich.table import Table
 
-from archtune.search import LeaseState, TrialResult, TuneResult
+from archtune.search import TRIAL_STATUSES, LeaseState, TrialResult, TuneResult
 
 __all__ = ["counts_line", "format_value", "trials_table"]
 
-_STATUS_ORDER = (
-    "complete",
-    "stopped",
-    "paused",
-    "failed",
-    "infeasible",
-    "interrupted",
-    "running",
-    "stalled",
-    "waiting",
-)
+# ``stalled``: RUNNING trials of a driver that is gone (its lease expired), before ``waiting``.
+_STATUS_ORDER = (*TRIAL_STATUSES[:-1], "stalled", *TRIAL_STATUSES[-1:])
 
 
 def format_value(value: Any) -> str:

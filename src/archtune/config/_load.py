@@ -18,7 +18,7 @@ from archtune.config._duration import parse_duration
 from archtune.config._model import ExperimentConfig
 from archtune.execution import ObjectiveRef
 from archtune.search import Constraint, Experiment, Objectives, SchedulerSpec, parse_constraints
-from archtune.space import Fixed, Space
+from archtune.space import Fixed, Float, Space
 from archtune.training._objective import COST_METRICS
 
 if TYPE_CHECKING:
@@ -133,6 +133,8 @@ def build_experiment(
         trial_timeout_s = _timeout(config.budget.trial_timeout, names, "budget.trial_timeout")
         if config.sampler == "grid":
             _check_grid(space, config.budget.trials, names)
+        if config.sampler == "bruteforce":
+            _check_finite(space)
         artifacts = None
         if config.artifacts is not None:
             option = names.get("artifacts", "artifacts")
@@ -289,6 +291,16 @@ def _timeout(value: Any, names: Mapping[str, str], field: str = "budget.timeout"
         return parse_duration(value)
     except ValueError as exc:
         raise ConfigError(f"{names.get(field, field)} {exc}") from None
+
+
+def _check_finite(space: Space) -> None:
+    for name, param in space.items():
+        if isinstance(param, Float) and param.step is None:
+            raise ConfigError(
+                f"space.{name}.step must be set for sampler bruteforce (it tries "
+                "every configuration of a finite space), got a continuous float; set a step "
+                "or use sampler auto"
+            )
 
 
 def _check_grid(space: Space, n_trials: int, names: Mapping[str, str]) -> None:

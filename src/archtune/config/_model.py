@@ -7,6 +7,9 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
+from archtune.arch.families import FAMILIES
+from archtune.backends import BackendName
+from archtune.execution import ExecutorName
 from archtune.search._samplers import SamplerName
 from archtune.search._schedulers import SchedulerName
 
@@ -23,7 +26,7 @@ __all__ = [
 DEFAULT_STORAGE = "sqlite:///archtune.db"
 
 # `model: cnn2d` names a family; any other word names a built-in network.
-_FAMILY_WORDS = ("auto", "mlp", "cnn2d", "cnn1d", "resnet", "rnn", "transformer")
+_FAMILY_WORDS = ("auto", *FAMILIES)
 
 
 def _at_least(minimum: int) -> AfterValidator:
@@ -178,13 +181,13 @@ class ExperimentConfig(BaseModel):
     data: DataConfig | None = None
     model: ModelBlock | None = None
     recipe: RecipeBlock | None = None
-    backend: Literal["torch", "keras"] = "torch"
+    backend: BackendName = "torch"
     budget: BudgetConfig
     workers: Annotated[int, _at_least(1)] = 1
     sampler: SamplerName = "auto"
     scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
     constraints: dict[str, Any] | None = None  # checked by archtune.search.parse_constraints
-    executor: Literal["local", "ray"] = "local"
+    executor: ExecutorName = "local"
     address: str | None = None
     resources: ResourcesConfig = Field(default_factory=ResourcesConfig)
     storage: str | None = DEFAULT_STORAGE  # None: in memory (the Python API's default)

@@ -14,7 +14,13 @@ from __future__ import annotations
 
 from archtune.data._dataset import Dataset, SplitName, Task
 from archtune.data._errors import DatasetError
-from archtune.data._load import DataSpec, absolute_spec, list_datasets, load_dataset
+from archtune.data._load import (
+    DataSpec,
+    absolute_spec,
+    list_datasets,
+    load_cached,
+    load_dataset,
+)
 
 __all__ = [
     "DataSpec",
@@ -24,5 +30,6 @@ __all__ = [
     "Task",
     "absolute_spec",
     "list_datasets",
+    "load_cached",
     "load_dataset",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import importlib
 import numbers
 import os
@@ -217,3 +218,13 @@ def load_dataset(
         task=task,
         max_samples=None if max_samples is None else int(max_samples),
     )
+
+
+@functools.lru_cache(maxsize=4)
+def load_cached(data: tuple[tuple[str, Any], ...]) -> Dataset:
+    """:func:`load_dataset` once per process (workers run many trials on the same data).
+
+    ``data``: its keyword arguments as sorted pairs, the spec under ``dataset``.
+    """
+    kwargs = dict(data)
+    return load_dataset(kwargs.pop("dataset"), **kwargs)

@@ -13,11 +13,22 @@ from archtune.execution._protocol import (
     WorkerLost,
 )
 from archtune.execution._ray import RayExecutor
+from archtune.execution._registry import (
+    EXECUTOR_NAMES,
+    EXECUTORS,
+    ExecutorName,
+    ExecutorRequest,
+    make_executor,
+)
 
 __all__ = [
+    "EXECUTORS",
+    "EXECUTOR_NAMES",
     "ArtifactStore",
     "BaseExecutor",
     "Event",
+    "ExecutorName",
+    "ExecutorRequest",
     "LocalExecutor",
     "ObjectiveRef",
     "RayExecutor",
@@ -26,4 +37,5 @@ __all__ = [
     "TrialError",
     "TrialTask",
     "WorkerLost",
+    "make_executor",
 ]

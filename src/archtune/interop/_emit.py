@@ -21,8 +21,8 @@ from archtune.arch import (
     Shape,
     layer_output_shape,
 )
+from archtune.backends._slots import Array, LayerWeights
 from archtune.interop._errors import UnsupportedLayerError
-from archtune.interop._state import Array, LayerWeights
 
 __all__ = ["Emitter"]
 

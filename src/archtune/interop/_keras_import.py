@@ -37,11 +37,11 @@ from archtune.arch import (
     infer_output_shape,
     residual_projection,
 )
+from archtune.backends._slots import Array, LayerWeights, state_dict
 from archtune.interop._emit import Emitter, as_array
 from archtune.interop._errors import UnsupportedLayerError
 from archtune.interop._graph import Fork, Graph, Op, Step, linearize, split_fork
 from archtune.interop._imported import ImportedModel
-from archtune.interop._state import Array, LayerWeights, state_dict
 
 __all__ = ["SUPPORTED_KERAS_LAYERS", "from_keras"]
 

@@ -7,7 +7,6 @@ configuration, trains the compiled Keras model and reports every epoch to the dr
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -21,14 +20,6 @@ if TYPE_CHECKING:
     from archtune.data import Dataset
 
 __all__ = ["KerasBuildObjective", "reporter_callback"]
-
-
-@functools.lru_cache(maxsize=4)
-def _load(spec: Any, options: tuple[tuple[str, Any], ...]) -> Dataset:
-    """Load a dataset once per worker process."""
-    from archtune.data import load_dataset
-
-    return load_dataset(spec, **dict(options))
 
 
 def reporter_callback(keras: Any, reporter: Reporter) -> Any:
@@ -90,11 +81,11 @@ class KerasBuildObjective:
         return ObjectiveRef(self.build).load()
 
     def _dataset(self) -> Dataset:
-        from archtune.data import Dataset
+        from archtune.data import Dataset, load_cached
 
         if isinstance(self.data, Dataset):
             return self.data
-        return _load(self.data, self.data_options)
+        return load_cached((("dataset", self.data), *self.data_options))
 
     def __call__(
         self, config: Mapping[str, Any], reporter: Reporter | None = None
@@ -105,7 +96,7 @@ class KerasBuildObjective:
             ObjectiveError: ``build`` does not return a compiled Keras model (the study stops:
                 every trial would fail the same way).
         """
-        from archtune.interop.kerastuner import HyperParameters
+        from archtune.interop._kt_hyperparameters import HyperParameters
 
         keras = require("keras", extra="keras", feature="tune_builder")
         reporter = reporter if reporter is not None else NullReporter()

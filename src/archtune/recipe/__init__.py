@@ -1,7 +1,7 @@
 """Training recipes: initialisation, optimizer, learning rate and schedule, batch size.
 
-This package imports no deep-learning framework. :func:`find_lr` (the LR range test) runs on
-the PyTorch backend and imports it only when called.
+This package imports no deep-learning framework. The LR range test is
+:func:`archtune.backends.torch.find_lr`; ``archtune.recipe.find_lr`` is a deprecated alias.
 
 Example:
     >>> from archtune.recipe import Recipe, default_recipe_space
@@ -11,7 +11,7 @@ Example:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from archtune.recipe._errors import DivergedError, InvalidRecipeError
 from archtune.recipe._recipe import (
@@ -25,9 +25,6 @@ from archtune.recipe._recipe import (
 )
 from archtune.recipe._schedule import LRSchedule
 from archtune.recipe._space import default_recipe_space
-
-if TYPE_CHECKING:
-    from archtune.backends.torch._lr_find import LRFinderResult
 
 __all__ = [
     "BIAS_INITS",
@@ -45,16 +42,21 @@ __all__ = [
 ]
 
 
-def find_lr(module: Any, dataset: Any, recipe: Recipe, **kwargs: Any) -> LRFinderResult:
-    """Run the LR range test on a PyTorch module (imports torch on first use).
-
-    See :func:`archtune.backends.torch._lr_find.find_lr` for the arguments and the rule that
-    picks the suggested rate.
+def find_lr(module: Any, dataset: Any, recipe: Recipe, **kwargs: Any) -> Any:
+    """Deprecated alias of :func:`archtune.backends.torch.find_lr` (the LR range test).
 
     Raises:
         MissingDependencyError: PyTorch is not installed.
     """
+    import warnings
+
     from archtune._imports import require
+
+    warnings.warn(
+        "archtune.recipe.find_lr is deprecated; use archtune.backends.torch.find_lr",
+        DeprecationWarning,
+        stacklevel=2,
+    )
 
     require("torch", extra="torch", feature="the LR range test (find_lr)")
     from archtune.backends.torch._lr_find import find_lr as _find_lr

@@ -178,7 +178,7 @@ def _raw_rows(objective: Any, dataset: Dataset, rows: slice) -> npt.NDArray[np.f
     if dataset.x_mean is None:
         raw_x = dataset.split("test" if dataset.n_test else "val")[0]
     else:
-        from archtune.training._objective import load_cached
+        from archtune.data import load_cached
 
         data = dict(objective.data) | {"standardize": False}
         raw = load_cached(tuple(sorted(data.items())))
@@ -454,7 +454,7 @@ def _retrain(
 ) -> tuple[Any, Any, dict[str, float], Dataset]:
     """Train the trial's network again on its recipe, as its worker did."""
     from archtune.backends import get_backend
-    from archtune.training._objective import load_cached
+    from archtune.data import load_cached
 
     backend = get_backend(objective.backend)
     network = objective.model.build(config)

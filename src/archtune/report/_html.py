@@ -19,19 +19,12 @@ from archtune.report._shrink import (
     spent_text,
 )
 from archtune.report._summary import Summary
+from archtune.search import TRIAL_STATUSES
 
 __all__ = ["render_html"]
 
-_STATES = (
-    ("complete", "complete"),
-    ("stopped", "stopped early"),
-    ("paused", "paused (population-based training)"),
-    ("infeasible", "infeasible"),
-    ("failed", "failed"),
-    ("interrupted", "interrupted"),
-    ("running", "running"),
-    ("waiting", "waiting"),
-)
+_LABELS = {"stopped": "stopped early", "paused": "paused (population-based training)"}
+_STATES = tuple((status, _LABELS.get(status, status)) for status in TRIAL_STATUSES)
 
 _CSS = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }

@@ -12,7 +12,13 @@ from archtune.search._experiment import Experiment
 from archtune.search._lease import LeaseState, driver_of
 from archtune.search._median import MedianScheduler
 from archtune.search._objectives import Direction, Objectives
-from archtune.search._result import TrialResult, TuneResult, load_result
+from archtune.search._result import (
+    TRIAL_STATUSES,
+    TrialResult,
+    TrialStatus,
+    TuneResult,
+    load_result,
+)
 from archtune.search._rung_guard import RungGuard
 from archtune.search._rung_schedulers import (
     ASHAScheduler,
@@ -20,14 +26,29 @@ from archtune.search._rung_schedulers import (
     MOASHAScheduler,
     rung_levels,
 )
-from archtune.search._samplers import SAMPLER_NAMES, choose_sampler, make_sampler
-from archtune.search._scheduler import BaseScheduler, NoScheduler, StudyView
-from archtune.search._schedulers import SCHEDULER_NAMES, SchedulerSpec, make_scheduler
+from archtune.search._samplers import (
+    SAMPLER_NAMES,
+    SAMPLERS,
+    SamplerRequest,
+    choose_sampler,
+    make_sampler,
+)
+from archtune.search._scheduler_base import BaseScheduler, NoScheduler, StudyView
+from archtune.search._schedulers import (
+    SCHEDULER_NAMES,
+    SCHEDULERS,
+    SchedulerRequest,
+    SchedulerSpec,
+    make_scheduler,
+)
 
 __all__ = [
     "MAX_INFEASIBLE_IN_ROW",
+    "SAMPLERS",
     "SAMPLER_NAMES",
+    "SCHEDULERS",
     "SCHEDULER_NAMES",
+    "TRIAL_STATUSES",
     "ASHAScheduler",
     "BaseScheduler",
     "Constraint",
@@ -43,10 +64,13 @@ __all__ = [
     "Objectives",
     "ProgressSink",
     "RungGuard",
+    "SamplerRequest",
+    "SchedulerRequest",
     "SchedulerSpec",
     "StudyView",
     "TooManyFailuresError",
     "TrialResult",
+    "TrialStatus",
     "TuneResult",
     "choose_sampler",
     "driver_of",

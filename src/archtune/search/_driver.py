@@ -27,13 +27,13 @@ from archtune.execution import (
     ArtifactStore,
     BaseExecutor,
     Event,
-    LocalExecutor,
-    RayExecutor,
+    ExecutorRequest,
     Report,
     TrialDone,
     TrialError,
     TrialTask,
     WorkerLost,
+    make_executor,
 )
 from archtune.search import _attrs as attrs
 from archtune.search._artifacts import artifact_folder
@@ -43,7 +43,7 @@ from archtune.search._lease import Lease, lease_ttl
 from archtune.search._pbt import PopulationScheduler, Segment
 from archtune.search._ranking import dominates_or_equals
 from archtune.search._result import TuneResult
-from archtune.search._scheduler import BaseScheduler, StudyView, TrialPhase
+from archtune.search._scheduler_base import BaseScheduler, StudyView, TrialPhase
 from archtune.search._schedulers import make_scheduler
 from archtune.search._stopped import told_values
 from archtune.search._study import fail_running, open_study, requeue
@@ -832,13 +832,8 @@ class Driver:
 
 def _make_executor(experiment: Experiment) -> BaseExecutor:
     """The executor the experiment names."""
-    if experiment.executor == "ray":
-        return RayExecutor(
-            experiment.n_workers,
-            address=experiment.address,
-            resources=dict(experiment.resources),
-        )
-    return LocalExecutor(experiment.n_workers)
+    request = ExecutorRequest(experiment.n_workers, experiment.address, experiment.resources)
+    return make_executor(experiment.executor, request)
 
 
 def _seconds(value: float | None) -> str:

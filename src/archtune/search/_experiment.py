@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from archtune.execution import ObjectiveRef
 from archtune.search._constraints import Constraint
@@ -12,6 +12,9 @@ from archtune.search._objectives import Objectives
 from archtune.search._samplers import choose_sampler
 from archtune.search._schedulers import SchedulerSpec
 from archtune.space import Space
+
+if TYPE_CHECKING:
+    import optuna
 
 __all__ = ["Experiment"]
 
@@ -38,7 +41,7 @@ class Experiment:
         max_consecutive_failures: Stop after this many user failures in a row.
         max_retries: Reruns of a trial whose worker died before it is marked failed for good.
         n_workers: Trials that run at once.
-        sampler: A name from :data:`archtune.search.SAMPLER_NAMES`.
+        sampler: A name from :data:`archtune.search.SAMPLER_NAMES`, or an Optuna sampler.
         storage: An Optuna storage URL (``None``: in memory).
         artifacts: The folder under which the study keeps its trials' checkpoints (an absolute
             path; ``None``: beside an SQLite file, else checkpoints are off; see
@@ -70,7 +73,7 @@ class Experiment:
     max_consecutive_failures: int = 5
     max_retries: int = 1
     n_workers: int = 1
-    sampler: str = "auto"
+    sampler: str | optuna.samplers.BaseSampler = "auto"
     storage: str | None = None
     artifacts: str | None = None
     seed: int | None = None
@@ -86,6 +89,8 @@ class Experiment:
 
     def resolved_sampler(self) -> str:
         """The sampler's name, with what ``auto`` picked: ``"auto: tpe (why)"``."""
+        if not isinstance(self.sampler, str):
+            return f"{type(self.sampler).__name__} (an instance)"
         if self.sampler != "auto":
             return self.sampler
         name, reason = choose_sampler(

@@ -7,7 +7,7 @@ import statistics
 
 from archtune._reporter import Decision
 from archtune.search._rung_guard import RungGuard
-from archtune.search._scheduler import BaseScheduler, StudyView
+from archtune.search._scheduler_base import BaseScheduler, StudyView
 
 __all__ = ["MedianScheduler"]
 

@@ -35,7 +35,7 @@ from optuna.trial import FrozenTrial, TrialState
 from archtune._reporter import Decision
 from archtune.search import _attrs as attrs
 from archtune.search._objectives import Objectives
-from archtune.search._scheduler import BaseScheduler, StudyView
+from archtune.search._scheduler_base import BaseScheduler, StudyView
 from archtune.space import Choice, Fixed, Float, Int, Space
 
 __all__ = [

@@ -6,7 +6,7 @@ import contextlib
 import os
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
@@ -18,7 +18,7 @@ from archtune.search._objectives import Objectives
 from archtune.search._ranking import non_dominated
 from archtune.space import Space
 
-__all__ = ["TrialResult", "TuneResult", "load_result"]
+__all__ = ["TRIAL_STATUSES", "TrialResult", "TrialStatus", "TuneResult", "load_result"]
 
 TrialStatus = Literal[
     "complete",
@@ -30,6 +30,8 @@ TrialStatus = Literal[
     "running",
     "waiting",
 ]
+#: Every status a trial can have, in the order tables list them (CLI, HTML report).
+TRIAL_STATUSES: tuple[TrialStatus, ...] = get_args(TrialStatus)
 
 
 @dataclass(frozen=True)

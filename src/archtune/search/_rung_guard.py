@@ -29,7 +29,7 @@ import logging
 from dataclasses import dataclass, field
 
 from archtune.search._ranking import kendall_tau
-from archtune.search._scheduler import StudyView
+from archtune.search._scheduler_base import StudyView
 
 __all__ = ["RungGuard"]
 

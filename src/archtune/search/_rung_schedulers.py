@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from archtune._reporter import WARMUP_METRIC, Decision
 from archtune.search._ranking import pareto_order
 from archtune.search._rung_guard import RungGuard
-from archtune.search._scheduler import BaseScheduler, StudyView
+from archtune.search._scheduler_base import BaseScheduler, StudyView
 
 __all__ = ["ASHAScheduler", "HyperbandScheduler", "MOASHAScheduler", "rung_levels"]
 

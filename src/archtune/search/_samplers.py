@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import warnings
-from typing import TYPE_CHECKING, Any, Literal, get_args
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Literal
 
 from archtune._errors import ConfigError
 from archtune._imports import require
 from archtune.space import Choice, Float, Int
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
-
     import optuna
 
     from archtune.search._front_gain import KnownCost
@@ -19,18 +20,18 @@ if TYPE_CHECKING:
     from archtune.space import Space
 
 __all__ = [
+    "SAMPLERS",
     "SAMPLER_NAMES",
     "SamplerName",
+    "SamplerRequest",
     "choose_sampler",
     "known_cost",
     "make_sampler",
     "space_size",
 ]
 
-SamplerName = Literal["auto", "random", "tpe", "gp", "light-gp", "cmaes", "nsga2", "qmc", "grid"]
 #: ``auto`` models up to this many objectives with ``light-gp`` (ParEGO scalarisation).
 LIGHT_GP_MAX_OBJECTIVES = 3
-SAMPLER_NAMES: tuple[str, ...] = get_args(SamplerName)
 
 
 def _exhaustive_sampler(seed: int | None) -> optuna.samplers.BaseSampler:
@@ -143,6 +144,92 @@ def known_cost(
     return None
 
 
+@dataclass(frozen=True)
+class SamplerRequest:
+    """What a sampler factory of :data:`SAMPLERS` may use to build its sampler."""
+
+    seed: int | None
+    space: Space
+    n_objectives: int
+    n_trials: int | None = None
+    has_constraints: bool = False
+    cost: KnownCost | None = None
+
+
+def _tpe(request: SamplerRequest) -> optuna.samplers.BaseSampler:
+    import optuna
+
+    return optuna.samplers.TPESampler(seed=request.seed)
+
+
+def _random(request: SamplerRequest) -> optuna.samplers.BaseSampler:
+    import optuna
+
+    return optuna.samplers.RandomSampler(seed=request.seed)
+
+
+def _nsga2(request: SamplerRequest) -> optuna.samplers.BaseSampler:
+    import optuna
+
+    return optuna.samplers.NSGAIISampler(seed=request.seed)
+
+
+def _qmc(request: SamplerRequest) -> optuna.samplers.BaseSampler:
+    import optuna
+
+    require("scipy", extra="samplers", feature="sampler 'qmc'")
+    return optuna.samplers.QMCSampler(seed=request.seed, scramble=True)
+
+
+def _gp(request: SamplerRequest) -> optuna.samplers.BaseSampler:
+    import optuna
+
+    require("scipy", extra="samplers", feature="sampler 'gp'")
+    require("torch", extra="torch", feature="sampler 'gp'")
+    return optuna.samplers.GPSampler(seed=request.seed)
+
+
+def _light_gp(request: SamplerRequest) -> optuna.samplers.BaseSampler:
+    require("scipy", extra="samplers", feature="sampler 'light-gp'")
+    from archtune.search._light_gp import LightGPSampler
+
+    return LightGPSampler(seed=request.seed, space=request.space, known_cost=request.cost)
+
+
+def _cmaes(request: SamplerRequest) -> optuna.samplers.BaseSampler:
+    import optuna
+
+    if request.n_objectives > 1:
+        raise ConfigError(
+            f"sampler 'cmaes' optimises one objective, got {request.n_objectives}; use nsga2, "
+            "tpe or auto for several"
+        )
+    require("cmaes", extra="samplers", feature="sampler 'cmaes'")
+    return optuna.samplers.CmaEsSampler(seed=request.seed)
+
+
+#: Every sampler by name: the one table from which the accepted names (:data:`SAMPLER_NAMES`,
+#: ``auto`` first), the config's check and docs/configuration.md's list derive.
+SAMPLERS: Mapping[str, Callable[[SamplerRequest], optuna.samplers.BaseSampler]] = MappingProxyType(
+    {
+        "random": _random,
+        "tpe": _tpe,
+        "gp": _gp,
+        "light-gp": _light_gp,
+        "cmaes": _cmaes,
+        "nsga2": _nsga2,
+        "qmc": _qmc,
+        "grid": lambda request: _grid_sampler(request.space, request.seed),
+        "bruteforce": lambda request: _exhaustive_sampler(request.seed),
+    }
+)
+SAMPLER_NAMES: tuple[str, ...] = ("auto", *SAMPLERS)
+if TYPE_CHECKING:
+    SamplerName = str
+else:
+    SamplerName = Literal[SAMPLER_NAMES]  # for pydantic: "must be one of 'auto', ..."
+
+
 def make_sampler(
     name: str,
     *,
@@ -167,36 +254,10 @@ def make_sampler(
         name, _ = choose_sampler(
             space, n_objectives=n_objectives, n_trials=n_trials, has_constraints=has_constraints
         )
+    factory = SAMPLERS.get(name)
+    if factory is None:
+        raise ConfigError(f"sampler must be one of {', '.join(SAMPLER_NAMES)}, got {name!r}")
+    request = SamplerRequest(seed, space, n_objectives, n_trials, has_constraints, cost)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        if name == "bruteforce":
-            return _exhaustive_sampler(seed)
-        if name == "tpe":
-            return optuna.samplers.TPESampler(seed=seed)
-        if name == "random":
-            return optuna.samplers.RandomSampler(seed=seed)
-        if name == "nsga2":
-            return optuna.samplers.NSGAIISampler(seed=seed)
-        if name == "qmc":
-            require("scipy", extra="samplers", feature="sampler 'qmc'")
-            return optuna.samplers.QMCSampler(seed=seed, scramble=True)
-        if name == "gp":
-            require("scipy", extra="samplers", feature="sampler 'gp'")
-            require("torch", extra="torch", feature="sampler 'gp'")
-            return optuna.samplers.GPSampler(seed=seed)
-        if name == "cmaes" and n_objectives > 1:
-            raise ConfigError(
-                f"sampler {name!r} optimises one objective, got {n_objectives}; use nsga2, "
-                "tpe or auto for several"
-            )
-        if name == "light-gp":
-            require("scipy", extra="samplers", feature="sampler 'light-gp'")
-            from archtune.search._light_gp import LightGPSampler
-
-            return LightGPSampler(seed=seed, space=space, known_cost=cost)
-        if name == "cmaes":
-            require("cmaes", extra="samplers", feature="sampler 'cmaes'")
-            return optuna.samplers.CmaEsSampler(seed=seed)
-        if name == "grid":
-            return _grid_sampler(space, seed)
-    raise ConfigError(f"sampler must be one of {', '.join(SAMPLER_NAMES)}, got {name!r}")
+        return factory(request)

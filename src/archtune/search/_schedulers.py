@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Literal, get_args
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Literal
 
 from archtune._errors import ConfigError
 from archtune.search._median import MedianScheduler
@@ -11,13 +13,17 @@ from archtune.search._objectives import Objectives
 from archtune.search._pbt import PopulationScheduler, default_interval
 from archtune.search._rung_guard import RungGuard
 from archtune.search._rung_schedulers import ASHAScheduler, HyperbandScheduler, MOASHAScheduler
-from archtune.search._scheduler import BaseScheduler, NoScheduler
+from archtune.search._scheduler_base import BaseScheduler, NoScheduler
 from archtune.space import Space
 
-__all__ = ["SCHEDULER_NAMES", "SchedulerName", "SchedulerSpec", "make_scheduler"]
-
-SchedulerName = Literal["auto", "none", "median", "asha", "hyperband", "moasha", "pbt"]
-SCHEDULER_NAMES: tuple[str, ...] = get_args(SchedulerName)
+__all__ = [
+    "SCHEDULERS",
+    "SCHEDULER_NAMES",
+    "SchedulerName",
+    "SchedulerRequest",
+    "SchedulerSpec",
+    "make_scheduler",
+]
 
 
 @dataclass(frozen=True)
@@ -65,6 +71,52 @@ class SchedulerSpec:
 SENTINEL_SHARE = 0.25
 
 
+@dataclass(frozen=True)
+class SchedulerRequest:
+    """What a scheduler factory of :data:`SCHEDULERS` may use besides the spec."""
+
+    guard: RungGuard
+    space: Space | None = None
+    n_trials: int | None = None
+    seed: int | None = None
+    max_retries: int = 1
+
+
+SchedulerFactory = Callable[[SchedulerSpec, SchedulerRequest], BaseScheduler]
+
+
+def _rungs(cls: type[ASHAScheduler | HyperbandScheduler | MOASHAScheduler]) -> SchedulerFactory:
+    def build(spec: SchedulerSpec, request: SchedulerRequest) -> BaseScheduler:
+        return cls(
+            eta=spec.eta, min_steps=spec.min_steps, max_steps=spec.max_steps, guard=request.guard
+        )
+
+    return build
+
+
+#: Every scheduler by name: the one table from which the accepted names
+#: (:data:`SCHEDULER_NAMES`, ``auto`` first), the config's check and the docs' list derive.
+SCHEDULERS: Mapping[str, SchedulerFactory] = MappingProxyType(
+    {
+        "none": lambda spec, request: NoScheduler(),
+        "median": lambda spec, request: MedianScheduler(
+            min_steps=spec.min_steps, guard=request.guard
+        ),
+        "asha": _rungs(ASHAScheduler),
+        "hyperband": _rungs(HyperbandScheduler),
+        "moasha": _rungs(MOASHAScheduler),
+        "pbt": lambda spec, request: _population(
+            spec, request.space, request.n_trials, request.seed, request.max_retries
+        ),
+    }
+)
+SCHEDULER_NAMES: tuple[str, ...] = ("auto", *SCHEDULERS)
+if TYPE_CHECKING:
+    SchedulerName = str
+else:
+    SchedulerName = Literal[SCHEDULER_NAMES]  # for pydantic: "must be one of 'auto', ..."
+
+
 def make_scheduler(
     spec: SchedulerSpec,
     objectives: Objectives,
@@ -85,29 +137,14 @@ def make_scheduler(
         ConfigError: an unknown name.
     """
     name = spec.resolved_name(objectives)
-    if name == "pbt":
-        return _population(spec, space, n_trials, seed, max_retries)
+    factory = SCHEDULERS.get(name)
+    if factory is None:
+        raise ConfigError(f"scheduler must be one of {', '.join(SCHEDULER_NAMES)}, got {name!r}")
     max_sentinels = None
     if max_total_steps is not None and spec.max_steps:
         max_sentinels = int(SENTINEL_SHARE * max_total_steps / spec.max_steps)
     guard = RungGuard(eta=spec.eta, enabled=spec.guard, max_sentinels=max_sentinels)
-    if name == "none":
-        return NoScheduler()
-    if name == "median":
-        return MedianScheduler(min_steps=spec.min_steps, guard=guard)
-    if name == "asha":
-        return ASHAScheduler(
-            eta=spec.eta, min_steps=spec.min_steps, max_steps=spec.max_steps, guard=guard
-        )
-    if name == "hyperband":
-        return HyperbandScheduler(
-            eta=spec.eta, min_steps=spec.min_steps, max_steps=spec.max_steps, guard=guard
-        )
-    if name == "moasha":
-        return MOASHAScheduler(
-            eta=spec.eta, min_steps=spec.min_steps, max_steps=spec.max_steps, guard=guard
-        )
-    raise ConfigError(f"scheduler must be one of {', '.join(SCHEDULER_NAMES)}, got {name!r}")
+    return factory(spec, SchedulerRequest(guard, space, n_trials, seed, max_retries))
 
 
 def _population(

@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from archtune.search._objectives import Direction
-from archtune.search._scheduler import StudyView
+from archtune.search._scheduler_base import StudyView
 
 __all__ = ["capped_value", "told_values"]
 

@@ -14,6 +14,7 @@ from optuna.trial import TrialState
 
 from archtune._errors import StudyStateError
 from archtune._redact import redact_url
+from archtune._version import __version__
 from archtune.search import _attrs as attrs
 from archtune.search._experiment import Experiment
 from archtune.search._lease import Lease, lease_state
@@ -126,7 +127,7 @@ def open_study(
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
                 study.set_metric_names(experiment.objectives.names)
-            study.set_user_attr(attrs.STUDY_VERSION, _version())
+            study.set_user_attr(attrs.STUDY_VERSION, __version__)
             study.set_user_attr(attrs.STUDY_SPACE, experiment.space.to_dict())
             study.set_user_attr(attrs.STUDY_OBJECTIVES, experiment.objectives.to_dict())
             for key, value in experiment.study_attrs.items():
@@ -151,6 +152,8 @@ def requeue(study: optuna.Study, trial: optuna.trial.FrozenTrial, *, next_attemp
 
 
 def _sampler(experiment: Experiment, seed: int | None) -> optuna.samplers.BaseSampler:
+    if not isinstance(experiment.sampler, str):
+        return experiment.sampler  # the caller's own instance, as it is
     return make_sampler(
         experiment.sampler,
         seed=seed,
@@ -267,9 +270,3 @@ def fail_running(study: optuna.Study, reason: str) -> None:
         except (optuna.exceptions.UpdateFinishedTrialError, ValueError):
             continue  # it ended meanwhile (its driver's last write, as this one took over)
         requeue(study, trial, next_attempt=False)
-
-
-def _version() -> str:
-    from archtune import __version__
-
-    return __version__

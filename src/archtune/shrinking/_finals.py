@@ -2,7 +2,7 @@
 ``max_drop`` of the baseline on validation.
 
 The ladder runs from the most costly model to the cheapest. Each round fine-tunes up to
-``workers`` points (in parallel) of the part of the ladder still in doubt: bounded by the
+``n_workers`` points (in parallel) of the part of the ladder still in doubt: bounded by the
 cheapest point known to be within (at first the baseline) and the dearest point known not to
 be. The first round spreads its points evenly. Later rounds aim where the boundary is
 predicted: each point's accuracy after its short search step, plus the recovery (full
@@ -80,7 +80,7 @@ def finetune_ladder(
     max_drop: float,
     epochs: int,
     budget_epochs: float,
-    workers: int,
+    n_workers: int,
     distill: bool,
     work: Path,
     log: Callable[[str], None],
@@ -93,7 +93,7 @@ def finetune_ladder(
     rounds = 0
     while high - low > 1:
         left = budget_epochs - runner.epochs
-        n = min(workers, high - low - 1, max(0, math.floor(left / epochs)))
+        n = min(n_workers, high - low - 1, max(0, math.floor(left / epochs)))
         if n < 1 and rounds > 0:
             break
         rounds += 1

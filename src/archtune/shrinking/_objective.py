@@ -30,9 +30,9 @@ import numpy as np
 from archtune._errors import ConfigError
 from archtune._reporter import NullReporter, Reporter
 from archtune.arch import Network, estimate_cost
+from archtune.data import load_cached
 from archtune.recipe import Recipe
 from archtune.shrinking._space import apply_shrink, shrink_plan
-from archtune.training._objective import load_cached
 
 if TYPE_CHECKING:
     from archtune.backends import BaseBackend

@@ -86,7 +86,7 @@ def shrink(
     strategy: str | BaseShrinkStrategy = "progressive",
     target: float | None = None,
     distill: bool | Mapping[str, float] = False,
-    trials: int = 32,
+    n_trials: int = 32,
     recipe: Mapping[str, Any] | None = None,
     train_baseline: bool | None = None,
     standardize: bool | None = None,
@@ -94,14 +94,15 @@ def shrink(
     backend: str = "torch",
     storage: str | None = None,
     models_dir: str | Path | None = None,
-    workers: int = 2,
-    n_workers: int | None = None,
+    n_workers: int = 2,
     seed: int = 0,
     resume: bool = False,
     name: str | None = None,
     output: str | Path | None = None,
     progress: ProgressSink | None = None,
     log: Callable[[str], None] | None = None,
+    trials: int | None = None,
+    workers: int | None = None,
 ) -> ShrinkResult:
     """Shrink ``model`` on ``data``: the cheapest model within ``max_drop`` of its accuracy.
 
@@ -126,7 +127,7 @@ def shrink(
         target: Stop the search at this reduction (``None``: as far as the budget goes).
         distill: Learn from the baseline's logits too: ``True`` or
             ``{"temperature": 4, "alpha": 0.7}``.
-        trials: The ``sampler`` strategy's trials.
+        n_trials: The ``sampler`` strategy's trials.
         recipe: The baseline's recipe fields (default :data:`DEFAULT_RECIPE`).
         train_baseline: Train the baseline (default: only when no weights come with it).
         standardize: Standardise the inputs (default: yes for a description trained here,
@@ -137,13 +138,15 @@ def shrink(
         storage: The study's Optuna storage URL (``None``: in memory).
         models_dir: Where trained models are kept (default: a temporary folder without
             ``storage``, else ``archtune-shrink/<name>``, so ``resume`` finds them).
-        workers: Models trained at once, each in its own process (``n_workers`` too).
+        n_workers: Models trained at once, each in its own process.
         seed: Seeds the data split, the baseline and every fine-tune.
         resume: Continue the study of this name (tasks already recorded are not rerun).
         name: The study's name (default ``shrink-<model>-<data>``).
         output: Where the chosen model's ONNX file goes (default ``<name>.onnx``).
         progress: Unused by the progressive strategy (kept for the CLI's progress bar).
         log: Receives one line per step (default: the ``archtune`` logger).
+        trials: Deprecated name of ``n_trials``.
+        workers: Deprecated name of ``n_workers``.
 
     Raises:
         ConfigError: a bad argument, or a model that does not fit the data.
@@ -152,12 +155,13 @@ def shrink(
     started = time.perf_counter()
     notebook = _notebook_progress(log)
     say = log or (notebook.log if notebook is not None else logger.info)
-    workers = n_workers if n_workers is not None else workers
+    n_trials = _renamed("trials", trials, "n_trials", n_trials)
+    workers = _renamed("workers", workers, "n_workers", n_workers)
     cost_key = _check_args(objective, max_drop, budget, epochs, workers, backend)
     finetune_epochs = finetune_epochs if finetune_epochs is not None else 2 * epochs
     if finetune_epochs < 1:
         raise ConfigError(f"shrink: finetune_epochs must be >= 1, got {finetune_epochs}")
-    search = _strategy(strategy, target, trials)
+    search = _strategy(strategy, target, n_trials)
     temperature, alpha, use_distill = _distill_args(distill)
     data_kwargs = _data_kwargs(data, max_samples, seed)
     # A model with weights is judged on the data as its user prepared it, unless told.
@@ -253,7 +257,7 @@ def shrink(
                 max_drop=max_drop,
                 epochs=finetune_epochs,
                 budget_epochs=budget_epochs,
-                workers=workers,
+                n_workers=workers,
                 distill=use_distill,
                 work=work,
                 log=say,
@@ -353,6 +357,14 @@ def _epochs_shown(
 
 
 # -- arguments --------------------------------------------------------------------------------
+def _renamed(old: str, old_value: int | None, new: str, value: int) -> int:
+    """``value``, or ``old_value`` given under the deprecated name ``old`` (with a warning)."""
+    if old_value is None:
+        return value
+    warnings.warn(f"shrink: {old}= is deprecated; use {new}=", DeprecationWarning, stacklevel=3)
+    return old_value
+
+
 def _check_args(
     objective: str, max_drop: float, budget: float, epochs: int, workers: int, backend: str
 ) -> str:
@@ -369,7 +381,7 @@ def _check_args(
     if epochs < 1:
         raise ConfigError(f"shrink: epochs must be >= 1, got {epochs}")
     if workers < 1:
-        raise ConfigError(f"shrink: workers must be >= 1, got {workers}")
+        raise ConfigError(f"shrink: n_workers must be >= 1, got {workers}")
     if backend not in ("torch", "keras"):
         raise ConfigError(f"shrink: backend must be one of torch, keras, got {backend!r}")
     return COST_KEYS[objective]
@@ -388,7 +400,7 @@ def _strategy(
         from archtune.shrinking._sampled import SamplerStrategy
 
         if trials < 1:
-            raise ConfigError(f"shrink: trials must be >= 1, got {trials}")
+            raise ConfigError(f"shrink: n_trials must be >= 1, got {trials}")
         return SamplerStrategy(n_trials=trials)
     raise ConfigError(
         f"shrink: strategy must be one of {', '.join(STRATEGIES)} or a BaseShrinkStrategy, "
@@ -490,7 +502,7 @@ def _check_not_near_chance(
 
 
 def _load(kwargs: Mapping[str, Any]) -> Dataset:
-    from archtune.training._objective import load_cached
+    from archtune.data import load_cached
 
     try:
         return load_cached(tuple(sorted(kwargs.items())))

@@ -30,11 +30,11 @@ from archtune.arch import (
     infer_output_shape,
     list_builtin_networks,
 )
-from archtune.arch._strategies import FAMILIES, networks
 from archtune.backends._base import BaseBackend
 from archtune.backends._distill import Distillation
 from archtune.data import Dataset
 from archtune.recipe import LRSchedule, Recipe, SchedulePoint
+from archtune.testing._strategies import NETWORK_KINDS, networks
 
 __all__ = ["BackendConformance", "StopAt"]
 
@@ -178,14 +178,14 @@ class BackendConformance:
 
     # --- building ------------------------------------------------------------------------
 
-    @pytest.mark.parametrize("family", FAMILIES)
+    @pytest.mark.parametrize("family", NETWORK_KINDS)
     def test_generated_networks_have_the_analytic_params_and_output_shape(
         self, backend: BaseBackend, family: str
     ) -> None:
         self._check_generated(backend, family, self.n_examples)
 
     @pytest.mark.slow
-    @pytest.mark.parametrize("family", FAMILIES)
+    @pytest.mark.parametrize("family", NETWORK_KINDS)
     def test_many_generated_networks(self, backend: BaseBackend, family: str) -> None:
         self._check_generated(backend, family, 150)
 
@@ -394,7 +394,7 @@ class BackendConformance:
         assert all(isinstance(v, np.ndarray) for v in state.values())
         assert all(v.dtype == np.float32 for k, v in state.items() if "num_batches" not in k)
 
-    @pytest.mark.parametrize("family", FAMILIES)
+    @pytest.mark.parametrize("family", NETWORK_KINDS)
     def test_generated_networks_state_moves_between_models(
         self, backend: BaseBackend, family: str
     ) -> None:

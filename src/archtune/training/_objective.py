@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from archtune._reporter import NullReporter, Reporter
 from archtune.arch import estimate_cost
+from archtune.data import load_cached
 from archtune.recipe import Recipe
 from archtune.training._model import ModelSpec
 
 if TYPE_CHECKING:
-    from archtune.data import Dataset
+    pass
 
 __all__ = ["COST_METRICS", "TrainObjective", "load_cached", "metric_names"]
 
@@ -27,15 +27,6 @@ def metric_names(task: str) -> list[str]:
     names = ["train_loss", "val_loss", *(f"val_{q}" for q in quality)]
     names += ["test_loss", *(f"test_{q}" for q in quality)]
     return [*names, *COST_METRICS, "epochs"]
-
-
-@functools.lru_cache(maxsize=4)
-def load_cached(data: tuple[tuple[str, Any], ...]) -> Dataset:
-    """Load a dataset once per process (workers run many trials on the same data)."""
-    from archtune.data import load_dataset
-
-    kwargs = dict(data)
-    return load_dataset(kwargs.pop("dataset"), **kwargs)
 
 
 @dataclass(frozen=True)

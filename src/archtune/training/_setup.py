@@ -406,7 +406,7 @@ def _auto_lr(space: Space, objective: TrainObjective) -> tuple[Space, dict[str, 
     import torch
 
     from archtune.backends.torch import build_module, find_lr
-    from archtune.training._objective import load_cached
+    from archtune.data import load_cached
 
     torch.set_num_threads(1)
     fixed = {name: p.value for name, p in space.items() if isinstance(p, Fixed)}

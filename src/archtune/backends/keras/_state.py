@@ -43,10 +43,10 @@ from archtune.arch import (
     layer_output_shape,
     residual_projection,
 )
+from archtune.backends._slots import _conv_slots
 from archtune.backends._state import checked_state
 from archtune.backends.keras._build import HEAD_NAME, NETWORK_ATTRIBUTE
 from archtune.backends.keras._keras import import_keras
-from archtune.interop._state import _conv_slots
 
 keras = import_keras()
 

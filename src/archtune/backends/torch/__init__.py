@@ -20,7 +20,7 @@ __all__ = [
     "InitSummary",
     "LRFinderResult",
     "NetworkModule",
-    "StepScheduler",
+    "StepLRScheduler",
     "TorchBackend",
     "apply_initialisation",
     "build_module",
@@ -28,8 +28,8 @@ __all__ = [
     "find_lr",
     "fit",
     "load_checkpoint",
+    "make_lr_scheduler",
     "make_optimizer",
-    "make_scheduler",
     "measure_latency",
     "predict",
     "read_state_dict",
@@ -46,8 +46,8 @@ _LAZY = {
     "InitSummary": "_init",
     "apply_initialisation": "_init",
     "make_optimizer": "_optim",
-    "StepScheduler": "_schedule",
-    "make_scheduler": "_schedule",
+    "StepLRScheduler": "_lr_schedule",
+    "make_lr_scheduler": "_lr_schedule",
     "predict": "_evaluate",
     "evaluate": "_evaluate",
     "save_checkpoint": "_checkpoint",
@@ -94,8 +94,22 @@ def build_module(network: Network) -> NetworkModule:
     return module
 
 
+# Old names, kept working with a DeprecationWarning ("scheduler" alone means early stopping).
+_RENAMED = {"make_scheduler": "make_lr_scheduler", "StepScheduler": "StepLRScheduler"}
+
+
 def __getattr__(name: str) -> Any:
     """Import the training API (and torch) only when it is asked for."""
+    if name in _RENAMED:
+        import warnings
+
+        new = _RENAMED[name]
+        warnings.warn(
+            f"{__name__}.{name} is deprecated; use {__name__}.{new}",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        name = new
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

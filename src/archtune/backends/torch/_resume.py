@@ -25,7 +25,7 @@ import torch
 
 from archtune._errors import CheckpointWarning
 from archtune._reporter import CheckpointReporter
-from archtune.backends.torch._schedule import StepScheduler
+from archtune.backends.torch._lr_schedule import StepLRScheduler
 from archtune.recipe import PIECEWISE_VALUES
 
 __all__ = ["CHECKPOINT_SHARE", "TRAIN_STATE_FORMAT", "CheckpointSaver", "Progress"]
@@ -66,7 +66,7 @@ class CheckpointSaver:
         *,
         module: torch.nn.Module,
         optimizer: torch.optim.Optimizer,
-        scheduler: StepScheduler,
+        scheduler: StepLRScheduler,
         generator: torch.Generator,
         recipe: Mapping[str, Any],
         device: torch.device,

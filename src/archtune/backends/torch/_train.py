@@ -24,9 +24,9 @@ from archtune.backends.torch._device import (
 )
 from archtune.backends.torch._evaluate import evaluate_tensors
 from archtune.backends.torch._init import apply_initialisation, seeded_rng
+from archtune.backends.torch._lr_schedule import make_lr_scheduler
 from archtune.backends.torch._optim import make_optimizer
 from archtune.backends.torch._resume import CheckpointSaver, Progress
-from archtune.backends.torch._schedule import make_scheduler
 from archtune.data import Dataset
 from archtune.recipe import DivergedError, Recipe
 
@@ -53,7 +53,7 @@ def fit(
     The module takes channels-last float inputs and returns logits (classification, trained
     with cross-entropy and ``recipe.label_smoothing``) or predictions (regression, MSE).
     ``schedule: piecewise`` sets each epoch's rate, momentum, weight decay and label
-    smoothing from its points (:class:`~archtune.backends.torch.StepScheduler`).
+    smoothing from its points (:class:`~archtune.backends.torch.StepLRScheduler`).
     Everything is seeded from ``seed`` (initialisation, shuffling, dropout), so the same call
     gives the same numbers on the same machine; the caller's global RNG state is kept. The
     data are copied to the device once; each epoch shuffles them with a seeded generator and
@@ -193,7 +193,7 @@ def _train(
     else:
         criterion = torch.nn.MSELoss()
     # piecewise: the scheduler also sets each epoch's momentum, weight decay and smoothing
-    scheduler = make_scheduler(optimizer, recipe, steps_per_epoch=spe, criterion=criterion)
+    scheduler = make_lr_scheduler(optimizer, recipe, steps_per_epoch=spe, criterion=criterion)
     params = [p for p in module.parameters() if p.requires_grad]
     clip = recipe.grad_clip_norm
     gen = torch.Generator(device=dev).manual_seed(seed)

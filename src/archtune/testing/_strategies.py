@@ -2,11 +2,12 @@
 
 Every backend's test suite uses :func:`networks` to check that the analytic parameter count and
 output shape match what the framework builds. This module needs ``hypothesis`` (the ``test``
-extra) and is not imported by :mod:`archtune.arch`.
+extra); it lives in :mod:`archtune.testing`, beside the conformance suites that use it.
 
 Example:
     >>> from hypothesis import given, settings
     >>> from archtune.arch import count_params
+    >>> from archtune.testing import networks
     >>> @settings(max_examples=5, derandomize=True, database=None)
     ... @given(networks(families=("mlp",)))
     ... def test_params_are_positive(network):
@@ -50,10 +51,11 @@ from archtune.arch._layers import (
 from archtune.arch._network import HEAD_ACTIVATIONS, Head, Network
 from archtune.arch._shapes import Shape, layer_output_shape
 
-__all__ = ["FAMILIES", "networks"]
+__all__ = ["NETWORK_KINDS", "networks"]
 
-#: The network families :func:`networks` draws from.
-FAMILIES: tuple[str, ...] = ("mlp", "cnn1d", "cnn2d", "rnn", "transformer")
+#: The kinds of network :func:`networks` draws from (not :data:`archtune.arch.families.FAMILIES`,
+#: the search families: these are shapes of random networks for property tests).
+NETWORK_KINDS: tuple[str, ...] = ("mlp", "cnn1d", "cnn2d", "rnn", "transformer")
 
 _small = st.integers(1, 6)
 _activations: st.SearchStrategy[ActivationName] = st.sampled_from(
@@ -253,7 +255,7 @@ def _networks(draw: st.DrawFn, families: tuple[str, ...]) -> Network:
     return Network(input_shape, layers=tuple(layers), head=head, name=family)
 
 
-def networks(*, families: tuple[str, ...] = FAMILIES) -> st.SearchStrategy[Network]:
+def networks(*, families: tuple[str, ...] = NETWORK_KINDS) -> st.SearchStrategy[Network]:
     """Return a strategy of feasible networks of the given families.
 
     Families: ``"mlp"`` (dense, norms, dropout, residual blocks), ``"cnn1d"`` and ``"cnn2d"``
@@ -262,7 +264,7 @@ def networks(*, families: tuple[str, ...] = FAMILIES) -> st.SearchStrategy[Netwo
     bidirectional or not) and ``"transformer"`` (an embedding or dense stem, position
     embeddings, encoder blocks). Sizes are small, so built models run in milliseconds.
     """
-    unknown = sorted(set(families) - set(FAMILIES))
+    unknown = sorted(set(families) - set(NETWORK_KINDS))
     if unknown or not families:
-        raise ValueError(f"families must be a non-empty subset of {FAMILIES}, got {families}")
+        raise ValueError(f"families must be a non-empty subset of {NETWORK_KINDS}, got {families}")
     return _networks(families)

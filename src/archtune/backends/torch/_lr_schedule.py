@@ -8,10 +8,10 @@ import torch
 
 from archtune.recipe import LRSchedule, Recipe
 
-__all__ = ["StepScheduler", "make_scheduler"]
+__all__ = ["StepLRScheduler", "make_lr_scheduler"]
 
 
-class StepScheduler:
+class StepLRScheduler:
     """Sets the optimizer's learning rate before every step, from the recipe's schedule.
 
     Call :meth:`step` after each ``optimizer.step()`` and :meth:`end_epoch` after each
@@ -120,14 +120,14 @@ def _momentum_buffers(optimizer: torch.optim.Optimizer, params: list[torch.Tenso
             state["momentum_buffer"] = torch.zeros_like(p, memory_format=torch.preserve_format)
 
 
-def make_scheduler(
+def make_lr_scheduler(
     optimizer: torch.optim.Optimizer,
     recipe: Recipe,
     *,
     steps_per_epoch: int,
     epochs: int | None = None,
     criterion: torch.nn.Module | None = None,
-) -> StepScheduler:
+) -> StepLRScheduler:
     """Create the per-step scheduler of ``recipe`` (warm-up and schedule) for ``optimizer``.
 
     ``criterion``: the training loss whose label smoothing ``piecewise`` sets per epoch.
@@ -135,11 +135,11 @@ def make_scheduler(
     Example:
         >>> import torch
         >>> opt = torch.optim.SGD(torch.nn.Linear(2, 1).parameters(), lr=1.0)
-        >>> sched = make_scheduler(opt, Recipe(lr=0.1, warmup_epochs=1), steps_per_epoch=4)
+        >>> sched = make_lr_scheduler(opt, Recipe(lr=0.1, warmup_epochs=1), steps_per_epoch=4)
         >>> round(opt.param_groups[0]["lr"], 3)
         0.02
     """
-    return StepScheduler(
+    return StepLRScheduler(
         optimizer,
         LRSchedule(recipe, steps_per_epoch=steps_per_epoch, epochs=epochs),
         criterion=criterion,

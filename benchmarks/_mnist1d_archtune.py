@@ -1,0 +1,96 @@
+"""The mnist1d suites' archtune runner: ``archtune`` and ``archtune-nostart``."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from benchmarks._mnist1d_common import (
+    DATA,
+    MODEL,
+    TrialRecord,
+)
+
+
+def archtune_experiment(
+    seed: int,
+    budget: int,
+    max_epochs: int,
+    workers: int,
+    storage: str | None,
+    *,
+    objectives: Mapping[str, str] | None = None,
+    start: bool = True,
+) -> Any:
+    """The :class:`~archtune.search.Experiment` that ``archtune.tune()`` builds for this run.
+
+    ``tune(data=..., model=..., recipe={"epochs": max_epochs}, objectives=objectives,
+    n_trials=min(999, budget), max_total_steps=budget, n_workers=workers, seed=seed,
+    storage=storage, study_name=f"mnist1d-{seed}")``, its other arguments left at their
+    defaults; ``start=False`` drops the starting point (the family's default network), which
+    ``tune()`` has no argument for.
+    """
+    from archtune.config import build_experiment
+
+    config: dict[str, Any] = {
+        "name": f"mnist1d-{seed}",
+        "data": DATA,
+        "model": MODEL,
+        "recipe": {"epochs": max_epochs},
+        # The epoch budget ends the search first (every trial trains an epoch or more); below
+        # 1,000 trials, from which `sampler: auto` has picked NSGA-II for several objectives.
+        "budget": {"trials": min(999, budget), "steps": budget},
+        "workers": workers,
+        "storage": storage,
+        "seed": seed,
+    }
+    if objectives is not None:
+        config["objectives"] = dict(objectives)
+    experiment = build_experiment(config, source="tune()")
+    return experiment if start else dataclasses.replace(experiment, starting_points=())
+
+
+def run_archtune(
+    seed: int,
+    budget: int,
+    max_epochs: int,
+    workers: int,
+    workdir: Path,
+    *,
+    objectives: Mapping[str, str] | None,
+    start: bool,
+) -> list[TrialRecord]:
+    from archtune.search import Driver
+
+    name = "archtune" if start else "archtune-nostart"
+    path = workdir / f"{name}-{seed}.db"
+    path.unlink(missing_ok=True)
+    experiment = archtune_experiment(
+        seed, budget, max_epochs, workers, f"sqlite:///{path}", objectives=objectives, start=start
+    )
+    result = Driver(experiment).run()
+    records: list[TrialRecord] = []
+    if result is None:
+        return records
+    configs = {t.number: t.config for t in result.trials}
+    for trial in result.study.trials:
+        metrics = trial.user_attrs.get("archtune.metrics") or {}
+        curve = trial.user_attrs.get("archtune.curve") or []
+        config = dict(configs.get(trial.number, trial.params))
+        if "val_accuracy" not in metrics:
+            if curve:  # failed after training some epochs: they count, no model
+                records.append(TrialRecord(config, seed, len(curve), None, 0))
+            continue
+        records.append(
+            TrialRecord(
+                config,
+                seed + trial.number,
+                len(curve),
+                float(metrics["val_accuracy"]),
+                int(metrics["params"]),
+                float(metrics["test_accuracy"]),
+            )
+        )
+    return records
