@@ -23,7 +23,7 @@ ratio to ``ray-pbt`` in the same run. ``replay``: the best archtune member's sch
 ``schedule: piecewise`` and trained again from scratch with the member's seed.
 
     python -m benchmarks.pbt --problem mnist1d --seeds 3 --population 8 --epochs 40
-    python -m benchmarks.pbt --problem mnist-sample --seeds 1 --population 8 --epochs 12
+    python -m benchmarks.pbt --problem mnist-sample --seeds 3 --population 8 --epochs 12
 """
 
 from __future__ import annotations
