@@ -285,3 +285,81 @@ def test_repair_keeps_an_active_number_at_the_middle_of_its_range() -> None:
     revived = encoding.repair(np.array([[1.0, off[1]]] * 50), rng)
     assert set(revived[:, 1].tolist()) <= {0.0, 0.5, 1.0}
     assert len(set(revived[:, 1].tolist())) > 1  # a newly active parameter gets random values
+
+
+def test_start_up_trials_cover_the_learning_rate_range_evenly() -> None:
+    """Ten start-up trials put one learning rate in each tenth of its (log) range, on every
+    seed: independent draws put most of them in one decade on some seeds."""
+    space = Space({"lr": Float(1e-5, 1e-1, log=True), "act": Choice(["relu", "tanh"])})
+    for seed in range(5):
+        study = optuna.create_study(sampler=LightGPSampler(seed=seed, space=space))
+        strata, acts = [], []
+        for _ in range(10):
+            trial = study.ask()
+            config = space.sample(trial)
+            strata.append(int((math.log10(config["lr"]) + 5.0) / 0.4))
+            acts.append(config["act"])
+            study.tell(trial, abs(math.log10(config["lr"]) + 3.0))
+        assert sorted(strata) == list(range(10)), (seed, strata)
+        assert acts.count("relu") == 5
+
+
+def test_latin_hypercube_respects_grids_and_conditions() -> None:
+    space = Space(
+        {
+            "schedule": Choice(["constant", "plateau", "step"]),
+            "patience": Int(1, 3, when={"schedule": "plateau"}),
+            "drop": Float(0.0, 0.5, step=0.1),
+        }
+    )
+    encoding = Encoding(space)
+    points = encoding.latin(12, np.random.default_rng(0))
+    configs = [encoding.decode(p) for p in points]
+    assert [c["schedule"] for c in configs].count("plateau") == 4
+    assert all(("patience" in c) == (c["schedule"] == "plateau") for c in configs)
+    assert all(min(abs(c["drop"] - k / 10) for k in range(6)) < 1e-9 for c in configs)
+    assert {round(c["drop"], 1) for c in configs} == {0.0, 0.1, 0.2, 0.3, 0.4, 0.5}
+
+
+def test_length_scales_grow_with_the_number_of_inputs() -> None:
+    """Up to nine inputs (the spaces it was chosen on) the prior's centre is 0.5; above, it
+    grows as the square root, so random configurations stay as far apart as there."""
+    from archtune.search._gp import length_scale_centre
+
+    assert length_scale_centre(1) == length_scale_centre(9) == 0.5
+    assert length_scale_centre(36) == pytest.approx(1.0)
+    rng = np.random.default_rng(0)
+
+    def typical(d: int) -> float:
+        a, b = rng.random((2, 500, d))
+        return float(np.median(np.linalg.norm(a - b, axis=1)) / length_scale_centre(d))
+
+    assert typical(36) == pytest.approx(typical(9), rel=0.1)
+
+
+def test_a_many_input_model_relates_a_neighbour_to_its_tried_configuration() -> None:
+    """In a 30-input space, a configuration one category and a tenth of one range away from
+    the best tried one is predicted nearer that trial's value, and with less doubt, than with
+    the length scales of 0.5 the small spaces use."""
+    from archtune.search._gp import length_scale_centre
+
+    d = 30
+    rng = np.random.default_rng(0)
+    is_cat = np.arange(d) % 2 == 0
+    x = rng.random((12, d))
+    x[:, is_cat] = rng.integers(3, size=(12, int(is_cat.sum())))
+    y = _gaussian_ranks(rng.random(12))
+    best = int(np.argmin(y))
+    neighbour = x[best].copy()
+    neighbour[0] = (neighbour[0] + 1) % 3
+    neighbour[1] = np.clip(neighbour[1] + 0.1, 0, 1)
+
+    def predict(scale: float) -> tuple[float, float]:
+        log_params = np.concatenate([np.full(d, math.log(scale)), [math.log(1e-2)]])
+        mean, std = _GP(x, y, is_cat, log_params).predict(neighbour[None, :])
+        return float(mean[0]), float(std[0])
+
+    mean, std = predict(length_scale_centre(d))
+    mean_small, std_small = predict(0.5)
+    assert abs(mean - y[best]) < abs(mean_small - y[best]) - 0.2
+    assert std < std_small - 0.05
