@@ -287,40 +287,6 @@ def test_repair_keeps_an_active_number_at_the_middle_of_its_range() -> None:
     assert len(set(revived[:, 1].tolist())) > 1  # a newly active parameter gets random values
 
 
-def test_start_up_trials_cover_the_learning_rate_range_evenly() -> None:
-    """Ten start-up trials put one learning rate in each tenth of its (log) range, on every
-    seed: independent draws put most of them in one decade on some seeds."""
-    space = Space({"lr": Float(1e-5, 1e-1, log=True), "act": Choice(["relu", "tanh"])})
-    for seed in range(5):
-        study = optuna.create_study(sampler=LightGPSampler(seed=seed, space=space))
-        strata, acts = [], []
-        for _ in range(10):
-            trial = study.ask()
-            config = space.sample(trial)
-            strata.append(int((math.log10(config["lr"]) + 5.0) / 0.4))
-            acts.append(config["act"])
-            study.tell(trial, abs(math.log10(config["lr"]) + 3.0))
-        assert sorted(strata) == list(range(10)), (seed, strata)
-        assert acts.count("relu") == 5
-
-
-def test_latin_hypercube_respects_grids_and_conditions() -> None:
-    space = Space(
-        {
-            "schedule": Choice(["constant", "plateau", "step"]),
-            "patience": Int(1, 3, when={"schedule": "plateau"}),
-            "drop": Float(0.0, 0.5, step=0.1),
-        }
-    )
-    encoding = Encoding(space)
-    points = encoding.latin(12, np.random.default_rng(0))
-    configs = [encoding.decode(p) for p in points]
-    assert [c["schedule"] for c in configs].count("plateau") == 4
-    assert all(("patience" in c) == (c["schedule"] == "plateau") for c in configs)
-    assert all(min(abs(c["drop"] - k / 10) for k in range(6)) < 1e-9 for c in configs)
-    assert {round(c["drop"], 1) for c in configs} == {0.0, 0.1, 0.2, 0.3, 0.4, 0.5}
-
-
 def test_length_scales_grow_with_the_number_of_inputs() -> None:
     """Up to nine inputs (the spaces it was chosen on) the prior's centre is 0.5; above, it
     grows as the square root, so random configurations stay as far apart as there."""

@@ -124,18 +124,6 @@ class Encoding:
                 points[:, i] = rng.integers(len(param.options), size=n)
         return self.repair(self.snap(points), rng)
 
-    def latin(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        """``n`` points of a Latin hypercube: each number's range cut into ``n`` equal strata
-        (log scale where it is) with one point in each, each category taken by ``n / k``
-        points (rounded), the columns paired at random."""
-        points = np.empty((n, len(self.names)))
-        for i, param in enumerate(self.params):
-            if isinstance(param, Choice):
-                points[:, i] = rng.permutation(np.arange(n) % len(param.options))
-            else:
-                points[:, i] = (rng.permutation(n) + rng.random(n)) / n
-        return self.repair(self.snap(points), rng)
-
     def snap(self, points: np.ndarray) -> np.ndarray:
         """Move points to values the parameters can take (grids, category indices)."""
         out: np.ndarray = points.copy()

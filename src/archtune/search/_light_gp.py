@@ -80,8 +80,8 @@ class LightGPSampler(optuna.samplers.BaseSampler):
         seed: Seeds the start-up, the weights, the candidates and the independent sampler.
         space: The archtune space the trials sample (its conditions are modelled); without
             one, the parameters every trial has are modelled and the others sampled at random.
-        n_startup_trials: Trials before the model is used (a Latin hypercube, with local
-            moves around a starting configuration where there is one).
+        n_startup_trials: Trials before the model is used (random, or local moves around a
+            starting configuration).
         n_candidates: Random candidates scored per trial (neighbours of the best are added).
         refit_every: Trials between two fits of length scales and noise.
         max_points: The most trials one fit uses (the best third and the most recent).
@@ -100,7 +100,6 @@ class LightGPSampler(optuna.samplers.BaseSampler):
         max_points: int = 300,
         known_cost: KnownCost | None = None,
     ) -> None:
-        self._seed = seed
         self._rng = np.random.default_rng(seed)
         self._random = optuna.samplers.RandomSampler(seed=seed)
         self._space = space
@@ -117,7 +116,6 @@ class LightGPSampler(optuna.samplers.BaseSampler):
         self._encoded: dict[int, np.ndarray] = {}
         self._known = known_cost
         self._free: np.ndarray | None = None  # the coordinates the known cost ignores
-        self._design: np.ndarray | None = None  # the start-up's Latin hypercube
 
     def reseed_rng(self) -> None:
         self._rng = np.random.default_rng()
@@ -153,7 +151,7 @@ class LightGPSampler(optuna.samplers.BaseSampler):
         points = [self._encode(encoding, t) for t in complete]
         complete = [t for t, p in zip(complete, points, strict=True) if p is not None]
         if not complete:
-            return self._startup(trials, trial, encoding, np.empty((0, 0)), np.empty(0), set())
+            return {}
         x = np.array([p for p in points if p is not None])
         y = self._scores(study, complete)
         seen = {p.tobytes() for p in x}
@@ -205,7 +203,6 @@ class LightGPSampler(optuna.samplers.BaseSampler):
         if key != self._encoding_key:  # a new space: start again
             self._encoding = Encoding(space_of(search_space))
             self._encoding_key, self._encoded, self._log_params = key, {}, None
-            self._design = None
         assert self._encoding is not None
         return self._encoding
 
@@ -244,24 +241,14 @@ class LightGPSampler(optuna.samplers.BaseSampler):
         y: np.ndarray,
         seen: set[bytes],
     ) -> dict[str, Any]:
-        """A row of a Latin hypercube of ``n_startup_trials`` points, or with a starting
-        configuration every other trial a local move around the best trial so far.
-
-        The hypercube covers each parameter's range evenly, where independent random draws
-        can put most of ten trials' learning rates in one decade. Its row is the trial's
-        number, so that workers with the same seed share one design; a trial numbered beyond
-        it (``{}``) is left to Optuna's seeded random sampler.
-        """
+        """Random trials, or with a starting configuration every other one a local move
+        around the best trial so far (``{}``: Optuna's seeded random sampler decides)."""
         started = any(t.user_attrs.get(attrs.TRIAL_START) for t in trials)
-        if started and trial.number % 2 == 1 and len(x):
-            moves = encoding.perturb(x[int(np.argmin(y))], self._rng, _STARTUP_MOVES)
-            fresh = [p for p in moves if p.tobytes() not in seen]
-            return encoding.decode(fresh[0]) if fresh else {}
-        if trial.number >= self._n_startup:
+        if not started or trial.number % 2 == 0:
             return {}
-        if self._design is None:
-            self._design = encoding.latin(self._n_startup, np.random.default_rng(self._seed))
-        return encoding.decode(self._design[trial.number])
+        moves = encoding.perturb(x[int(np.argmin(y))], self._rng, _STARTUP_MOVES)
+        fresh = [p for p in moves if p.tobytes() not in seen]
+        return encoding.decode(fresh[0]) if fresh else {}
 
     def _window(self, y: np.ndarray) -> np.ndarray:
         """The trials a fit uses, at most ``max_points``: the best third, and the most recent
