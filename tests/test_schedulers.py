@@ -114,28 +114,6 @@ def test_moasha_keeps_the_front_and_uses_costs_known_before_training() -> None:
     assert pareto_order([(0.9, -100), (0.5, -10), (0.6, -100)])[-1] == 2
 
 
-def test_moasha_stops_the_cheapest_trial_when_a_finished_one_beat_it_at_that_step() -> None:
-    """The top share keeps each front's cheapest trial (its crowding distance is infinite);
-    a finished trial as small and better at the same step stops it, and a trial cheaper than
-    every finished one runs on."""
-    costs = {n: {"params": 500.0} for n in range(5)}
-    costs |= {5: {"params": 120.0}, 6: {"params": 120.0}, 7: {"params": 100.0}}
-    scheduler = MOASHAScheduler(eta=2, min_steps=1, max_steps=9, guard=NO_GUARD)
-    study = Study({"accuracy": "max", "params": "min"}, costs)
-    for number in range(5):
-        study.report(scheduler, number, 1, accuracy=0.9 + 0.01 * number)
-    study.report(scheduler, 5, 1, accuracy=0.5)
-    study.curves[5] += [(3, {"accuracy": 0.6}), (9, {"accuracy": 0.7})]
-    study.phases[5] = "stopped"
-    # Trial 6 is on the second front (behind trial 5) with trial 3: the top half keeps both.
-    assert study.report(scheduler, 6, 1, accuracy=0.4) is Decision.CONTINUE
-    # Once trial 5 counts as finished, it says where trial 6 will likely end: dominated.
-    study.phases[5] = "complete"
-    assert scheduler.decide(study.view, 6, 1) is Decision.STOP
-    # Trial 7 is cheaper than trial 5: no finished trial dominates it.
-    assert study.report(scheduler, 7, 1, accuracy=0.3) is Decision.CONTINUE
-
-
 def test_median_stops_below_the_median_after_startup() -> None:
     scheduler = MedianScheduler(min_steps=1, n_startup_trials=3, guard=NO_GUARD)
     study = Study({"score": "max"})

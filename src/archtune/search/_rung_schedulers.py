@@ -112,19 +112,11 @@ class _RungScheduler(BaseScheduler):
         order = pareto_order(points)
         keep = math.ceil(len(peers) / self.eta)
         kept = {peers[i] for i in order[:keep]}
-        if number not in kept or self._beaten_by_finished(study, number, rung, points_by_peer):
-            return Decision.STOP
-        return Decision.CONTINUE
+        return Decision.CONTINUE if number in kept else Decision.STOP
 
     def _metrics(self, study: StudyView, number: int, rung: int) -> list[tuple[str, str]]:
         """The objectives to rank on: the first one."""
         return list(study.objectives.directions[:1])
-
-    def _beaten_by_finished(
-        self, study: StudyView, number: int, rung: int, points: dict[int, list[float] | None]
-    ) -> bool:
-        """Whether a rule beyond the top share stops the trial (none here)."""
-        return False
 
 
 class ASHAScheduler(_RungScheduler):
@@ -186,25 +178,3 @@ class MOASHAScheduler(_RungScheduler):
             for metric, direction in study.objectives.directions
             if study.value_at(number, rung, metric) is not None
         ]
-
-    def _beaten_by_finished(
-        self, study: StudyView, number: int, rung: int, points: dict[int, list[float] | None]
-    ) -> bool:
-        """Whether a trial that trained to the end dominated this one at this rung.
-
-        Non-dominated sorting always keeps a rung's cheapest trial, however inaccurate (no
-        trial at the rung is cheaper), so without this rule every trial of the smallest
-        networks trained to the end. A trial that finished and was, at the same step, at
-        least as good on every objective (its cost no larger) says what this one will
-        likely end as: dominated. The learning curves are compared at equal steps, as the
-        rungs compare them.
-        """
-        own = points.get(number)
-        if own is None:
-            return False
-        for other, point in points.items():
-            if other == number or point is None or study.phases.get(other) != "complete":
-                continue
-            if all(a >= b for a, b in zip(point, own, strict=True)) and point != own:
-                return True
-        return False
