@@ -12,6 +12,7 @@ import pytest
 from archtune.search._encoding import Encoding
 from archtune.search._gp import GP as _GP
 from archtune.search._gp import gaussian_ranks as _gaussian_ranks
+from archtune.search._gp import length_scale_centre
 from archtune.search._light_gp import LightGPSampler
 from archtune.space import Choice, Fixed, Float, Int, Space
 
@@ -290,8 +291,6 @@ def test_repair_keeps_an_active_number_at_the_middle_of_its_range() -> None:
 def test_length_scales_grow_with_the_number_of_inputs() -> None:
     """Up to nine inputs (the spaces it was chosen on) the prior's centre is 0.5; above, it
     grows as the square root, so random configurations stay as far apart as there."""
-    from archtune.search._gp import length_scale_centre
-
     assert length_scale_centre(1) == length_scale_centre(9) == 0.5
     assert length_scale_centre(36) == pytest.approx(1.0)
     rng = np.random.default_rng(0)
@@ -307,8 +306,6 @@ def test_a_many_input_model_relates_a_neighbour_to_its_tried_configuration() -> 
     """In a 30-input space, a configuration one category and a tenth of one range away from
     the best tried one is predicted nearer that trial's value, and with less doubt, than with
     the length scales of 0.5 the small spaces use."""
-    from archtune.search._gp import length_scale_centre
-
     d = 30
     rng = np.random.default_rng(0)
     is_cat = np.arange(d) % 2 == 0
