@@ -11,7 +11,13 @@ import math
 
 import numpy as np
 
-__all__ = ["GP", "expected_improvement", "gaussian_ranks"]
+__all__ = [
+    "GP",
+    "expected_improvement",
+    "gaussian_ranks",
+    "length_scale_centre",
+    "prior_log_params",
+]
 
 _JITTER = 1e-6
 
@@ -20,6 +26,8 @@ _JITTER = 1e-6
 _LENGTH_SCALE = 0.5
 #: The most inputs of the spaces the centre was chosen on (the tabular suites: 5 to 9).
 _TUNED_INPUTS = 9
+#: The noise prior's centre.
+_NOISE = 1e-2
 
 
 def length_scale_centre(n_inputs: int) -> float:
@@ -34,6 +42,12 @@ def length_scale_centre(n_inputs: int) -> float:
     argue for BO in many dimensions), which keeps the typical distance what it was there.
     """
     return _LENGTH_SCALE * math.sqrt(max(1.0, n_inputs / _TUNED_INPUTS))
+
+
+def prior_log_params(n_inputs: int) -> np.ndarray:
+    """The priors' centres in logs, the length scales' then the noise's: where a fit starts."""
+    scale = math.log(length_scale_centre(n_inputs))
+    return np.concatenate([np.full(n_inputs, scale), [math.log(_NOISE)]])
 
 
 def _distances(a: np.ndarray, b: np.ndarray, scales: np.ndarray, is_cat: np.ndarray) -> np.ndarray:
@@ -105,12 +119,10 @@ class GP:
         grad_scales = 0.5 * np.einsum("ij,ijd->d", w * common, self._sq) * inv_sq
         grad_noise = 0.5 * float(np.trace(w)) * math.exp(log_params[-1])
         # Weak priors keep length scales and noise sensible with few points.
-        centre = log_params[:-1] - math.log(length_scale_centre(len(log_params) - 1))
-        value += 0.5 * float(centre @ centre) / 4.0
-        value += 0.5 * (log_params[-1] - math.log(1e-2)) ** 2 / 9.0
-        grad = np.concatenate(
-            [grad_scales + centre / 4.0, [grad_noise + (log_params[-1] - math.log(1e-2)) / 9.0]]
-        )
+        offset = log_params - prior_log_params(len(log_params) - 1)
+        centre, noise = offset[:-1], float(offset[-1])
+        value += 0.5 * float(centre @ centre) / 4.0 + 0.5 * noise**2 / 9.0
+        grad = np.concatenate([grad_scales + centre / 4.0, [grad_noise + noise / 9.0]])
         return value, grad
 
     def fit(self) -> None:

@@ -47,7 +47,7 @@ from archtune.search import _attrs as attrs
 from archtune.search._encoding import Encoding, distributions_of, space_of
 from archtune.search._front_gain import KnownCost, expected_front_gain, front_indices
 from archtune.search._front_moves import cost_free_columns, crossovers
-from archtune.search._gp import GP, expected_improvement, gaussian_ranks, length_scale_centre
+from archtune.search._gp import GP, expected_improvement, gaussian_ranks, prior_log_params
 from archtune.space import Space
 
 __all__ = ["LightGPSampler", "parego_scalarise"]
@@ -336,8 +336,7 @@ class LightGPSampler(optuna.samplers.BaseSampler):
     def _fit(self, encoding: Encoding, x: np.ndarray, y: np.ndarray) -> GP:
         log_params = self._log_params
         if log_params is None or len(log_params) != x.shape[1] + 1:
-            scale = math.log(length_scale_centre(x.shape[1]))
-            log_params = np.concatenate([np.full(x.shape[1], scale), [math.log(1e-2)]])
+            log_params = prior_log_params(x.shape[1])
             self._fitted_at = -1
         gp = GP(x, y, encoding.is_cat, log_params)
         n = len(self._encoded)
