@@ -99,7 +99,8 @@ def tune(
         scheduler: Early stopping: a name of :data:`archtune.search.SCHEDULER_NAMES` (``auto``:
             MO-ASHA for several objectives, ASHA for one; ``none``, ``median``, ``asha``,
             ``hyperband``, ``moasha``, ``pbt``), a mapping with ``name``, ``eta``,
-            ``min_steps``, ``max_steps`` and ``guard``, or a
+            ``min_steps``, ``max_steps``, ``guard`` and ``fidelity`` (``epochs``, or ``data``:
+            rungs are complete trainings on a fraction of the data), or a
             :class:`~archtune.search.BaseScheduler` instance.
         executor: ``local`` (processes on this machine), ``ray`` (actors on a Ray cluster),
             or a :class:`~archtune.execution.BaseExecutor` instance (``n_workers``,

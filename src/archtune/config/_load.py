@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import functools
 import os
@@ -18,6 +19,7 @@ from archtune.config._duration import parse_duration
 from archtune.config._model import ExperimentConfig
 from archtune.execution import ObjectiveRef
 from archtune.search import Constraint, Experiment, Objectives, SchedulerSpec, parse_constraints
+from archtune.search._schedulers import check_fidelity
 from archtune.space import Fixed, Float, Space
 from archtune.training._objective import COST_METRICS
 
@@ -111,10 +113,12 @@ def build_experiment(
     precheck = None
     study_attrs: dict[str, Any] = {}
     starting_points: tuple[dict[str, Any], ...] = ()
+    builtin = None
     try:
         if config.objective is None:
             setup = _builtin(config)
-            objective = ObjectiveRef(setup.objective)
+            builtin = setup.objective
+            objective = ObjectiveRef(builtin)
             space = setup.space
             objectives = Objectives.parse(config.objectives or setup.default_objectives)
             _check_builtin_metrics(objectives, setup.task)
@@ -151,6 +155,14 @@ def build_experiment(
             f"{source}: {field} needs the length of a trial: set scheduler.max_steps (or a fixed "
             "recipe.epochs for built-in training)"
         )
+    try:
+        check_fidelity(scheduler, objectives)
+    except ConfigError as exc:
+        raise ConfigError(f"{source}: {exc}") from None
+    stages = scheduler.stages()
+    if stages and builtin is not None:  # each trial trains its stages (search/_fidelity.py)
+        pairs = tuple((stage.fraction, stage.steps) for stage in stages)
+        objective = ObjectiveRef(dataclasses.replace(builtin, stages=pairs))
     return Experiment(
         name=config.name,
         objective=objective,
@@ -208,6 +220,12 @@ def _scheduler(config: ExperimentConfig, space: Space) -> SchedulerSpec:
     epochs = space.get("epochs")
     if settings["max_steps"] is None and config.objective is None and isinstance(epochs, Fixed):
         settings["max_steps"] = int(epochs.value)  # type: ignore[arg-type]
+    if settings["fidelity"] == "data" and config.objective is not None:
+        raise ConfigError(
+            "scheduler.fidelity data trains built-in trials on fractions of the training data; "
+            "an objective of your own chooses its own data: drop scheduler.fidelity, or use "
+            "`data:` and `model:` blocks"
+        )
     pbt_only = ("population", "interval", "perturb")
     if settings["name"] != "pbt":
         for key in pbt_only:

@@ -148,6 +148,7 @@ class SchedulerConfig(BaseModel):
     quantile: Annotated[float, Field(gt=0.0, le=0.5)] = 0.25
     explore: Literal["perturb", "resample"] = "perturb"
     perturb: list[str] | None = None
+    fidelity: Literal["epochs", "data"] = "epochs"
 
     @model_validator(mode="before")
     @classmethod

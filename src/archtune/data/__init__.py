@@ -21,6 +21,7 @@ from archtune.data._load import (
     load_cached,
     load_dataset,
 )
+from archtune.data._split import train_fraction
 
 __all__ = [
     "DataSpec",
@@ -32,4 +33,5 @@ __all__ = [
     "list_datasets",
     "load_cached",
     "load_dataset",
+    "train_fraction",
 ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import numpy.typing as npt
 
@@ -9,7 +11,7 @@ from archtune.data._dataset import Dataset, Task
 from archtune.data._errors import DatasetError
 from archtune.data._raw import RawData
 
-__all__ = ["build_dataset", "stratified_take"]
+__all__ = ["build_dataset", "stratified_take", "train_fraction"]
 
 Array = npt.NDArray[np.generic]
 Index = npt.NDArray[np.intp]
@@ -44,6 +46,24 @@ def stratified_take(
         taken.append(members[: quota[c]])
         rest.append(members[quota[c] :])
     return rng.permutation(np.concatenate(taken)), rng.permutation(np.concatenate(rest))
+
+
+def train_fraction(dataset: Dataset, fraction: float, seed: int) -> Dataset:
+    """``dataset`` with ``fraction`` of its training split (seeded; classes in proportion).
+
+    Validation and test splits are unchanged; at least one row per class is kept where the
+    split has one.
+    """
+    if fraction >= 1:
+        return dataset
+    n = dataset.x_train.shape[0]
+    labels = dataset.y_train.astype(np.int64) if dataset.task == "classification" else None
+    count = max(round(n * fraction), dataset.n_classes or 1)
+    rows, _ = stratified_take(labels, np.arange(n), min(n, count), np.random.default_rng(seed))
+    rows = np.sort(rows)
+    return dataclasses.replace(
+        dataset, x_train=dataset.x_train[rows], y_train=dataset.y_train[rows]
+    )
 
 
 def _infer_task(raw: RawData) -> Task:

@@ -346,7 +346,7 @@ class Driver:
         than one trial's length, as a scheduler may stop it early).
         """
         budget = self.experiment.max_total_steps
-        length = self.experiment.scheduler.max_steps
+        length = self.experiment.scheduler.full_length
         if budget is None or length is None:
             return True
         running = [len(self._curves.get(n, [])) for n in self._live]

@@ -35,9 +35,9 @@ class Experiment:
         trial_timeout_s: A trial still running after this many seconds is ended: it fails
             (``timeout``) and counts, and the study goes on.
         max_total_steps: ``budget.steps``: no new trial starts unless it fits, at full length
-            (``scheduler.max_steps``), with the steps reported so far and those running
-            trials may still take; when none runs, one last trial may start (see
-            docs/configuration.md).
+            (``scheduler.max_steps``; with ``fidelity: data``, every stage's cost), with the
+            steps reported so far and those running trials may still take; when none runs,
+            one last trial may start (see docs/configuration.md).
         max_consecutive_failures: Stop after this many user failures in a row.
         max_retries: Reruns of a trial whose worker died before it is marked failed for good.
         n_workers: Trials that run at once.

@@ -81,8 +81,12 @@ class _RungScheduler(BaseScheduler):
         self.min_steps = min_steps
         self.max_steps = max_steps
         self.guard = guard if guard is not None else RungGuard(eta=eta)
+        #: The rungs, when they are not ``min_steps * eta**k`` (the stages of a data fidelity).
+        self.levels: list[int] | None = None
 
     def _levels(self, number: int) -> list[int]:
+        if self.levels is not None:
+            return list(self.levels)
         return rung_levels(self.min_steps, self.eta, self.max_steps)
 
     def _peers(self, study: StudyView, number: int) -> list[int]:

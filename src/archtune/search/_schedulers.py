@@ -8,6 +8,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Literal
 
 from archtune._errors import ConfigError
+from archtune.search._fidelity import FIDELITIES, Stage, data_stages, full_steps, rung_steps
 from archtune.search._median import MedianScheduler
 from archtune.search._objectives import Objectives
 from archtune.search._pbt import PopulationScheduler, default_interval
@@ -17,11 +18,13 @@ from archtune.search._scheduler_base import BaseScheduler, NoScheduler
 from archtune.space import Space
 
 __all__ = [
+    "DATA_FIDELITY_SCHEDULERS",
     "SCHEDULERS",
     "SCHEDULER_NAMES",
     "SchedulerName",
     "SchedulerRequest",
     "SchedulerSpec",
+    "check_fidelity",
     "make_scheduler",
 ]
 
@@ -47,6 +50,10 @@ class SchedulerSpec:
         perturb: ``pbt``: the parameters explore changes (default: built-in training's
             learning rate, momentum, weight decay and label smoothing where searched; every
             parameter of a user's space).
+        fidelity: What a rung cuts short: ``epochs`` (a trial is judged after
+            ``min_steps * eta**k`` epochs) or ``data`` (built-in training with ``asha`` or
+            ``moasha``: a trial is judged after a complete training on a fraction of the
+            training split; :mod:`archtune.search._fidelity`).
     """
 
     name: str = "auto"
@@ -59,6 +66,19 @@ class SchedulerSpec:
     quantile: float = 0.25
     explore: str = "perturb"
     perturb: tuple[str, ...] | None = None
+    fidelity: str = "epochs"
+
+    def stages(self) -> tuple[Stage, ...] | None:
+        """A trial's stages under ``fidelity: data`` (``None``: epochs, or no known length)."""
+        if self.fidelity != "data" or self.max_steps is None:
+            return None
+        return data_stages(self.min_steps, self.eta, self.max_steps)
+
+    @property
+    def full_length(self) -> int | None:
+        """The steps of a trial no rung stops: ``max_steps``, or every stage's cost."""
+        stages = self.stages()
+        return full_steps(stages) if stages else self.max_steps
 
     def resolved_name(self, objectives: Objectives) -> str:
         """The algorithm ``auto`` stands for."""
@@ -87,9 +107,13 @@ SchedulerFactory = Callable[[SchedulerSpec, SchedulerRequest], BaseScheduler]
 
 def _rungs(cls: type[ASHAScheduler | HyperbandScheduler | MOASHAScheduler]) -> SchedulerFactory:
     def build(spec: SchedulerSpec, request: SchedulerRequest) -> BaseScheduler:
-        return cls(
+        scheduler = cls(
             eta=spec.eta, min_steps=spec.min_steps, max_steps=spec.max_steps, guard=request.guard
         )
+        stages = spec.stages()
+        if stages:
+            scheduler.levels = rung_steps(stages)
+        return scheduler
 
     return build
 
@@ -140,11 +164,42 @@ def make_scheduler(
     factory = SCHEDULERS.get(name)
     if factory is None:
         raise ConfigError(f"scheduler must be one of {', '.join(SCHEDULER_NAMES)}, got {name!r}")
+    check_fidelity(spec, objectives)
     max_sentinels = None
-    if max_total_steps is not None and spec.max_steps:
-        max_sentinels = int(SENTINEL_SHARE * max_total_steps / spec.max_steps)
+    if max_total_steps is not None and spec.full_length:
+        max_sentinels = int(SENTINEL_SHARE * max_total_steps / spec.full_length)
     guard = RungGuard(eta=spec.eta, enabled=spec.guard, max_sentinels=max_sentinels)
     return factory(spec, SchedulerRequest(guard, space, n_trials, seed, max_retries))
+
+
+#: The schedulers whose rungs can be stages of a data fidelity (one ladder, no brackets).
+DATA_FIDELITY_SCHEDULERS = ("asha", "moasha")
+
+
+def check_fidelity(spec: SchedulerSpec, objectives: Objectives) -> None:
+    """Raise unless ``spec.fidelity`` is one this scheduler can use.
+
+    Raises:
+        ConfigError: an unknown fidelity; ``data`` with a scheduler other than ``asha`` or
+            ``moasha``, or without the trial's length.
+    """
+    if spec.fidelity not in FIDELITIES:
+        raise ConfigError(
+            f"scheduler.fidelity must be one of {', '.join(FIDELITIES)}, got {spec.fidelity!r}"
+        )
+    if spec.fidelity != "data":
+        return
+    name = spec.resolved_name(objectives)
+    if name not in DATA_FIDELITY_SCHEDULERS:
+        raise ConfigError(
+            f"scheduler.fidelity data works with scheduler asha or moasha (or auto), got "
+            f"scheduler {name!r}; drop scheduler.fidelity or change scheduler.name"
+        )
+    if spec.max_steps is None:
+        raise ConfigError(
+            "scheduler.fidelity data needs the length of a training: a fixed recipe.epochs "
+            "(or scheduler.max_steps)"
+        )
 
 
 def _population(

@@ -11,6 +11,7 @@ from archtune.arch import estimate_cost
 from archtune.data import load_cached
 from archtune.recipe import Recipe
 from archtune.training._model import ModelSpec
+from archtune.training._staged import fit_in_stages
 
 if TYPE_CHECKING:
     pass
@@ -42,12 +43,18 @@ class TrainObjective:
         recipe: Recipe fields that no parameter of the space sets (``piecewise``'s points,
             which are not a parameter: a list would be a choice).
         backend: ``"torch"``.
+        stages: ``scheduler: {fidelity: data}``: ``(fraction of the training split,
+            epoch-equivalent steps)`` per stage, trained in turn (:func:`fit_in_stages`);
+            empty: one training on the whole split. Not part of :meth:`to_record`: a trial
+            rebuilt from the study (an export) trains its recipe once, on all the data, as
+            its last stage did.
     """
 
     model: ModelSpec
     data: tuple[tuple[str, Any], ...]
     recipe: Mapping[str, Any] = field(default_factory=dict)
     backend: str = "torch"
+    stages: tuple[tuple[float, int], ...] = ()
 
     def to_record(self) -> dict[str, Any]:
         """The JSON-able form kept in the study (``archtune.builtin``), to rebuild trials."""
@@ -123,7 +130,8 @@ class TrainObjective:
         With a reporter that keeps checkpoints (a study with an artifact store), the torch
         backend saves the training state after every epoch and a rerun of the trial (its
         worker died, its driver was stopped) continues from the last one; ``epochs`` counts
-        every epoch trained, the restored ones included.
+        every epoch trained, the restored ones included. With :attr:`stages` it trains them in
+        turn (no checkpoints) and ``epochs`` counts epoch-equivalents over every stage.
         """
         from archtune.backends import get_backend
 
@@ -133,15 +141,23 @@ class TrainObjective:
         cost = estimate_cost(network)
         dataset = load_cached(self.data)
         seed = reporter.seed if reporter.seed is not None else 0
-        model = backend.build(network, seed=seed)
         recipe = self.recipe_of(config)
-        # Checkpoints every epoch where the reporter keeps them; a rerun resumes (torch).
-        result = backend.fit(model, dataset, recipe, reporter=reporter, seed=seed, resumable=True)
+        if self.stages:
+            model, result, epochs = fit_in_stages(
+                backend, network, dataset, recipe, self.stages, reporter=reporter, seed=seed
+            )
+        else:
+            model = backend.build(network, seed=seed)
+            # Checkpoints every epoch where the reporter keeps them; a rerun resumes (torch).
+            result = backend.fit(
+                model, dataset, recipe, reporter=reporter, seed=seed, resumable=True
+            )
+            epochs = result.epochs_run
         latency = backend.measure_latency(model, network.input_shape, batch_sizes=(1,))
         return {
             **result.metrics,
             "params": float(cost.params),
             "flops": float(cost.flops),
             "latency_ms": float(latency[1]),
-            "epochs": float(result.epochs_run),
+            "epochs": float(epochs),
         }
