@@ -24,6 +24,9 @@ runs and some budget is left, as the last trial (which may overshoot by less tha
 - ``archtune-nostart``: the same without the starting point (a new study of built-in training
   first trains the family's default network with the default recipe): the benchmark replaces
   the experiment's ``starting_points`` with none, so the sampler proposes the first trial.
+- ``archtune-data``: ``archtune`` with ``scheduler={"fidelity": "data"}``: its rungs are
+  complete trainings on a fraction of the training split, and its steps (the budget's units)
+  count passes over the whole split (docs/samplers.md, "Fidelity beyond epochs").
 - ``optuna-tpe-hyperband``: Optuna's ``TPESampler`` and ``HyperbandPruner`` (``min_resource=1``,
   ``max_resource=max_epochs``, ``reduction_factor=3``); ``random``: ``RandomSampler``, no
   pruning. Both run 2 worker processes on one journal-file storage, each asking and telling
@@ -103,6 +106,7 @@ __all__ = [
 METHODS: tuple[str, ...] = (
     "archtune",
     "archtune-nostart",
+    "archtune-data",
     "optuna-tpe-hyperband",
     "random",
     "kerastuner-hyperband",
@@ -185,11 +189,17 @@ def search(
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     one_thread()
-    if method in ("archtune", "archtune-nostart"):
+    if method.startswith("archtune"):
         objectives = OBJECTIVES if suite == "mnist1d-mo" else None
-        start = method == "archtune"
         return run_archtune(
-            seed, epochs_budget, max_epochs, workers, workdir, objectives=objectives, start=start
+            seed,
+            epochs_budget,
+            max_epochs,
+            workers,
+            workdir,
+            objectives=objectives,
+            start=method != "archtune-nostart",
+            fidelity="data" if method == "archtune-data" else "epochs",
         )
     if method in ("optuna-tpe-hyperband", "random"):
         return run_optuna(method, seed, epochs_budget, max_epochs, workers, workdir)

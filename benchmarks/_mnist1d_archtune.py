@@ -1,4 +1,4 @@
-"""The mnist1d suites' archtune runner: ``archtune`` and ``archtune-nostart``."""
+"""The mnist1d suites' archtune runner: ``archtune``, ``archtune-nostart``, ``archtune-data``."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ def archtune_experiment(
     *,
     objectives: Mapping[str, str] | None = None,
     start: bool = True,
+    fidelity: str = "epochs",
 ) -> Any:
     """The :class:`~archtune.search.Experiment` that ``archtune.tune()`` builds for this run.
 
@@ -30,7 +31,7 @@ def archtune_experiment(
     n_trials=min(999, budget), max_total_steps=budget, n_workers=workers, seed=seed,
     storage=storage, study_name=f"mnist1d-{seed}")``, its other arguments left at their
     defaults; ``start=False`` drops the starting point (the family's default network), which
-    ``tune()`` has no argument for.
+    ``tune()`` has no argument for; ``fidelity="data"`` adds ``scheduler={"fidelity": "data"}``.
     """
     from archtune.config import build_experiment
 
@@ -48,6 +49,8 @@ def archtune_experiment(
     }
     if objectives is not None:
         config["objectives"] = dict(objectives)
+    if fidelity != "epochs":
+        config["scheduler"] = {"fidelity": fidelity}
     experiment = build_experiment(config, source="tune()")
     return experiment if start else dataclasses.replace(experiment, starting_points=())
 
@@ -61,14 +64,23 @@ def run_archtune(
     *,
     objectives: Mapping[str, str] | None,
     start: bool,
+    fidelity: str = "epochs",
 ) -> list[TrialRecord]:
     from archtune.search import Driver
 
     name = "archtune" if start else "archtune-nostart"
+    name += "-data" if fidelity == "data" else ""
     path = workdir / f"{name}-{seed}.db"
     path.unlink(missing_ok=True)
     experiment = archtune_experiment(
-        seed, budget, max_epochs, workers, f"sqlite:///{path}", objectives=objectives, start=start
+        seed,
+        budget,
+        max_epochs,
+        workers,
+        f"sqlite:///{path}",
+        objectives=objectives,
+        start=start,
+        fidelity=fidelity,
     )
     result = Driver(experiment).run()
     records: list[TrialRecord] = []

@@ -10,7 +10,11 @@ epochs. The score is the hypervolume of the completed trials in (1 - val_accurac
 log10(params) / log10(P)) with the reference point (1, 1), P being 1.5 times the largest model
 either run trained: larger is better.
 
-    python -m benchmarks.moasha [--trials 30] [--seeds 3] [--sampler auto] [--quick]
+``--fidelity data`` runs the early-stopping search with rungs that are complete trainings on a
+fraction of the data (``scheduler: {fidelity: data}``; epochs count passes over the whole split).
+
+    python -m benchmarks.moasha [--trials 30] [--seeds 3] [--sampler auto] [--fidelity epochs]
+        [--quick]
 """
 
 from __future__ import annotations
@@ -31,7 +35,9 @@ from archtune.search import TuneResult
 EPOCHS = 9
 
 
-def run(scheduler: str, n_trials: int, seed: int, storage: str, sampler: str) -> TuneResult:
+def run(
+    scheduler: str, n_trials: int, seed: int, storage: str, sampler: str, fidelity: str = "epochs"
+) -> TuneResult:
     return archtune.tune(
         data={"dataset": "mnist1d"},
         model={"family": "cnn1d"},
@@ -40,7 +46,8 @@ def run(scheduler: str, n_trials: int, seed: int, storage: str, sampler: str) ->
         n_trials=n_trials,
         n_workers=2,
         sampler=sampler,
-        scheduler={"name": scheduler, "max_steps": EPOCHS},
+        scheduler={"name": scheduler, "max_steps": EPOCHS}
+        | ({"fidelity": fidelity} if scheduler == "moasha" else {}),
         seed=seed,
         storage=storage,
         study_name=f"{scheduler}-{seed}",
@@ -71,6 +78,7 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=30)
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--sampler", default="auto", help="the same for both runs")
+    parser.add_argument("--fidelity", default="epochs", choices=("epochs", "data"))
     parser.add_argument("--quick", action="store_true", help="8 trials, 1 seed")
     args = parser.parse_args()
     n_trials, seeds = (8, 1) if args.quick else (args.trials, args.seeds)
@@ -78,7 +86,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for seed in range(seeds):
             storage = f"sqlite:///{Path(tmp) / 'moasha.db'}"
-            early = run("moasha", n_trials, seed, storage, args.sampler)
+            early = run("moasha", n_trials, seed, storage, args.sampler, args.fidelity)
             budget = epochs_spent(early)
             full = run("none", math.ceil(budget / EPOCHS), seed, storage, args.sampler)
             p_ref = 1.5 * max(p for _, p in points(early) + points(full))
@@ -94,7 +102,8 @@ def main() -> None:
             )
     print(
         f"cnn1d + default recipe on mnist1d, (val_accuracy max, params min), {EPOCHS} epochs "
-        f"per full trial, 2 workers, sampler {args.sampler}; hypervolume: larger is better"
+        f"per full trial, 2 workers, sampler {args.sampler}, MO-ASHA fidelity {args.fidelity}; "
+        "hypervolume: larger is better"
     )
     print(
         f"{'seed':>4}{'epochs':>14}{'trials':>10}{'stopped':>9}{'HV moasha':>11}"

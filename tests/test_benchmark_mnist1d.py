@@ -55,7 +55,7 @@ def test_each_method_trains_within_the_same_budget_of_epochs(method: str, tmp_pa
 
 
 def test_unknown_method_names_the_known_ones(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="known: archtune, archtune-nostart, optuna-tpe"):
+    with pytest.raises(ValueError, match="known: archtune, archtune-nostart, archtune-data, optuna-tpe"):
         run_one("smac", 0, epochs_budget=6, workdir=tmp_path)
     with pytest.raises(ValueError, match="unknown suite 'mnist1d-x'; known: mnist1d, mnist1d-mo"):
         run_one("archtune", 0, epochs_budget=6, workdir=tmp_path, suite="mnist1d-x")
@@ -224,6 +224,9 @@ def test_the_experiment_is_the_one_tune_builds(
     assert ours.starting_points == _default_points(2)
     nostart = archtune_experiment(3, 6, 2, 2, None, objectives=objectives, start=False)
     assert nostart.starting_points == ()
+    data = archtune_experiment(3, 6, 9, 2, None, objectives=objectives, fidelity="data")
+    assert data.scheduler.fidelity == "data"
+    assert data.objective.target.stages == ((1 / 9, 1), (1 / 3, 3), (1.0, 9))
 
 
 def _study(path: Path, seed: int) -> Any:
