@@ -186,7 +186,8 @@ class Driver:
             "study %s: sampler %s, scheduler %s",
             study.study_name,
             exp.resolved_sampler(),
-            exp.scheduler.resolved_name(exp.objectives),
+            exp.scheduler.resolved_name(exp.objectives)
+            + (" (rungs on fractions of the data)" if exp.scheduler.fidelity == "data" else ""),
         )
         deadline = None if exp.timeout_s is None else time.monotonic() + exp.timeout_s
         try:

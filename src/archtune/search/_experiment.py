@@ -117,6 +117,7 @@ class Experiment:
             "executor": self.executor,
             "sampler": self.resolved_sampler(),
             "scheduler": self.scheduler.resolved_name(self.objectives),
+            "fidelity": self.scheduler.fidelity,
             "constraints": [str(c) for c in self.constraints],
             "seed": self.seed,
         }
