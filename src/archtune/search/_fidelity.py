@@ -11,10 +11,10 @@ epoch-equivalent it trains, and the rungs sit at the stages' ends, where the sch
 
 Why it can help where epoch rungs cannot: a trial cut at an epoch rung is judged in the middle
 of its schedule (a one-cycle rate still rising, a cosine rate still high), while a stage is a
-complete training, only on less data. And when a trial is a few epochs long (a large dataset),
-epoch rungs leave one or two judgements; a ladder of fractions keeps several. Its price: a
-trial that survives every rung trains each stage in turn, so it costs the sum of the stages
-(:func:`full_steps`) instead of ``max_steps``.
+complete training, only on less data. Its price: a trial that survives every rung trains each
+stage in turn, so it costs the sum of the stages (:func:`full_steps`) instead of
+``max_steps``. On mnist1d it did not beat epoch rungs (docs/samplers.md), so ``auto`` keeps
+epochs.
 
 Example:
     >>> stages = data_stages(min_steps=1, eta=3, max_steps=9)
