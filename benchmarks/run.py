@@ -141,8 +141,13 @@ def run_tabular_suite(
     out: Path,
     jobs: int,
     problems: Sequence[str] | None = None,
+    first_seed: int = 0,
 ) -> None:
-    """Run every (problem, method, seed) not yet in ``out``; append rows as runs end."""
+    """Run every (problem, method, seed) not yet in ``out``; append rows as runs end.
+
+    Seeds are ``first_seed`` to ``first_seed + seeds - 1``: other seeds than the published
+    tables' check that a result does not hang on them.
+    """
     done = {
         (r["problem"], r["method"], int(r["seed"]))
         for r in _read(out)
@@ -152,7 +157,7 @@ def run_tabular_suite(
         (suite, p, m, s, trials)
         for p in (problems or _tabular_problems(suite))
         for m in methods
-        for s in range(seeds)
+        for s in range(first_seed, first_seed + seeds)
         if (p, m, s) not in done
     ]
     print(f"{suite}: {len(todo)} runs to go ({len(done)} in {out})", file=sys.stderr)
@@ -462,6 +467,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--method", action="append", help="repeat for several; default: all")
     parser.add_argument("--problem", action="append", help="tabular: only these problems")
     parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument(
+        "--first-seed", type=int, default=0, help="tabular: seeds from this one (default 0)"
+    )
     parser.add_argument("--trials", type=int, help="trials per run (tabular: 100 by default)")
     parser.add_argument("--epochs", type=int, default=600, help="mnist1d: total epochs per run")
     parser.add_argument("--jobs", type=int, default=2, help="tabular: runs at once")
@@ -513,6 +521,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                 out=path,
                 jobs=args.jobs,
                 problems=args.problem,
+                first_seed=args.first_seed,
             )
         rows = [r for r in _read(path) if r["method"] in methods]
         if args.problem:
