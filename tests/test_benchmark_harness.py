@@ -122,6 +122,10 @@ def test_run_writes_the_csv_prints_the_table_and_resumes(
     assert "0 runs to go (4 in" in capsys.readouterr().err
     with (tmp_path / "tabular.csv").open() as f:
         assert len(list(csv.DictReader(f))) == len(rows)
+    main([*args, "--jobs", "1", "--first-seed", "5", "--seeds", "1"])  # other seeds: added
+    assert "2 runs to go (4 in" in capsys.readouterr().err
+    with (tmp_path / "tabular.csv").open() as f:
+        assert {r["seed"] for r in csv.DictReader(f)} == {"0", "1", "5"}
 
 
 def test_single_objective_methods_refuse_two_objectives() -> None:
