@@ -55,7 +55,9 @@ def test_each_method_trains_within_the_same_budget_of_epochs(method: str, tmp_pa
 
 
 def test_unknown_method_names_the_known_ones(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="known: archtune, archtune-nostart, archtune-data, optuna-tpe"):
+    with pytest.raises(
+        ValueError, match="known: archtune, archtune-nostart, archtune-data, optuna-tpe"
+    ):
         run_one("smac", 0, epochs_budget=6, workdir=tmp_path)
     with pytest.raises(ValueError, match="unknown suite 'mnist1d-x'; known: mnist1d, mnist1d-mo"):
         run_one("archtune", 0, epochs_budget=6, workdir=tmp_path, suite="mnist1d-x")

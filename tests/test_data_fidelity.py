@@ -35,6 +35,12 @@ def test_the_scheduler_judges_at_the_stages_ends_and_budgets_their_sum() -> None
     plain = SchedulerSpec(name="moasha", max_steps=9)
     assert plain.full_length == 9
     assert make_scheduler(plain, MO)._levels(0) == [1, 3]  # type: ignore[attr-defined]
+    # The sentinels' share of a budget of steps counts a sentinel at its full cost.
+    guarded = make_scheduler(spec, MO, max_total_steps=104)
+    assert guarded.guard.max_sentinels == 2  # type: ignore[attr-defined]
+    assert make_scheduler(plain, MO, max_total_steps=104).guard.max_sentinels == 2
+    assert make_scheduler(plain, MO, max_total_steps=108).guard.max_sentinels == 3
+    assert make_scheduler(spec, MO, max_total_steps=108).guard.max_sentinels == 2
 
 
 class Recorder:
@@ -80,7 +86,8 @@ def test_a_fraction_of_the_training_split_keeps_the_classes_in_proportion() -> N
     full_share = np.bincount(dataset.y_train, minlength=10) / dataset.y_train.size
     part_share = np.bincount(part.y_train, minlength=10) / part.y_train.size
     assert np.abs(full_share - part_share).max() < 0.01
-    assert part.x_val is dataset.x_val and part.x_test is dataset.x_test
+    assert part.x_val is dataset.x_val
+    assert part.x_test is dataset.x_test
     again = train_fraction(dataset, 0.2, seed=3)
     assert np.array_equal(part.x_train, again.x_train)  # seeded
     assert train_fraction(dataset, 1.0, seed=3) is dataset
@@ -125,7 +132,8 @@ def test_a_search_with_data_fidelity_stops_trials_at_stage_ends_within_its_budge
         if trial.status == "stopped":
             assert curve[-1] in (1, 4)  # at a stage's end
         else:
-            assert curve[-1] == 13 and trial.metrics["epochs"] == 13.0
+            assert curve[-1] == 13
+            assert trial.metrics["epochs"] == 13.0
     assert sum(map(len, steps.values())) <= 80 + 13  # the last trial may overshoot by one
 
 
