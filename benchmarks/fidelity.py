@@ -25,11 +25,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-from optuna._hypervolume import compute_hypervolume
-
 import archtune
 from archtune.search import TuneResult
+from benchmarks.moasha import epochs_spent, hypervolume
 
 P_REF = 5_921_418  # the largest network of the cnn1d space on mnist1d (benchmarks/run.py)
 
@@ -69,21 +67,13 @@ def front(result: TuneResult) -> list[tuple[float, float, float]]:
     ]
 
 
-def hypervolume(points: list[tuple[float, float, float]]) -> float:
-    if not points:
-        return 0.0
-    losses = np.array(
-        [(1 - test, math.log10(params) / math.log10(P_REF)) for _, params, test in points]
-    )
-    return float(compute_hypervolume(losses, np.array([1.0, 1.0])))
+def front_hypervolume(points: list[tuple[float, float, float]]) -> float:
+    """The hypervolume of the front's (test accuracy, params) points."""
+    return hypervolume([(test, params) for _, params, test in points], P_REF)
 
 
 def best_under(points: list[tuple[float, float, float]], limit: float) -> float:
     return max((test for _, params, test in points if params <= limit), default=0.0)
-
-
-def steps_spent(result: TuneResult) -> int:
-    return sum(len(t.user_attrs.get("archtune.curve") or []) for t in result.study.trials)
 
 
 def main() -> None:
@@ -103,10 +93,10 @@ def main() -> None:
             rows.append(
                 {
                     "seed": seed,
-                    "steps": [steps_spent(runs[f]) for f in runs],
+                    "steps": [epochs_spent(runs[f]) for f in runs],
                     "trials": [len(runs[f].trials) for f in runs],
                     "stopped": [runs[f].counts.get("stopped", 0) for f in runs],
-                    "hv": [hypervolume(fronts[f]) for f in runs],
+                    "hv": [front_hypervolume(fronts[f]) for f in runs],
                     "best": [max((p[2] for p in fronts[f]), default=0.0) for f in runs],
                     "3k": [best_under(fronts[f], 3000) for f in runs],
                 }

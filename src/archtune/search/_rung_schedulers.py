@@ -76,13 +76,14 @@ class _RungScheduler(BaseScheduler):
         min_steps: int = 1,
         max_steps: int | None = None,
         guard: RungGuard | None = None,
+        levels: list[int] | None = None,
     ) -> None:
         self.eta = eta
         self.min_steps = min_steps
         self.max_steps = max_steps
         self.guard = guard if guard is not None else RungGuard(eta=eta)
         #: The rungs, when they are not ``min_steps * eta**k`` (the stages of a data fidelity).
-        self.levels: list[int] | None = None
+        self.levels = levels
 
     def _levels(self, number: int) -> list[int]:
         if self.levels is not None:

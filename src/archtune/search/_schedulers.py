@@ -105,17 +105,24 @@ class SchedulerRequest:
 SchedulerFactory = Callable[[SchedulerSpec, SchedulerRequest], BaseScheduler]
 
 
-def _rungs(cls: type[ASHAScheduler | HyperbandScheduler | MOASHAScheduler]) -> SchedulerFactory:
+def _rungs(cls: type[ASHAScheduler | MOASHAScheduler]) -> SchedulerFactory:
     def build(spec: SchedulerSpec, request: SchedulerRequest) -> BaseScheduler:
-        scheduler = cls(
-            eta=spec.eta, min_steps=spec.min_steps, max_steps=spec.max_steps, guard=request.guard
-        )
         stages = spec.stages()
-        if stages:
-            scheduler.levels = rung_steps(stages)
-        return scheduler
+        return cls(
+            eta=spec.eta,
+            min_steps=spec.min_steps,
+            max_steps=spec.max_steps,
+            guard=request.guard,
+            levels=rung_steps(stages) if stages else None,
+        )
 
     return build
+
+
+def _hyperband(spec: SchedulerSpec, request: SchedulerRequest) -> BaseScheduler:
+    return HyperbandScheduler(
+        eta=spec.eta, min_steps=spec.min_steps, max_steps=spec.max_steps, guard=request.guard
+    )
 
 
 #: Every scheduler by name: the one table from which the accepted names
@@ -127,7 +134,7 @@ SCHEDULERS: Mapping[str, SchedulerFactory] = MappingProxyType(
             min_steps=spec.min_steps, guard=request.guard
         ),
         "asha": _rungs(ASHAScheduler),
-        "hyperband": _rungs(HyperbandScheduler),
+        "hyperband": _hyperband,
         "moasha": _rungs(MOASHAScheduler),
         "pbt": lambda spec, request: _population(
             spec, request.space, request.n_trials, request.seed, request.max_retries
