@@ -274,26 +274,6 @@ def test_auto_sampler_picks_by_the_problem() -> None:
     assert "conditional parameters modelled" in why
 
 
-def test_light_gp_start_up_is_a_quarter_of_the_trainings_the_budget_affords() -> None:
-    from archtune.search import startup_trials
-
-    assert [startup_trials(n) for n in (None, 100, 40, 30, 7.5, 1)] == [10, 10, 10, 8, 3, 3]
-    # misleading_curve trains 9 epochs: 90 steps afford 10 full trainings of the 50 trials
-    # allowed, so 3 start-up trials (a quarter, rounded up), and the study records it
-    result = archtune.tune(
-        obj.misleading_curve,
-        {"x": Float(0, 1)},
-        objectives={"score": "max"},
-        n_trials=50,
-        max_total_steps=90,
-        scheduler={"name": "asha", "max_steps": 9},
-        seed=0,
-    )
-    sampler = result.study.user_attrs["archtune.config"]["sampler"]
-    assert sampler.startswith("auto: light-gp (")
-    assert sampler.endswith("; 3 start-up trials)")
-
-
 def test_auto_enumerates_a_small_space_without_repeats() -> None:
     result = archtune.tune(
         obj.number_only, {"x": Int(1, 6)}, objectives={"x": "min"}, n_trials=6, seed=0

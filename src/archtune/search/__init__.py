@@ -32,7 +32,6 @@ from archtune.search._samplers import (
     SamplerRequest,
     choose_sampler,
     make_sampler,
-    startup_trials,
 )
 from archtune.search._scheduler_base import BaseScheduler, NoScheduler, StudyView
 from archtune.search._schedulers import (
@@ -80,5 +79,4 @@ __all__ = [
     "make_scheduler",
     "parse_constraints",
     "rung_levels",
-    "startup_trials",
 ]

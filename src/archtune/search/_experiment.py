@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from archtune.execution import ObjectiveRef
 from archtune.search._constraints import Constraint
 from archtune.search._objectives import Objectives
-from archtune.search._samplers import choose_sampler, startup_trials
+from archtune.search._samplers import choose_sampler
 from archtune.search._schedulers import SchedulerSpec
 from archtune.space import Space
 
@@ -88,30 +88,18 @@ class Experiment:
     starting_points: tuple[Mapping[str, Any], ...] = ()
 
     def resolved_sampler(self) -> str:
-        """The sampler's name, with what ``auto`` picked: ``"auto: tpe (why)"`` (``light-gp``:
-        and its start-up trials)."""
+        """The sampler's name, with what ``auto`` picked: ``"auto: tpe (why)"``."""
         if not isinstance(self.sampler, str):
             return f"{type(self.sampler).__name__} (an instance)"
-        startup = f"{startup_trials(self.affordable_trials())} start-up trials"
         if self.sampler != "auto":
-            return f"{self.sampler} ({startup})" if self.sampler == "light-gp" else self.sampler
+            return self.sampler
         name, reason = choose_sampler(
             self.space,
             n_objectives=len(self.objectives.names),
             n_trials=self.n_trials,
             has_constraints=bool(self.constraints),
         )
-        if name == "light-gp":
-            reason = f"{reason}; {startup}"
         return f"auto: {name} ({reason})"
-
-    def affordable_trials(self) -> float:
-        """The full trainings the budget affords: ``budget.trials``, or fewer where
-        ``budget.steps`` binds first (each trial at the scheduler's full length)."""
-        full = self.scheduler.full_length
-        if self.max_total_steps is None or not full:
-            return float(self.n_trials)
-        return min(float(self.n_trials), self.max_total_steps / full)
 
     def to_record(self) -> dict[str, Any]:
         """The run settings kept in the study (space and objectives are kept apart)."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -29,35 +28,10 @@ __all__ = [
     "known_cost",
     "make_sampler",
     "space_size",
-    "startup_trials",
 ]
 
 #: ``auto`` models up to this many objectives with ``light-gp`` (ParEGO scalarisation).
 LIGHT_GP_MAX_OBJECTIVES = 3
-
-#: ``light-gp``'s start-up: at most this many trials before its model proposes, ...
-STARTUP_TRIALS = 10
-#: ... and at most this share of the full trainings the budget affords (SMAC's initial
-#: design has the same cap, ``max_ratio=0.25``), ...
-STARTUP_SHARE = 0.25
-#: ... but never fewer than this many (a model of fewer points has nothing to fit).
-MIN_STARTUP_TRIALS = 3
-
-
-def startup_trials(affordable: float | None) -> int:
-    """How many trials ``light-gp`` draws before its model proposes.
-
-    A budget that affords few full trainings (``affordable``: ``budget.trials``, or
-    ``budget.steps`` over a trial's full length where that binds first) gets a shorter
-    start-up: ten random draws out of eight trainings leave the model nothing to do.
-
-    >>> startup_trials(100), startup_trials(30), startup_trials(7.5), startup_trials(None)
-    (10, 8, 3, 10)
-    """
-    if affordable is None:
-        return STARTUP_TRIALS
-    share = math.ceil(STARTUP_SHARE * affordable)
-    return max(MIN_STARTUP_TRIALS, min(STARTUP_TRIALS, share))
 
 
 def _exhaustive_sampler(seed: int | None) -> optuna.samplers.BaseSampler:
@@ -180,7 +154,6 @@ class SamplerRequest:
     n_trials: int | None = None
     has_constraints: bool = False
     cost: KnownCost | None = None
-    affordable_trials: float | None = None
 
 
 def _tpe(request: SamplerRequest) -> optuna.samplers.BaseSampler:
@@ -220,12 +193,7 @@ def _light_gp(request: SamplerRequest) -> optuna.samplers.BaseSampler:
     require("scipy", extra="samplers", feature="sampler 'light-gp'")
     from archtune.search._light_gp import LightGPSampler
 
-    return LightGPSampler(
-        seed=request.seed,
-        space=request.space,
-        known_cost=request.cost,
-        n_startup_trials=startup_trials(request.affordable_trials),
-    )
+    return LightGPSampler(seed=request.seed, space=request.space, known_cost=request.cost)
 
 
 def _cmaes(request: SamplerRequest) -> optuna.samplers.BaseSampler:
@@ -271,14 +239,11 @@ def make_sampler(
     n_trials: int | None = None,
     has_constraints: bool = False,
     cost: KnownCost | None = None,
-    affordable_trials: float | None = None,
 ) -> optuna.samplers.BaseSampler:
     """Return the sampler ``name`` (one of :data:`SAMPLER_NAMES`), seeded.
 
     ``auto`` picks by the problem (:func:`choose_sampler`). ``cost``: an objective known
     before training (:func:`known_cost`), which ``light-gp`` computes for its candidates.
-    ``affordable_trials``: the full trainings the budget affords, which sets ``light-gp``'s
-    start-up (:func:`startup_trials`; ``None``: ``n_trials``).
 
     Raises:
         ConfigError: an unknown name, or a sampler that cannot serve this study.
@@ -292,11 +257,7 @@ def make_sampler(
     factory = SAMPLERS.get(name)
     if factory is None:
         raise ConfigError(f"sampler must be one of {', '.join(SAMPLER_NAMES)}, got {name!r}")
-    if affordable_trials is None and n_trials is not None:
-        affordable_trials = float(n_trials)
-    request = SamplerRequest(
-        seed, space, n_objectives, n_trials, has_constraints, cost, affordable_trials
-    )
+    request = SamplerRequest(seed, space, n_objectives, n_trials, has_constraints, cost)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         return factory(request)
