@@ -32,7 +32,7 @@ if TYPE_CHECKING:  # what the lazy names below are, for type checkers and IDEs
     from archtune.config import load_config
     from archtune.interop import ImportedModel, UnsupportedLayerError, from_keras, from_torch
     from archtune.search import TuneResult
-    from archtune.shrinking import ShrinkResult, shrink
+    from archtune.shrinking import ShrinkResult, shrink, shrink_trial
 
 
 __all__ = [
@@ -63,6 +63,7 @@ __all__ = [
     "from_torch",
     "load_config",
     "shrink",
+    "shrink_trial",
     "tune",
 ]
 
@@ -81,7 +82,7 @@ def __getattr__(name: str) -> object:
         from archtune import interop
 
         return getattr(interop, name)
-    if name in ("shrink", "ShrinkResult"):
+    if name in ("shrink", "shrink_trial", "ShrinkResult"):
         from archtune import shrinking
 
         return getattr(shrinking, name)

@@ -30,6 +30,7 @@ __all__ = [
     "fold_dataset_preprocessing",
     "fold_preprocessing",
     "objective_from_record",
+    "trial_seed",
 ]
 
 BUILTIN_ATTR = "archtune.builtin"
@@ -81,7 +82,7 @@ class ExportResult:
     preprocessing: str = ""
 
 
-def _trial_seed(result: TuneResult, trial: TrialResult) -> int:
+def trial_seed(result: TuneResult, trial: TrialResult) -> int:
     """The seed the driver gave the trial: ``config seed + first attempt's number`` (else 0)."""
     seed = (result.study.user_attrs.get(attrs.STUDY_CONFIG) or {}).get("seed")
     if seed is None:
@@ -139,7 +140,7 @@ def export_trial(
     if format == "keras" and objective.backend != "keras":
         raise ConfigError(f"--format keras needs the keras backend, got {objective.backend}")
     chosen = _pick(result, trial, smallest_within)
-    seed = _trial_seed(result, chosen)
+    seed = trial_seed(result, chosen)
     model, network, metrics, dataset = _retrain(objective, chosen.config, seed)
     from archtune.backends import get_backend
 

@@ -6,9 +6,11 @@ TPE over the shrink space); finalists get a full fine-tune (optionally distilled
 baseline); the cheapest one within ``max_drop`` on validation is chosen, reported on test with
 intervals, and exported.
 
-``archtune.shrink(model, data, ...)`` is :func:`shrink`.
+``archtune.shrink(model, data, ...)`` is :func:`shrink`; ``archtune.shrink_trial(result)``
+shrinks a trial of a built-in training study (:func:`shrink_trial`).
 """
 
+from archtune.shrinking._from_study import shrink_trial
 from archtune.shrinking._objective import INIT_KEY, ShrinkObjective
 from archtune.shrinking._progressive import ProgressiveStrategy
 from archtune.shrinking._prune import keep_largest_l1, prune_state
@@ -50,6 +52,7 @@ __all__ = [
     "shrink",
     "shrink_plan",
     "shrink_space",
+    "shrink_trial",
     "width_keys",
     "wilson_interval",
 ]
