@@ -449,6 +449,66 @@ def shrink(
         fail(str(exc))
 
 
+@app.command("shrink-trial")
+def shrink_trial(
+    study: Annotated[str, typer.Argument(help="A built-in training study's name.")],
+    storage: StorageOption = DEFAULT_STORAGE,
+    trial: Annotated[
+        int | None, typer.Option(help="The trial number (default: the most accurate).")
+    ] = None,
+    max_drop: Annotated[
+        float,
+        typer.Option(
+            min=0.0, max=0.99, help="Accepted drop in accuracy, on validation (0.005: 0.5 pt)."
+        ),
+    ] = 0.005,
+    objective: Annotated[str, typer.Option(help="The cost: params, flops or latency.")] = "params",
+    budget: Annotated[
+        float,
+        typer.Option(min=0.1, help="All training, in trainings of the trial (its epochs)."),
+    ] = 10.0,
+    workers: Annotated[int, typer.Option(min=1, help="Models trained at once.")] = 2,
+    name: Annotated[
+        str | None,
+        typer.Option(help="The shrink study's name (default shrink-<study>-trial-<n>)."),
+    ] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="One JSON document.")] = False,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="The chosen model's ONNX file.")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or logs.")] = False,
+) -> None:
+    """Shrink a trial of a built-in study: its data, network, recipe and seed, from its
+    weights to the cheapest network within --max-drop of its accuracy."""
+    from archtune.cli._shrink_cmd import shrink_trial_command
+    from archtune.config import check_storage, check_writable
+
+    _setup_logging(quiet or json_output)
+    _sigterm_as_interrupt()
+    try:
+        check_storage(storage)
+        if output is not None:
+            check_writable(output)
+        shrink_trial_command(
+            study,
+            storage,
+            trial=trial,
+            max_drop=max_drop,
+            objective=objective,
+            budget=budget,
+            n_workers=workers,
+            name=name,
+            json_output=json_output,
+            output=output,
+            quiet=quiet,
+        )
+    except KeyboardInterrupt:
+        err.print("[yellow]interrupted[/]", highlight=False)
+        raise typer.Exit(130) from None
+    except ArchtuneError as exc:
+        fail(str(exc))
+
+
 @app.command()
 def demo(
     workers: Annotated[int, typer.Option(min=1)] = 2,

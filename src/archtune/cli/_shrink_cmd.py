@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -12,7 +13,14 @@ from archtune.cli._console import err, out
 if TYPE_CHECKING:
     from archtune.shrinking import Candidate, ShrinkResult
 
-__all__ = ["DEMO_DATA", "DEMO_MODEL", "demo_command", "pareto_table", "shrink_command"]
+__all__ = [
+    "DEMO_DATA",
+    "DEMO_MODEL",
+    "demo_command",
+    "pareto_table",
+    "shrink_command",
+    "shrink_trial_command",
+]
 
 DEMO_MODEL = "cnn-32-64-64"
 DEMO_DATA = "mnist-sample"
@@ -40,11 +48,38 @@ def shrink_command(
     """
     from archtune.shrinking import shrink
 
+    log = _logger(quiet)
+    show(shrink(model, data, log=log, **options), json_output=json_output, report=report, log=log)
+
+
+def shrink_trial_command(
+    study: str, storage: str, *, json_output: bool = False, quiet: bool = False, **options: Any
+) -> None:
+    """Run :func:`archtune.shrink_trial` on ``study``'s trial and print as ``shrink`` does.
+
+    Raises:
+        ConfigError: bad input; StudyStateError: no such study or trial, not built-in.
+    """
+    from archtune.shrinking import shrink_trial
+
+    log = _logger(quiet)
+    result = shrink_trial(study, storage=storage, log=log, **options)
+    show(result, json_output=json_output, report=None, log=log)
+
+
+def _logger(quiet: bool) -> Callable[[str], None]:
     def log(line: str) -> None:
         if not quiet:
             err.print(line, highlight=False, soft_wrap=True)
 
-    result = shrink(model, data, log=log, **options)
+    return log
+
+
+def show(
+    result: ShrinkResult, *, json_output: bool, report: Path | None, log: Callable[[str], None]
+) -> None:
+    """Print the Pareto table and the chosen line (or one JSON document); record the baseline
+    in the study and, with ``report``, write its HTML report."""
     if result.storage is not None:
         _record_baseline(result, result.storage)
     if report is not None and result.storage is not None:

@@ -48,7 +48,8 @@ def shrink_trial(
 
     Args:
         study: The study's result, or its name in ``storage``.
-        storage: The storage URL when ``study`` is a name.
+        storage: Where the study is when ``study`` is a name; the shrink's own study is kept
+            there too, so ``resume=True`` continues it (``None``: in memory).
         trial: The trial number (default: the best by the study's quality metric).
         max_drop: The accepted drop in accuracy on validation (see ``shrink``).
         budget: All of the shrink's training, in trainings of the trial (the baseline's
@@ -59,8 +60,8 @@ def shrink_trial(
         output: Where the chosen model's ONNX file goes (default ``<name>.onnx``).
         log: Receives one line per step.
         **options: Any other argument of :func:`~archtune.shrinking.shrink` but ``model``,
-            ``data``, ``recipe``, ``epochs``, ``backend`` and ``seed``, which come from the
-            study.
+            ``data``, ``recipe``, ``epochs``, ``backend``, ``seed`` and ``storage``, which come
+            from the study.
 
     Raises:
         ConfigError: an option the study decides, or a bad argument (see ``shrink``).
@@ -104,6 +105,7 @@ def shrink_trial(
         recipe=recipe,
         backend=train.backend,
         n_workers=n_workers,
+        storage=storage,
         seed=trial_seed(study, chosen),
         name=name or _default_name(study.name, chosen.number),
         output=output,
