@@ -34,7 +34,7 @@ def shrink_trial(
     max_drop: float = 0.005,
     budget: float = 10.0,
     objective: str = "params",
-    n_workers: int = 1,
+    n_workers: int = 2,
     name: str | None = None,
     output: str | Path | None = None,
     log: Callable[[str], None] | None = None,
