@@ -37,7 +37,7 @@ def test_the_baseline_is_the_trial_trained_again(storage: str, tmp_path: Path) -
         (t for t in study.trials if t.status == "complete"),
         key=lambda t: t.metrics["val_accuracy"],
     )
-    result = archtune.shrink_trial(study, budget=7, output=tmp_path / "small.onnx")
+    result = archtune.shrink_trial(study, budget=9, output=tmp_path / "small.onnx")
     # the same data, splits, network, recipe, epochs and seed: the same model and numbers
     assert result.baseline.params == int(best.metrics["params"])
     assert result.baseline.val_accuracy == pytest.approx(best.metrics["val_accuracy"], abs=1e-9)
