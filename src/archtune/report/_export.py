@@ -26,6 +26,7 @@ __all__ = [
     "FORMATS",
     "PREPROCESSING_KEY",
     "ExportResult",
+    "builtin_objective",
     "export_trial",
     "fold_dataset_preprocessing",
     "fold_preprocessing",
@@ -55,6 +56,22 @@ def objective_from_record(record: Mapping[str, Any]) -> Any:
         return TrainObjective.from_record(record)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise StudyStateError(f"study attribute {BUILTIN_ATTR} is malformed ({exc})") from None
+
+
+def builtin_objective(result: TuneResult, what: str) -> Any:
+    """The built-in objective a study ran (its ``archtune.builtin`` record).
+
+    Raises:
+        StudyStateError: the study has no such record (``what``, e.g. ``export``, says who
+            needed it).
+    """
+    record = result.study.user_attrs.get(BUILTIN_ATTR)
+    if not isinstance(record, dict):
+        raise StudyStateError(
+            f"study {result.name!r} has no {BUILTIN_ATTR} record: {what} rebuilds only "
+            "built-in training studies (data:/model:/recipe:) run by this archtune version"
+        )
+    return objective_from_record(record)
 
 
 @dataclass(frozen=True)
@@ -128,13 +145,7 @@ def export_trial(
         raise ConfigError(f"-o {target}: a Keras model file must end in .keras")
     check_writable(target)  # before the retraining, not after
     result = study if isinstance(study, TuneResult) else _load(study, storage)
-    record = result.study.user_attrs.get(BUILTIN_ATTR)
-    if not isinstance(record, dict):
-        raise StudyStateError(
-            f"study {result.name!r} has no {BUILTIN_ATTR} record: export rebuilds only "
-            "built-in training studies (data:/model:/recipe:) run by this archtune version"
-        )
-    objective = objective_from_record(record)
+    objective = builtin_objective(result, "export")
     if format == "torchscript" and objective.backend != "torch":
         raise ConfigError(f"--format torchscript needs the torch backend, got {objective.backend}")
     if format == "keras" and objective.backend != "keras":

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from archtune._errors import ConfigError, StudyStateError
+from archtune._errors import ConfigError
 
 if TYPE_CHECKING:
     from archtune.search import TuneResult
@@ -67,7 +67,7 @@ def shrink_trial(
         ConfigError: an option the study decides, or a bad argument (see ``shrink``).
         StudyStateError: not a built-in training study, or no such trial.
     """
-    from archtune.report._export import BUILTIN_ATTR, objective_from_record, trial_seed
+    from archtune.report._export import builtin_objective, trial_seed
     from archtune.report._summary import pick_trial
     from archtune.search import TuneResult, load_result
     from archtune.shrinking._run import shrink
@@ -84,13 +84,7 @@ def shrink_trial(
         study = load_result(study, storage)
     if not isinstance(study, TuneResult):
         raise ConfigError(f"shrink_trial: study must be a TuneResult or a name, got {study!r}")
-    record = study.study.user_attrs.get(BUILTIN_ATTR)
-    if not isinstance(record, dict):
-        raise StudyStateError(
-            f"study {study.name!r} has no {BUILTIN_ATTR} record: shrink_trial rebuilds only "
-            "built-in training studies (data:/model:/recipe:)"
-        )
-    train = objective_from_record(record)
+    train = builtin_objective(study, "shrink_trial")
     chosen = pick_trial(study, trial=trial)
     recipe = train.recipe_of(chosen.config).to_dict()
     epochs = int(recipe.pop("epochs"))
