@@ -223,7 +223,9 @@ def test_the_experiment_is_the_one_tune_builds(
     ours = archtune_experiment(3, 6, 2, 2, "sqlite:///unused.db", objectives=objectives)
     # The precheck is a method of an equal objective, not of the same one.
     assert dataclasses.replace(ours, precheck=None) == dataclasses.replace(built[0], precheck=None)
-    assert ours.starting_points == _default_points(2)
+    assert ours.starting_points[:2] == _default_points(2)
+    # Accuracy against parameters also starts down the family's shrink ladder.
+    assert len(ours.starting_points) == (2 if objectives is None else 4)
     nostart = archtune_experiment(3, 6, 2, 2, None, objectives=objectives, start=False)
     assert nostart.starting_points == ()
     data = archtune_experiment(3, 6, 9, 2, None, objectives=objectives, fidelity="data")

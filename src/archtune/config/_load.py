@@ -123,7 +123,7 @@ def build_experiment(
             objectives = Objectives.parse(config.objectives or setup.default_objectives)
             _check_builtin_metrics(objectives, setup.task)
             precheck, study_attrs = setup.objective.precheck, setup.study_attrs
-            starting_points = setup.starting_points
+            starting_points = setup.starting_points + _cost_ladder(setup, objectives)
         else:
             objective = ObjectiveRef(
                 config.objective, search_path=search_path, fallback_path=fallback_path
@@ -189,6 +189,16 @@ def build_experiment(
         study_attrs=study_attrs,
         starting_points=starting_points,
     )
+
+
+def _cost_ladder(setup: TrainingSetup, objectives: Objectives) -> tuple[dict[str, Any], ...]:
+    """With a cost known before training among the minimised objectives (``params``, else
+    ``flops``), the one-cycle start down its family's shrink ladder (``smaller_starts``)."""
+    from archtune.training._setup import smaller_starts
+
+    minimised = [name for name, direction in objectives.directions if direction == "min"]
+    cost = next((name for name in ("params", "flops") if name in minimised), None)
+    return () if cost is None or not objectives.is_multi else smaller_starts(setup, cost)
 
 
 def _constrained_precheck(

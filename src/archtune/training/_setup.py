@@ -17,7 +17,7 @@ from archtune.training._model import ModelSpec
 from archtune.training._objective import TrainObjective
 from archtune.training._resolve import resolve_model
 
-__all__ = ["DEFAULT_EPOCHS", "TrainingSetup", "setup_training"]
+__all__ = ["DEFAULT_EPOCHS", "TrainingSetup", "setup_training", "smaller_starts"]
 
 logger = logging.getLogger("archtune")
 
@@ -121,6 +121,63 @@ def _starts(space: Space, spec: ModelSpec) -> tuple[dict[str, Any], ...]:
     second = starting_point(space, defaults | ONE_CYCLE_START)
     if second.get("schedule") == "one_cycle" and second not in points:  # the space searches it
         points.append(second)
+    return tuple(points)
+
+
+#: How far below the starting network the cost ladder of :func:`smaller_starts` goes: a decade
+#: of cost, the range of a network's usual width multipliers (MobileNet's 1.0 to 0.25 is a
+#: sixteenth of the parameters), and one decade of the log-cost axis the front is drawn on.
+LADDER_FLOOR = 0.1
+
+
+def smaller_starts(setup: TrainingSetup, cost: str) -> tuple[dict[str, Any], ...]:
+    """The one-cycle start made cheaper one step at a time along its family's shrink ladder
+    (``Family.smaller``: e.g. for ``cnn1d`` global average pooling, then half the width),
+    while the step's ``cost`` (``params`` or ``flops``) stays at least :data:`LADDER_FLOOR`
+    of the start's.
+
+    With a cost among the objectives, these are known good networks at the front's smaller
+    sizes, tried before the search moves far from them (docs/samplers.md). Empty without a
+    family, without the one-cycle start, or where the space fixes the knobs the ladder moves.
+    """
+    family_name = setup.objective.model.family
+    one_cycle = [p for p in setup.starting_points if p.get("schedule") == "one_cycle"]
+    if family_name is None or not one_cycle:
+        return ()
+    from archtune.arch import InfeasibleNetworkError
+    from archtune.arch.families import get_family
+
+    family = get_family(family_name)
+    fixed = {k: p.value for k in setup.space if isinstance(p := setup.space[k], Fixed)}
+    base = dict(one_cycle[0])
+
+    def cost_of(point: Mapping[str, Any]) -> float:
+        return setup.objective.precheck({**fixed, **point})[cost]
+
+    try:
+        top = cost_of(base)
+    except InfeasibleNetworkError:
+        return ()
+    model = family.default_config() | {
+        k: v for k, v in (fixed | base).items() if k in family.parameter_names
+    }
+    seen = list(setup.starting_points)
+    points: list[dict[str, Any]] = []
+    while (cheaper := family.smaller(model)) is not None:
+        changed = {k: v for k, v in cheaper.items() if model.get(k) != v}
+        model = cheaper
+        if all(isinstance(setup.space[k], Fixed) for k in changed if k in setup.space):
+            continue  # the space fixes what this step changes
+        point = starting_point(setup.space, base | model)
+        if any(point.get(k) != v for k, v in changed.items() if k in setup.space):
+            break  # the space cannot take this step, so later ones are off the ladder too
+        try:
+            if point in seen or cost_of(point) < LADDER_FLOOR * top:
+                break
+        except InfeasibleNetworkError:
+            break
+        seen.append(point)
+        points.append(point)
     return tuple(points)
 
 

@@ -1,0 +1,109 @@
+"""With a cost among the objectives, a new study also starts down its family's shrink ladder."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from archtune.arch.families import get_family
+from archtune.config import build_experiment
+from archtune.search import Experiment
+from archtune.training._setup import LADDER_FLOOR
+
+ACCURACY_AND_PARAMS = {"val_accuracy": "max", "params": "min"}
+
+
+def _experiment(model: dict[str, Any], objectives: dict[str, str] | None = None) -> Experiment:
+    dataset = "mnist1d" if model["family"] == "cnn1d" else "digits"
+    config: dict[str, Any] = {
+        "name": "ladder",
+        "budget": {"trials": 8},
+        "data": {"dataset": dataset},
+        "model": model,
+        "recipe": {"epochs": 1},
+    }
+    if objectives is not None:
+        config["objectives"] = objectives
+    return build_experiment(config, source="test")
+
+
+def _model(point: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in point.items() if k.startswith("model.")}
+
+
+def test_accuracy_against_params_starts_down_the_shrink_ladder() -> None:
+    experiment = _experiment({"family": "cnn1d"}, ACCURACY_AND_PARAMS)
+    _, one_cycle, *ladder = experiment.starting_points
+    assert one_cycle["schedule"] == "one_cycle"
+    # Each step is the family's next cheaper network, with the one-cycle recipe.
+    family = get_family("cnn1d")
+    expected = family.smaller(family.default_config())
+    assert expected is not None
+    for point in ladder:
+        assert {k: v for k, v in point.items() if not k.startswith("model.")} == {
+            k: v for k, v in one_cycle.items() if not k.startswith("model.")
+        }
+        assert _model(point) == {k: expected[k] for k in _model(point)}
+        expected = family.smaller(expected)
+        assert expected is not None
+    assert [_model(p)["model.readout"] for p in ladder] == ["gap", "gap"]
+    assert [_model(p)["model.width"] for p in ladder] == [32, 16]
+    # It goes down one decade of parameters: the next step would be below it.
+    assert experiment.precheck is not None
+    params = [experiment.precheck(p)["params"] for p in (one_cycle, *ladder)]
+    assert params == sorted(params, reverse=True)
+    assert params[-1] >= LADDER_FLOOR * params[0]
+    below = experiment.precheck({**ladder[-1], **expected})["params"]
+    assert below < LADDER_FLOOR * params[0]
+
+
+@pytest.mark.parametrize(
+    "objectives", [None, {"val_accuracy": "max"}, {"val_accuracy": "max", "val_loss": "min"}]
+)
+def test_without_a_cost_objective_only_the_two_starts(objectives: dict[str, str] | None) -> None:
+    experiment = _experiment({"family": "cnn1d"}, objectives)
+    assert [p["schedule"] for p in experiment.starting_points] == ["constant", "one_cycle"]
+
+
+def test_flops_lead_the_ladder_too() -> None:
+    experiment = _experiment({"family": "mlp"}, {"val_accuracy": "max", "flops": "min"})
+    widths = [p["model.width"] for p in experiment.starting_points]
+    assert widths == [128, 128, 64, 32]
+
+
+def test_a_fixed_knob_is_stepped_over() -> None:
+    experiment = _experiment({"family": "cnn1d", "width": 32}, ACCURACY_AND_PARAMS)
+    ladder = experiment.starting_points[2:]
+    # Global average pooling, then (the width being fixed) one block fewer.
+    assert [(p["model.readout"], p["model.depth"]) for p in ladder] == [("gap", 3), ("gap", 2)]
+    assert all("model.width" not in p for p in ladder)
+
+
+def test_a_step_outside_the_space_ends_the_ladder() -> None:
+    width = {"type": "int", "low": 24, "high": 64}
+    experiment = _experiment({"family": "cnn1d", "width": width}, ACCURACY_AND_PARAMS)
+    ladder = experiment.starting_points[2:]
+    assert [(p["model.readout"], p["model.width"]) for p in ladder] == [("gap", 32)]
+
+
+@pytest.mark.integration
+def test_the_study_trains_the_ladder_first() -> None:
+    import archtune
+
+    result = archtune.tune(
+        data={"dataset": "digits"},
+        model={"family": "mlp"},
+        recipe={"epochs": 1},
+        objectives={"val_accuracy": "max", "params": "min"},
+        n_trials=5,
+        scheduler="none",
+        seed=0,
+    )
+    trials = result.study.trials
+    assert [t.params["model.width"] for t in trials[:4]] == [128, 128, 64, 32]
+    assert all(t.user_attrs["archtune.start"] == "defaults" for t in trials[:4])
+    assert "archtune.start" not in trials[4].user_attrs
+    assert [t.values[1] for t in trials[1:4]] == sorted(
+        (t.values[1] for t in trials[1:4]), reverse=True
+    )
