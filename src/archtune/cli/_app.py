@@ -35,6 +35,21 @@ StorageOption = Annotated[
     ),
 ]
 
+# The options `shrink` and `shrink-trial` share.
+MaxDropOption = Annotated[
+    float,
+    typer.Option(
+        min=0.0, max=0.99, help="Accepted drop in accuracy, on validation (0.005: 0.5 pt)."
+    ),
+]
+CostOption = Annotated[str, typer.Option(help="The cost: params, flops or latency.")]
+WorkersOption = Annotated[int, typer.Option(min=1, help="Models trained at once.")]
+JsonOption = Annotated[bool, typer.Option("--json", help="One JSON document.")]
+OnnxOption = Annotated[
+    Path | None, typer.Option("--output", "-o", help="The chosen model's ONNX file.")
+]
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or logs.")]
+
 
 def _setup_logging(quiet: bool) -> None:
     handler = RichHandler(console=err, show_path=False, show_time=False, markup=False)
@@ -346,13 +361,8 @@ def shrink(
         ),
     ],
     data: Annotated[str, typer.Option(help="A built-in dataset, a .npz/.csv file, module:fn.")],
-    max_drop: Annotated[
-        float,
-        typer.Option(
-            min=0.0, max=0.99, help="Accepted drop in accuracy, on validation (0.005: 0.5 pt)."
-        ),
-    ] = 0.005,
-    objective: Annotated[str, typer.Option(help="The cost: params, flops or latency.")] = "params",
+    max_drop: MaxDropOption = 0.005,
+    objective: CostOption = "params",
     budget: Annotated[
         float,
         typer.Option(min=0.1, help="All training, in baseline trainings (--epochs each)."),
@@ -392,17 +402,15 @@ def shrink(
         str, typer.Option(help="torch or keras: the framework that trains every model.")
     ] = "torch",
     storage: StorageOption = DEFAULT_STORAGE,
-    workers: Annotated[int, typer.Option(min=1, help="Models trained at once.")] = 2,
+    workers: WorkersOption = 2,
     seed: Annotated[int, typer.Option(help="Seeds the split and every training.")] = 0,
     resume: Annotated[bool, typer.Option(help="Continue the existing shrink study.")] = False,
     name: Annotated[
         str | None, typer.Option(help="The study's name (default shrink-<model>-<data>).")
     ] = None,
-    json_output: Annotated[bool, typer.Option("--json", help="One JSON document.")] = False,
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="The chosen model's ONNX file.")
-    ] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or logs.")] = False,
+    json_output: JsonOption = False,
+    output: OnnxOption = None,
+    quiet: QuietOption = False,
 ) -> None:
     """Shrink a model: the cheapest network within --max-drop of its accuracy, exported."""
     from archtune.cli._shrink_cmd import shrink_command
@@ -456,27 +464,20 @@ def shrink_trial(
     trial: Annotated[
         int | None, typer.Option(help="The trial number (default: the most accurate).")
     ] = None,
-    max_drop: Annotated[
-        float,
-        typer.Option(
-            min=0.0, max=0.99, help="Accepted drop in accuracy, on validation (0.005: 0.5 pt)."
-        ),
-    ] = 0.005,
-    objective: Annotated[str, typer.Option(help="The cost: params, flops or latency.")] = "params",
+    max_drop: MaxDropOption = 0.005,
+    objective: CostOption = "params",
     budget: Annotated[
         float,
         typer.Option(min=0.1, help="All training, in trainings of the trial (its epochs)."),
     ] = 10.0,
-    workers: Annotated[int, typer.Option(min=1, help="Models trained at once.")] = 2,
+    workers: WorkersOption = 2,
     name: Annotated[
         str | None,
         typer.Option(help="The shrink study's name (default shrink-<study>-trial-<n>)."),
     ] = None,
-    json_output: Annotated[bool, typer.Option("--json", help="One JSON document.")] = False,
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="The chosen model's ONNX file.")
-    ] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or logs.")] = False,
+    json_output: JsonOption = False,
+    output: OnnxOption = None,
+    quiet: QuietOption = False,
 ) -> None:
     """Shrink a trial of a built-in study: its data, network, recipe and seed, from its
     weights to the cheapest network within --max-drop of its accuracy."""
