@@ -76,6 +76,14 @@ def slow(config: dict[str, Any], reporter: Reporter) -> dict[str, float]:
     return {"score": config["x"]}
 
 
+def flat_curve(config: dict[str, Any], reporter: Reporter) -> dict[str, float]:
+    """Reports ``score = x`` at steps 1 to 9; honours STOP."""
+    for step in range(1, 10):
+        if reporter.report(step, score=config["x"]) is Decision.STOP:
+            break
+    return {"score": config["x"]}
+
+
 def thread_count(config: dict[str, Any], reporter: Reporter) -> dict[str, float]:
     """Reports torch's intra-op thread count and OMP_NUM_THREADS in the worker."""
     import torch

@@ -230,3 +230,25 @@ def test_a_trial_is_not_judged_while_its_learning_rate_rises() -> None:
     assert study.report(scheduler, 2, 5, score=0.96) is Decision.CONTINUE  # no rung, no warm-up
     # Without the warm-up flag the same scores stop trial 3 at rung 1.
     assert study.report(scheduler, 3, 1, score=0.1) is Decision.STOP
+
+
+@pytest.mark.integration
+def test_the_starting_points_are_trained_to_the_end() -> None:
+    # Each start is worse than the trials before it at the first rung, so ASHA would stop it.
+    starts = [{"x": 0.04}, {"x": 0.03}, {"x": 0.02}, {"x": 0.01}]
+    result = archtune.tune(
+        obj.flat_curve,
+        {"x": Float(0.0, 1.0)},
+        objectives={"score": "max"},
+        n_trials=12,
+        sampler="random",
+        seed=0,
+        scheduler={"name": "asha", "eta": 3, "min_steps": 1, "max_steps": 9, "guard": False},
+        starting_points=starts,
+    )
+    trials = result.study.trials
+    assert [t.params["x"] for t in trials[:4]] == [0.04, 0.03, 0.02, 0.01]
+    assert [t.user_attrs["archtune.start"] for t in trials[:4]] == ["defaults"] * 4
+    assert all(len(t.user_attrs["archtune.curve"]) == 9 for t in trials[:4])
+    # The others are judged as before: the worse ones stop at a rung.
+    assert any(t.status == "stopped" for t in result.trials[4:])

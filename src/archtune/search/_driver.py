@@ -23,6 +23,7 @@ from archtune._errors import (
     ObjectiveError,
     StudyStateError,
 )
+from archtune._reporter import Decision
 from archtune.execution import (
     ArtifactStore,
     BaseExecutor,
@@ -147,6 +148,8 @@ class Driver:
         self._artifacts: str | None = None  # the study's artifact folder (checkpoints)
         self._costs: dict[int, dict[str, float]] = {}
         self._phases: dict[int, TrialPhase] = {}
+        #: Trials of the starting points: known good configurations, trained to the end.
+        self._starts: set[int] = set()
         self._final: dict[int, dict[str, float]] = {}
         self._view = StudyView.of(
             experiment.objectives, self._curves, self._costs, self._phases, self._final
@@ -411,6 +414,8 @@ class Driver:
             self._infeasible_in_row = 0
             self._costs[trial.number] = cost
         self._phases[trial.number] = "running"
+        if self._pbt is None and trial.user_attrs.get(attrs.TRIAL_START):
+            self._starts.add(trial.number)
         if self._pbt is not None and segment is not None:
             trial.set_user_attr(attrs.TRIAL_PBT_START, trained)
             self._pbt.started(trial.number, segment, config, trained)
@@ -573,6 +578,8 @@ class Driver:
         curve.append((event.step, event.metrics))
         self.stats.steps += 1
         decision = self._scheduler.decide(self._view, event.number, event.step)
+        if event.number in self._starts:  # the reference the search builds on: never stopped
+            decision = Decision.CONTINUE
         executor.answer(event.number, decision)
         objectives = self.experiment.objectives
         trial = self._live.get(event.number)
