@@ -231,7 +231,8 @@ class Family:
         natural_dataset: That dataset's name in :mod:`archtune.data`.
         knobs: Its parameters.
         layers: Builds the layers (without the head) from a complete configuration.
-        shrink_order: The knobs ``choose_family`` makes cheaper, first to last.
+        shrink_order: The knobs ``choose_family`` makes cheaper, first to last (also the ladder
+            of starting points a search of accuracy against a cost begins with).
 
     Example:
         >>> from archtune.arch.families import get_family
