@@ -194,10 +194,11 @@ def build_experiment(
 def _cost_ladder(setup: TrainingSetup, objectives: Objectives) -> tuple[dict[str, Any], ...]:
     """With a cost known before training among the minimised objectives (``params``, else
     ``flops``), the one-cycle start down its family's shrink ladder (``smaller_starts``)."""
+    from archtune.search._samplers import PRECHECKED_COSTS
     from archtune.training._setup import smaller_starts
 
     minimised = [name for name, direction in objectives.directions if direction == "min"]
-    cost = next((name for name in ("params", "flops") if name in minimised), None)
+    cost = next((name for name in PRECHECKED_COSTS if name in minimised), None)
     return () if cost is None or not objectives.is_multi else smaller_starts(setup, cost)
 
 

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from archtune.space import Space
 
 __all__ = [
+    "PRECHECKED_COSTS",
     "SAMPLERS",
     "SAMPLER_NAMES",
     "SamplerName",
@@ -117,7 +118,7 @@ def choose_sampler(
 
 
 #: Objectives a precheck computes from the configuration alone, cheaply.
-_PRECHECKED = ("params", "flops")
+PRECHECKED_COSTS = ("params", "flops")
 
 
 def known_cost(
@@ -132,7 +133,7 @@ def known_cost(
     if precheck is None or len(objectives.directions) != 2:
         return None
     for index, (name, direction) in enumerate(objectives.directions):
-        if name in _PRECHECKED and direction == "min":
+        if name in PRECHECKED_COSTS and direction == "min":
 
             def of(config: Mapping[str, Any], name: str = name) -> float | None:
                 try:
