@@ -266,11 +266,12 @@ def run_mnist1d_suite(
     workers: int,
     max_epochs: int | None = None,
     suite: str = "mnist1d",
+    first_seed: int = 0,
 ) -> None:
     """Run each (method, seed) not yet in ``out``, one after another (each uses the cores).
 
     ``suite`` is ``mnist1d`` or ``mnist1d-mo``; ``max_epochs`` bounds each trial (``None``:
-    the suite's 40).
+    the suite's 40); seeds are ``first_seed`` to ``first_seed + seeds - 1``.
     """
     from benchmarks import _mnist1d
 
@@ -280,7 +281,7 @@ def run_mnist1d_suite(
         for r in _read(out)
     }
     for method in methods:
-        for seed in range(seeds):
+        for seed in range(first_seed, first_seed + seeds):
             if (method, seed, epochs_budget, max_epochs) in done:
                 continue
             print(f"{suite}: {method} seed {seed}", file=sys.stderr)
@@ -468,7 +469,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--problem", action="append", help="tabular: only these problems")
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument(
-        "--first-seed", type=int, default=0, help="tabular: seeds from this one (default 0)"
+        "--first-seed", type=int, default=0, help="seeds from this one (default 0)"
     )
     parser.add_argument("--trials", type=int, help="trials per run (tabular: 100 by default)")
     parser.add_argument("--epochs", type=int, default=600, help="mnist1d: total epochs per run")
@@ -507,6 +508,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                     workers=args.workers,
                     max_epochs=args.max_epochs,
                     suite=suite,
+                    first_seed=args.first_seed,
                 )
             table = mnist1d_table if suite == "mnist1d" else mnist1d_mo_table
             print(table([r for r in _read(path) if r["method"] in methods]))

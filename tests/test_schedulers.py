@@ -61,15 +61,16 @@ def test_rung_levels() -> None:
 )
 def test_a_rung_never_keeps_more_than_its_share(values: list[float], eta: int) -> None:
     """Each decision keeps a trial only if it is in the best ceil(n/eta) of the n trials at the
-    rung so far (or fewer than eta have arrived); with all values known, exactly that share."""
+    rung so far (the best of them while fewer than eta have arrived); with all values known,
+    exactly that share."""
     scheduler = ASHAScheduler(eta=eta, min_steps=1, max_steps=9, guard=NO_GUARD)
     study = Study({"score": "max"})
     for number, value in enumerate(values):
         decision = study.report(scheduler, number, 1, score=value)
         arrived = values[: number + 1]
-        if decision is Decision.CONTINUE and len(arrived) >= eta:
-            rank = sorted(arrived, reverse=True).index(value)
-            assert rank < math.ceil(len(arrived) / eta)
+        rank = sorted(arrived, reverse=True).index(value)
+        share = math.ceil(len(arrived) / eta) if len(arrived) >= eta else 1
+        assert (decision is Decision.CONTINUE) == (rank < share)
     if len(values) >= eta:  # decisions with every value known keep exactly the share
         kept = [
             n
@@ -86,6 +87,24 @@ def test_asha_stops_the_worst_at_each_rung_and_minimises_too() -> None:
     assert study.report(scheduler, 1, 1, loss=0.9) is Decision.STOP  # worse of two
     assert study.report(scheduler, 2, 1, loss=0.1) is Decision.CONTINUE
     assert study.report(scheduler, 2, 2, loss=0.05) is Decision.CONTINUE  # rung 2: alone
+
+
+def test_the_first_trials_at_a_rung_are_kept_only_while_none_beats_them() -> None:
+    """Fewer than eta trials at a rung are no reason to run one to the end: a trial that an
+    earlier one beats there stops (as in Optuna's successive halving); with several
+    objectives, one that an earlier one dominates."""
+    scheduler = ASHAScheduler(eta=4, min_steps=1, max_steps=16, guard=NO_GUARD)
+    study = Study({"score": "max"})
+    assert study.report(scheduler, 0, 1, score=0.5) is Decision.CONTINUE  # alone
+    assert study.report(scheduler, 1, 1, score=0.1) is Decision.STOP  # trial 0 beats it
+    assert study.report(scheduler, 2, 1, score=0.5) is Decision.CONTINUE  # a tie is kept
+
+    costs = {0: {"params": 100.0}, 1: {"params": 10.0}, 2: {"params": 200.0}}
+    moasha = MOASHAScheduler(eta=4, min_steps=1, max_steps=16, guard=NO_GUARD)
+    mo = Study({"accuracy": "max", "params": "min"}, costs)
+    assert mo.report(moasha, 0, 1, accuracy=0.8) is Decision.CONTINUE
+    assert mo.report(moasha, 1, 1, accuracy=0.3) is Decision.CONTINUE  # smaller: on the front
+    assert mo.report(moasha, 2, 1, accuracy=0.7) is Decision.STOP  # trial 0 dominates it
 
 
 def test_hyperband_brackets_start_at_different_rungs() -> None:

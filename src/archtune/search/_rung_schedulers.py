@@ -2,8 +2,11 @@
 
 All three stop a trial when it reaches a rung (a number of steps, usually epochs:
 ``min_steps * eta**k``) and is not among the best ``ceil(n / eta)`` of the ``n`` trials that have
-reached that rung so far. They differ in how they rank (one metric, or non-dominated sorting of
-all the objectives with the cost) and in where the rungs start (Hyperband: several brackets).
+reached that rung so far; while fewer than ``eta`` have, a trial is kept only if none of them
+beats it there (none dominates it, with several objectives), as Optuna's successive halving
+does, so the first trials of a study get no free pass to the end. They differ in how they
+rank (one metric, or non-dominated sorting of all the objectives with the cost) and in where
+the rungs start (Hyperband: several brackets).
 Trials are never paused: a trial that is kept runs on at once (the stopping variant of ASHA).
 A trial that reports it is warming up (:data:`~archtune._reporter.WARMUP_METRIC`) is not judged
 until its warm-up ends; if a rung passed meanwhile, it is judged at its first report after.
@@ -15,7 +18,7 @@ import math
 from collections.abc import Sequence
 
 from archtune._reporter import WARMUP_METRIC, Decision
-from archtune.search._ranking import pareto_order
+from archtune.search._ranking import non_dominated, pareto_order
 from archtune.search._rung_guard import RungGuard
 from archtune.search._scheduler_base import BaseScheduler, StudyView
 
@@ -111,12 +114,14 @@ class _RungScheduler(BaseScheduler):
             return Decision.CONTINUE
         points_by_peer = {n: _point(study, n, rung, metrics) for n in self._peers(study, number)}
         peers = [n for n, point in points_by_peer.items() if point is not None]
-        if number not in peers or len(peers) < self.eta:
-            return Decision.CONTINUE  # too few trials at this rung to judge
+        if number not in peers:
+            return Decision.CONTINUE
         points = [points_by_peer[n] or [] for n in peers]
-        order = pareto_order(points)
-        keep = math.ceil(len(peers) / self.eta)
-        kept = {peers[i] for i in order[:keep]}
+        if len(peers) < self.eta:  # too few for a share: kept while no peer beats it here
+            kept = {peers[i] for i in non_dominated(points)}
+        else:
+            keep = math.ceil(len(peers) / self.eta)
+            kept = {peers[i] for i in pareto_order(points)[:keep]}
         return Decision.CONTINUE if number in kept else Decision.STOP
 
     def _metrics(self, study: StudyView, number: int, rung: int) -> list[tuple[str, str]]:
