@@ -217,12 +217,17 @@ def test_a_budget_of_steps_caps_the_guard_s_sentinels() -> None:
 
     guard = RungGuard(eta=3, sentinel_every=5)
     assert [n for n in range(16) if guard.is_sentinel(n)] == [0, 1, 2, 5, 10, 15]
-    capped = RungGuard(eta=3, sentinel_every=5, max_sentinels=4)
+    capped = RungGuard(eta=3, sentinel_every=5, min_pairs=4, max_sentinels=4)
     assert [n for n in range(16) if capped.is_sentinel(n)] == [0, 1, 2, 5]
-    # 300 epochs of 40-epoch trials: a quarter of the budget is 75 epochs, one sentinel.
+    # 1,200 epochs of 40-epoch trials: a quarter of the budget is 300 epochs, 7 sentinels.
     spec = SchedulerSpec(name="asha", max_steps=40)
-    scheduler = make_scheduler(spec, Objectives.parse({"acc": "max"}), max_total_steps=300)
-    assert [n for n in range(12) if scheduler.guard.is_sentinel(n)] == [0]  # type: ignore[attr-defined]
+    scheduler = make_scheduler(spec, Objectives.parse({"acc": "max"}), max_total_steps=1200)
+    assert [n for n in range(16) if scheduler.guard.is_sentinel(n)] == [0, 1, 2, 5, 10, 15]  # type: ignore[attr-defined]
+    # 300 epochs: a quarter is one sentinel, fewer than the 5 the guard needs to judge a rung,
+    # so none: one trial run to the end whatever it shows would buy nothing.
+    small = make_scheduler(spec, Objectives.parse({"acc": "max"}), max_total_steps=300)
+    assert small.guard.max_sentinels == 1  # type: ignore[attr-defined]
+    assert not any(small.guard.is_sentinel(n) for n in range(12))  # type: ignore[attr-defined]
     unbounded = make_scheduler(spec, Objectives.parse({"acc": "max"}))
     assert unbounded.guard.max_sentinels is None  # type: ignore[attr-defined]
 

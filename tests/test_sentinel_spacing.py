@@ -96,11 +96,21 @@ def test_a_trial_s_status_is_decided_once_in_the_order_first_asked() -> None:
 
 
 def test_max_sentinels_counts_the_sentinels_decided_in_the_order_asked() -> None:
-    capped = RungGuard(eta=3, sentinel_every=5, max_sentinels=4)
+    capped = RungGuard(eta=3, sentinel_every=5, min_pairs=4, max_sentinels=4)
     assert [n for n in (10, 0, 1, 2, 5, 15) if capped.is_sentinel(n)] == [10, 0, 1, 2]
     assert capped.n_sentinels == 4
     grown = RungGuard(eta=3, sentinel_every=5, min_pairs=5, max_sentinels=7)
     assert _run(grown, Study(), range(100)) == [0, 1, 2, 5, 10, 20, 30]
+
+
+def test_a_cap_below_the_pairs_a_judgement_needs_leaves_no_sentinels() -> None:
+    """Sentinels are only worth their epochs if enough of them complete for the guard to judge
+    a rung: with room for fewer than ``min_pairs``, none is kept from being stopped."""
+    below = RungGuard(eta=3, sentinel_every=5, min_pairs=5, max_sentinels=4)
+    assert _run(below, Study(), range(30)) == []
+    assert below.n_sentinels == 0
+    at = RungGuard(eta=3, sentinel_every=5, min_pairs=5, max_sentinels=5)
+    assert _run(at, Study(), range(30)) == [0, 1, 2, 5, 10]
 
 
 def test_a_disabled_guard_has_no_sentinels_and_trusts_every_rung() -> None:

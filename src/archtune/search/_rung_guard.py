@@ -20,7 +20,8 @@ disabled rung's stays so) the spacing returns to ``sentinel_every`` and the coun
 Whether a trial is a sentinel is decided once, the first time it is asked (trials report in any
 order when workers run in parallel), so no trial changes status midway; the decision depends on
 the trial's number and on other trials, never on its own values. ``max_sentinels`` caps the
-sentinels decided so far.
+sentinels decided so far; a cap below ``min_pairs`` (a budget too small for the guard to ever
+judge a rung) leaves no sentinels.
 """
 
 from __future__ import annotations
@@ -50,7 +51,8 @@ class RungGuard:
         enabled: ``False`` turns the guard off (every rung is trusted, no sentinels).
         max_sentinels: see below; :func:`~archtune.search.make_scheduler` sets it from a
             budget of steps so that sentinels, which always run to the end, take at most a
-            quarter of it.
+            quarter of it. A cap below ``min_pairs`` means no sentinels at all: so few could
+            never judge a rung, and would only cost their epochs.
         confident_agreement: The Kendall tau every judged rung must reach for the spacing of
             sentinels to grow.
         max_sentinel_every: The largest spacing of sentinels.
@@ -109,8 +111,10 @@ class RungGuard:
     def _decide(self, number: int) -> bool:
         if not (number < self.eta or number % self.spacing == 0):
             return False
-        if self.max_sentinels is not None and self.n_sentinels >= self.max_sentinels:
-            return False
+        if self.max_sentinels is not None and (
+            self.n_sentinels >= self.max_sentinels or self.max_sentinels < self.min_pairs
+        ):
+            return False  # capped; or a cap below min_pairs, which could never judge a rung
         self.n_sentinels += 1
         return True
 
