@@ -526,7 +526,8 @@ class BackendConformance:
         recipe = Recipe(optimizer="sgd", lr=1e-9, epochs=2, batch_size=128)
         result = backend.fit(model, digits, recipe, seed=0, keep_weights=True, distill=distill)
         assert result.epochs_run == 2
-        assert all(0 <= row["train_loss"] < 1e-5 for row in result.history)
+        # Zero up to rounding: a KL divergence computed in float32 can land a hair below 0.
+        assert all(abs(row["train_loss"]) < 1e-5 for row in result.history)
 
     @pytest.mark.parametrize("alpha", [0.0, 0.4, 1.0])
     def test_the_distillation_loss_is_the_documented_mix(
