@@ -133,9 +133,12 @@ def suite_methods(suite: str, requested: Sequence[str] | None) -> list[str]:
         known: Sequence[str] = METHODS
         default = list(METHODS)
     else:
-        from benchmarks._methods import TABULAR_METHODS
+        from benchmarks._methods import SINGLE_OBJECTIVE_ONLY, TABULAR_METHODS
 
-        known, default = TABULAR_METHODS, _tabular_methods(suite)
+        known = TABULAR_METHODS
+        if suite == "tabular-mo":
+            known = tuple(m for m in known if m not in SINGLE_OBJECTIVE_ONLY)
+        default = _tabular_methods(suite)
     return default if not requested else [m for m in requested if m in known]
 
 

@@ -141,6 +141,7 @@ def test_each_suite_runs_the_asked_methods_it_knows() -> None:
     ]
     assert suite_methods("tabular-mo", ["archtune-nostart"]) == []
     assert "hyperopt-tpe" not in suite_methods("tabular-mo", None)  # one objective only
+    assert suite_methods("tabular-mo", ["hyperopt-tpe", "archtune"]) == ["archtune"]
     assert MNIST1D_EPOCHS == {"mnist1d": 300, "mnist1d-mo": 1200}  # the goals' budgets
 
 
