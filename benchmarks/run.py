@@ -109,10 +109,12 @@ def _tabular_problems(suite: str) -> list[str]:
     return [p.name for p in problems[suite]]
 
 
-def _tabular_methods(suite: str) -> list[str]:
+def _tabular_methods(suite: str, *, opt_in: bool = False) -> list[str]:
+    """The methods ``suite`` can run: those of one objective left out of ``tabular-mo``, and
+    the opt-in ones (``archtune-fmin``) only with ``opt_in``."""
     from benchmarks._methods import OPT_IN_METHODS, SINGLE_OBJECTIVE_ONLY, TABULAR_METHODS
 
-    methods = [m for m in TABULAR_METHODS if m not in OPT_IN_METHODS]
+    methods = [m for m in TABULAR_METHODS if opt_in or m not in OPT_IN_METHODS]
     if suite != "tabular-mo":
         return methods
     return [m for m in methods if m not in SINGLE_OBJECTIVE_ONLY]
@@ -130,15 +132,9 @@ def suite_methods(suite: str, requested: Sequence[str] | None) -> list[str]:
     if suite in ("mnist1d", "mnist1d-mo"):
         from benchmarks._mnist1d import METHODS
 
-        known: Sequence[str] = METHODS
-        default = list(METHODS)
+        known, default = list(METHODS), list(METHODS)
     else:
-        from benchmarks._methods import SINGLE_OBJECTIVE_ONLY, TABULAR_METHODS
-
-        known = TABULAR_METHODS
-        if suite == "tabular-mo":
-            known = tuple(m for m in known if m not in SINGLE_OBJECTIVE_ONLY)
-        default = _tabular_methods(suite)
+        known, default = _tabular_methods(suite, opt_in=True), _tabular_methods(suite)
     return default if not requested else [m for m in requested if m in known]
 
 
