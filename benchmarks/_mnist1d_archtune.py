@@ -24,6 +24,8 @@ def archtune_experiment(
     objectives: Mapping[str, str] | None = None,
     start: bool = True,
     fidelity: str = "epochs",
+    constraints: Mapping[str, str] | None = None,
+    sampler: str = "auto",
 ) -> Any:
     """The :class:`~archtune.search.Experiment` that ``archtune.tune()`` builds for this run.
 
@@ -31,7 +33,8 @@ def archtune_experiment(
     n_trials=min(999, budget), max_total_steps=budget, n_workers=workers, seed=seed,
     storage=storage, study_name=f"mnist1d-{seed}")``, its other arguments left at their
     defaults; ``start=False`` drops the starting point (the family's default network), which
-    ``tune()`` has no argument for; ``fidelity="data"`` adds ``scheduler={"fidelity": "data"}``.
+    ``tune()`` has no argument for; ``fidelity="data"`` adds ``scheduler={"fidelity": "data"}``;
+    ``constraints`` and ``sampler`` are ``tune()``'s own arguments.
     """
     from archtune.config import build_experiment
 
@@ -51,6 +54,10 @@ def archtune_experiment(
         config["objectives"] = dict(objectives)
     if fidelity != "epochs":
         config["scheduler"] = {"fidelity": fidelity}
+    if constraints is not None:
+        config["constraints"] = dict(constraints)
+    if sampler != "auto":
+        config["sampler"] = sampler
     experiment = build_experiment(config, source="tune()")
     return experiment if start else dataclasses.replace(experiment, starting_points=())
 
@@ -65,11 +72,15 @@ def run_archtune(
     objectives: Mapping[str, str] | None,
     start: bool,
     fidelity: str = "epochs",
+    constraints: Mapping[str, str] | None = None,
+    sampler: str = "auto",
+    name: str | None = None,
 ) -> list[TrialRecord]:
     from archtune.search import Driver
 
-    name = "archtune" if start else "archtune-nostart"
-    name += "-data" if fidelity == "data" else ""
+    if name is None:
+        name = "archtune" if start else "archtune-nostart"
+        name += "-data" if fidelity == "data" else ""
     path = workdir / f"{name}-{seed}.db"
     path.unlink(missing_ok=True)
     experiment = archtune_experiment(
@@ -81,6 +92,8 @@ def run_archtune(
         objectives=objectives,
         start=start,
         fidelity=fidelity,
+        constraints=constraints,
+        sampler=sampler,
     )
     result = Driver(experiment).run()
     records: list[TrialRecord] = []

@@ -288,3 +288,34 @@ def test_search_then_shrink_scores_the_joint_front_on_validation() -> None:
     assert row["<=10k"] == "0.960 / 4,000"
     assert row["<=3k"] == "0.890 / 1,000"
     assert 0 < float(row["hv"]) < 1
+
+
+@pytest.mark.integration
+def test_the_constrained_benchmark_runs_both_samplers_within_the_bound(tmp_path: Path) -> None:
+    from benchmarks._mnist1d_archtune import run_archtune
+    from benchmarks.constrained import METHODS, best
+
+    for name, sampler, start in METHODS:
+        records = run_archtune(
+            0,
+            8,
+            2,
+            2,
+            tmp_path,
+            objectives=None,
+            start=start,
+            constraints={"params": "<= 3000"},
+            sampler=sampler,
+            name=name,
+        )
+        trained = [r for r in records if r.val_accuracy is not None]
+        assert trained
+        assert all(r.params <= 3000 for r in trained)
+        chosen = best(records, 3000)
+        assert chosen is not None
+        assert chosen.val_accuracy == max(r.val_accuracy or 0.0 for r in trained)
+        study = _study(tmp_path / f"{name}-0.db", 0)
+        assert bool(study.trials[0].user_attrs.get("archtune.start")) is start
+        recorded = study.user_attrs["archtune.config"]["sampler"]
+        assert recorded.startswith("auto: light-gp") if sampler == "auto" else recorded == "tpe"
+    assert best(records, 100) is None

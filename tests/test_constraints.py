@@ -83,6 +83,42 @@ def test_configurations_that_break_a_constraint_are_recorded_and_never_trained(
             assert trial.metrics["params"] == cost
 
 
+@pytest.mark.parametrize(
+    "objectives", [{"val_accuracy": "max"}, {"val_accuracy": "max", "params": "min"}]
+)
+def test_auto_never_proposes_what_breaks_a_constraint_on_params(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, objectives: dict[str, str]
+) -> None:
+    monkeypatch.setenv("ARCHTUNE_TEST_MARKERS", str(tmp_path))
+    path = _config(
+        tmp_path,
+        {"params": "<= 4000"},
+        sampler="auto",
+        objectives=objectives,
+        budget={"trials": 12},
+        scheduler="none",
+    )
+    experiment = load_config(path)
+    assert experiment.resolved_sampler().startswith(
+        "auto: light-gp (" + f"{len(objectives)} objective"
+    )
+    assert "constraints kept before training" in experiment.resolved_sampler()
+    counting = ObjectiveRef(obj.CountingTrainObjective(experiment.objective.target))
+    result = Driver(dataclasses.replace(experiment, objective=counting)).run()
+    # The same space and bound with `sampler: random` proposes networks over it (the test
+    # above); light-gp's proposals, its start-up draws included, all keep it.
+    assert [t.status for t in result.trials] == ["complete"] * 12
+    assert all(t.metrics["params"] <= 4000 for t in result.trials)
+    assert len((tmp_path / "calls").read_text().split()) == 12
+
+
+def test_a_latency_constraint_leaves_auto_on_tpe(tmp_path: Path) -> None:
+    experiment = load_config(
+        _config(tmp_path, {"params": "<= 4000", "latency_ms": "<= 1000"}, sampler="auto")
+    )
+    assert experiment.resolved_sampler() == "auto: tpe (TPE handles constraints)"
+
+
 def test_an_unreachable_constraint_ends_with_the_smallest_cost_seen(tmp_path: Path) -> None:
     experiment = load_config(_config(tmp_path, {"params": "<= 100"}))
     with pytest.raises(TooManyFailuresError) as info:

@@ -14,7 +14,11 @@ from archtune.training._setup import LADDER_FLOOR
 ACCURACY_AND_PARAMS = {"val_accuracy": "max", "params": "min"}
 
 
-def _experiment(model: dict[str, Any], objectives: dict[str, str] | None = None) -> Experiment:
+def _experiment(
+    model: dict[str, Any],
+    objectives: dict[str, str] | None = None,
+    constraints: dict[str, str] | None = None,
+) -> Experiment:
     dataset = "mnist1d" if model["family"] == "cnn1d" else "digits"
     config: dict[str, Any] = {
         "name": "ladder",
@@ -25,6 +29,8 @@ def _experiment(model: dict[str, Any], objectives: dict[str, str] | None = None)
     }
     if objectives is not None:
         config["objectives"] = objectives
+    if constraints is not None:
+        config["constraints"] = constraints
     return build_experiment(config, source="test")
 
 
@@ -85,6 +91,36 @@ def test_a_step_outside_the_space_ends_the_ladder() -> None:
     experiment = _experiment({"family": "cnn1d", "width": width}, ACCURACY_AND_PARAMS)
     ladder = experiment.starting_points[2:]
     assert [(p["model.readout"], p["model.width"]) for p in ladder] == [("gap", 32)]
+
+
+def test_a_start_that_breaks_a_constraint_is_scaled_down_to_fit_it() -> None:
+    experiment = _experiment({"family": "cnn1d"}, constraints={"params": "<= 10000"})
+    assert experiment.precheck is not None
+    default, one_cycle = experiment.starting_points  # the same two starts, fitted
+    assert [p["schedule"] for p in (default, one_cycle)] == ["constant", "one_cycle"]
+    assert _model(default) == _model(one_cycle)
+    # Down the ladder (global average pooling: 10,922 parameters; half the width: 2,906),
+    # then the width raised again to the largest that keeps the bound.
+    assert _model(default)["model.readout"] == "gap"
+    assert _model(default)["model.width"] == 30
+    assert experiment.precheck(default)["params"] <= 10_000
+    assert experiment.precheck({**default, "model.width": 31})["params"] > 10_000
+
+
+def test_fitted_starts_and_the_cost_ladder_keep_the_constraint_once_each() -> None:
+    experiment = _experiment(
+        {"family": "cnn1d"}, ACCURACY_AND_PARAMS, constraints={"params": "<= 5000"}
+    )
+    assert experiment.precheck is not None
+    params = [experiment.precheck(p)["params"] for p in experiment.starting_points]
+    assert all(p <= 5000 for p in params)
+    assert len({repr(sorted(p.items())) for p in experiment.starting_points}) == len(params)
+    assert [_model(p)["model.width"] for p in experiment.starting_points] == [21, 21, 16]
+
+
+def test_a_start_within_the_constraint_is_kept_as_it_is() -> None:
+    loose = _experiment({"family": "cnn1d"}, constraints={"params": "<= 100000"})
+    assert loose.starting_points == _experiment({"family": "cnn1d"}).starting_points
 
 
 @pytest.mark.integration

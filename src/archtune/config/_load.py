@@ -19,9 +19,11 @@ from archtune.config._duration import parse_duration
 from archtune.config._model import ExperimentConfig
 from archtune.execution import ObjectiveRef
 from archtune.search import Constraint, Experiment, Objectives, SchedulerSpec, parse_constraints
+from archtune.search._constraints import keeps_constraints
 from archtune.search._schedulers import check_fidelity
 from archtune.space import Fixed, Float, Space
 from archtune.training._objective import COST_METRICS
+from archtune.training._setup import starts_within
 
 if TYPE_CHECKING:
     from archtune.training import TrainingSetup
@@ -133,6 +135,9 @@ def build_experiment(
         constraints = parse_constraints(config.constraints)
         if constraints:
             precheck = _constrained_precheck(config, constraints, precheck)
+            if builtin is not None:
+                keeps = keeps_constraints(constraints, precheck)
+                starting_points = starts_within(setup, starting_points, keeps)
         timeout_s = _timeout(config.budget.timeout, names)
         trial_timeout_s = _timeout(config.budget.trial_timeout, names, "budget.trial_timeout")
         if config.sampler == "grid":

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from archtune._errors import ConfigError
+from archtune._errors import ConfigError, InfeasibleError
 
-__all__ = ["Constraint", "parse_constraints"]
+__all__ = ["Constraint", "keeps_constraints", "parse_constraints"]
 
 _PATTERN = re.compile(r"^\s*(<=|>=|<|>)\s*([-+0-9.eE_,]+)\s*$")
 
@@ -68,3 +68,19 @@ def parse_constraints(
         op = "<=" if match.group(1).startswith("<") else ">="
         constraints.append(Constraint(str(metric), op, bound))  # type: ignore[arg-type]
     return tuple(constraints)
+
+
+def keeps_constraints(
+    constraints: tuple[Constraint, ...], precheck: Callable[[Mapping[str, Any]], dict[str, float]]
+) -> Callable[[Mapping[str, Any]], bool]:
+    """A test that a configuration can be built and keeps every constraint, by ``precheck``
+    (the cost a configuration has before training)."""
+
+    def keeps(config: Mapping[str, Any]) -> bool:
+        try:
+            cost = precheck(config)
+        except InfeasibleError:
+            return False
+        return all(c.violation(cost[c.metric]) == 0 for c in constraints)
+
+    return keeps

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from archtune.execution import ObjectiveRef
 from archtune.search._constraints import Constraint
 from archtune.search._objectives import Objectives
-from archtune.search._samplers import choose_sampler
+from archtune.search._samplers import checked_constraints, choose_sampler
 from archtune.search._schedulers import SchedulerSpec
 from archtune.space import Space
 
@@ -93,11 +93,13 @@ class Experiment:
             return f"{type(self.sampler).__name__} (an instance)"
         if self.sampler != "auto":
             return self.sampler
+        checked = checked_constraints(self.constraints, self.precheck) is not None
         name, reason = choose_sampler(
             self.space,
             n_objectives=len(self.objectives.names),
             n_trials=self.n_trials,
-            has_constraints=bool(self.constraints),
+            has_constraints=bool(self.constraints) and not checked,
+            checked=checked,
         )
         return f"auto: {name} ({reason})"
 

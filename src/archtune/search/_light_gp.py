@@ -28,13 +28,15 @@ objectives. This sampler keeps what makes a GP good and drops what makes it slow
   move, at its known size;
 - a study that starts from a known good configuration (built-in training queues the family's
   default network) spends half of its start-up trials on local moves around the best trial so
-  far: near a known good network before far from it.
+  far: near a known good network before far from it;
+- constraints on a cost known before training (``params <= 10000``) are kept exactly: every
+  candidate, and every random draw of the start-up, is checked before it is proposed.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -87,6 +89,8 @@ class LightGPSampler(optuna.samplers.BaseSampler):
         max_points: The most trials one fit uses (the best third and the most recent).
         known_cost: With two objectives, the one known before training: proposals then
             maximise the expected hypervolume gain at each candidate's exact cost.
+        keeps: The study's constraints on costs known before training, as a test of a
+            configuration: every proposal keeps them, the start-up's random draws included.
     """
 
     def __init__(
@@ -99,6 +103,7 @@ class LightGPSampler(optuna.samplers.BaseSampler):
         refit_every: int = 5,
         max_points: int = 300,
         known_cost: KnownCost | None = None,
+        keeps: Callable[[Mapping[str, Any]], bool] | None = None,
     ) -> None:
         self._rng = np.random.default_rng(seed)
         self._random = optuna.samplers.RandomSampler(seed=seed)
@@ -115,6 +120,7 @@ class LightGPSampler(optuna.samplers.BaseSampler):
         self._fitted_at = -1
         self._encoded: dict[int, np.ndarray] = {}
         self._known = known_cost
+        self._keeps = keeps
         self._free: np.ndarray | None = None  # the coordinates the known cost ignores
 
     def reseed_rng(self) -> None:
@@ -151,7 +157,7 @@ class LightGPSampler(optuna.samplers.BaseSampler):
         points = [self._encode(encoding, t) for t in complete]
         complete = [t for t, p in zip(complete, points, strict=True) if p is not None]
         if not complete:
-            return {}
+            return self._draw(encoding, set())
         x = np.array([p for p in points if p is not None])
         y = self._scores(study, complete)
         seen = {p.tobytes() for p in x}
@@ -245,10 +251,28 @@ class LightGPSampler(optuna.samplers.BaseSampler):
         around the best trial so far (``{}``: Optuna's seeded random sampler decides)."""
         started = any(t.user_attrs.get(attrs.TRIAL_START) for t in trials)
         if not started or trial.number % 2 == 0:
-            return {}
+            return self._draw(encoding, seen)
         moves = encoding.perturb(x[int(np.argmin(y))], self._rng, _STARTUP_MOVES)
-        fresh = [p for p in moves if p.tobytes() not in seen]
-        return encoding.decode(fresh[0]) if fresh else {}
+        fresh = self._kept(encoding, moves, seen)
+        return encoding.decode(fresh[0]) if len(fresh) else {}
+
+    def _draw(self, encoding: Encoding, seen: set[bytes]) -> dict[str, Any]:
+        """A random configuration (``{}``: Optuna's seeded random sampler draws it); with
+        constraints, one that keeps them (one that breaks them costs no training, but under a
+        tight bound most draws would, and the start-up would be spent on them)."""
+        if self._keeps is None:
+            return {}
+        draws = self._kept(encoding, encoding.random(self._n_candidates, self._rng), seen)
+        return encoding.decode(draws[0]) if len(draws) else {}
+
+    def _kept(self, encoding: Encoding, points: np.ndarray, seen: set[bytes]) -> np.ndarray:
+        """The ``points`` not tried yet that keep the study's constraints (``keeps``)."""
+        kept = [
+            p
+            for p in points
+            if p.tobytes() not in seen and (self._keeps is None or self._keeps(encoding.decode(p)))
+        ]
+        return np.array(kept) if kept else np.empty((0, len(encoding.names)))
 
     def _window(self, y: np.ndarray) -> np.ndarray:
         """The trials a fit uses, at most ``max_points``: the best third, and the most recent
@@ -309,10 +333,11 @@ class LightGPSampler(optuna.samplers.BaseSampler):
         candidates = self._candidates(encoding, x[members], seen, local=True)
         if self._free is None:
             self._free = cost_free_columns(encoding, x[members[:3]], known.of, self._rng)
-        crossed = crossovers(encoding, x[members], self._free, self._rng)
-        fresh = [p for p in crossed if p.tobytes() not in seen]
-        if fresh:
-            candidates = np.vstack([candidates, fresh])
+        crossed = self._kept(
+            encoding, crossovers(encoding, x[members], self._free, self._rng), seen
+        )
+        if len(crossed):
+            candidates = np.vstack([candidates, crossed])
         costs = np.array(
             [np.nan if (c := known.of(encoding.decode(p))) is None else c for p in candidates]
         )
@@ -349,7 +374,8 @@ class LightGPSampler(optuna.samplers.BaseSampler):
     def _candidates(
         self, encoding: Encoding, top: np.ndarray, seen: set[bytes], *, local: bool
     ) -> np.ndarray:
-        """Random points, the neighbours of ``top`` and local moves around it; unseen only.
+        """Random points, the neighbours of ``top`` and local moves around it; unseen only, and
+        keeping the constraints (``keeps``).
 
         With several objectives, or in a conditional space (a network and its recipe), each
         top point also gets as many random local moves as the space has parameters. With
@@ -367,9 +393,7 @@ class LightGPSampler(optuna.samplers.BaseSampler):
             if moves:
                 parts.append(encoding.perturb(point, self._rng, moves))
         unique = {p.tobytes(): p for p in np.vstack(parts)}
-        for key in seen:
-            unique.pop(key, None)
-        return np.array(list(unique.values())) if unique else np.empty((0, len(encoding.names)))
+        return self._kept(encoding, np.array(list(unique.values())), seen)
 
     def after_trial(
         self,

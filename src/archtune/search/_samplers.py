@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
@@ -15,6 +15,7 @@ from archtune.space import Choice, Float, Int
 if TYPE_CHECKING:
     import optuna
 
+    from archtune.search._constraints import Constraint
     from archtune.search._front_gain import KnownCost
     from archtune.search._objectives import Objectives
     from archtune.space import Space
@@ -25,6 +26,7 @@ __all__ = [
     "SAMPLER_NAMES",
     "SamplerName",
     "SamplerRequest",
+    "checked_constraints",
     "choose_sampler",
     "known_cost",
     "make_sampler",
@@ -82,16 +84,21 @@ def choose_sampler(
     n_objectives: int,
     n_trials: int | None,
     has_constraints: bool = False,
+    checked: bool = False,
 ) -> tuple[str, str]:
     """What ``sampler: auto`` picks for this problem, and why (see docs/samplers.md).
 
+    ``has_constraints``: constraints a sampler must learn from the trials that break them;
+    ``checked``: constraints on costs known before training (:func:`checked_constraints`),
+    which ``light-gp`` keeps exactly by never proposing a configuration that breaks them.
+
     - A finite space no larger than the budget: enumerate it (``bruteforce``), since any
       sampler would spend the budget re-proposing configurations.
-    - No constraints and at most :data:`LIGHT_GP_MAX_OBJECTIVES` objectives: archtune's light
-      GP (``light-gp``), which models conditional parameters and scalarises several objectives
-      as ParEGO does; it beats Optuna's TPE on the benchmarks of ``benchmarks/run.py``
-      (docs/benchmarks.md) for about TPE's optimizer time, and fits on a window of trials, so
-      the trial count does not decide.
+    - No constraints to learn and at most :data:`LIGHT_GP_MAX_OBJECTIVES` objectives:
+      archtune's light GP (``light-gp``), which models conditional parameters and scalarises
+      several objectives as ParEGO does; it beats Optuna's TPE on the benchmarks of
+      ``benchmarks/run.py`` (docs/benchmarks.md) for about TPE's optimizer time, and fits on a
+      window of trials, so the trial count does not decide.
     - Otherwise Optuna 5's TPE: it models constraints (``trial.set_constraint``) and any
       number of objectives.
     """
@@ -106,6 +113,8 @@ def choose_sampler(
         what = [f"{n_objectives} objective{'s' if n_objectives > 1 else ''}"]
         if conditional:
             what.append("conditional parameters modelled")
+        if checked:
+            what.append("constraints kept before training")
         return "light-gp", (
             ", ".join(what) + ": a Gaussian process learns the most from each trial"
         )
@@ -145,6 +154,23 @@ def known_cost(
     return None
 
 
+def checked_constraints(
+    constraints: Sequence[Constraint],
+    precheck: Callable[[Mapping[str, Any]], dict[str, float]] | None,
+) -> Callable[[Mapping[str, Any]], bool] | None:
+    """With constraints, all on costs a precheck computes cheaply (``params``, ``flops``): the
+    test that a configuration keeps them, which ``light-gp`` applies to every candidate.
+    ``None`` without constraints, or with one on ``latency_ms`` (measured on the built model:
+    too slow to run for every candidate; TPE learns it from the trials that break it)."""
+    from archtune.search._constraints import keeps_constraints
+
+    if not constraints or precheck is None:
+        return None
+    if any(c.metric not in PRECHECKED_COSTS for c in constraints):
+        return None
+    return keeps_constraints(tuple(constraints), precheck)
+
+
 @dataclass(frozen=True)
 class SamplerRequest:
     """What a sampler factory of :data:`SAMPLERS` may use to build its sampler."""
@@ -155,6 +181,7 @@ class SamplerRequest:
     n_trials: int | None = None
     has_constraints: bool = False
     cost: KnownCost | None = None
+    keeps: Callable[[Mapping[str, Any]], bool] | None = None
 
 
 def _tpe(request: SamplerRequest) -> optuna.samplers.BaseSampler:
@@ -194,7 +221,9 @@ def _light_gp(request: SamplerRequest) -> optuna.samplers.BaseSampler:
     require("scipy", extra="samplers", feature="sampler 'light-gp'")
     from archtune.search._light_gp import LightGPSampler
 
-    return LightGPSampler(seed=request.seed, space=request.space, known_cost=request.cost)
+    return LightGPSampler(
+        seed=request.seed, space=request.space, known_cost=request.cost, keeps=request.keeps
+    )
 
 
 def _cmaes(request: SamplerRequest) -> optuna.samplers.BaseSampler:
@@ -240,11 +269,14 @@ def make_sampler(
     n_trials: int | None = None,
     has_constraints: bool = False,
     cost: KnownCost | None = None,
+    keeps: Callable[[Mapping[str, Any]], bool] | None = None,
 ) -> optuna.samplers.BaseSampler:
     """Return the sampler ``name`` (one of :data:`SAMPLER_NAMES`), seeded.
 
     ``auto`` picks by the problem (:func:`choose_sampler`). ``cost``: an objective known
     before training (:func:`known_cost`), which ``light-gp`` computes for its candidates.
+    ``keeps``: the study's constraints as a test (:func:`checked_constraints`), which
+    ``light-gp`` applies to its candidates; ``has_constraints`` then means constraints besides.
 
     Raises:
         ConfigError: an unknown name, or a sampler that cannot serve this study.
@@ -253,12 +285,16 @@ def make_sampler(
 
     if name == "auto":
         name, _ = choose_sampler(
-            space, n_objectives=n_objectives, n_trials=n_trials, has_constraints=has_constraints
+            space,
+            n_objectives=n_objectives,
+            n_trials=n_trials,
+            has_constraints=has_constraints,
+            checked=keeps is not None,
         )
     factory = SAMPLERS.get(name)
     if factory is None:
         raise ConfigError(f"sampler must be one of {', '.join(SAMPLER_NAMES)}, got {name!r}")
-    request = SamplerRequest(seed, space, n_objectives, n_trials, has_constraints, cost)
+    request = SamplerRequest(seed, space, n_objectives, n_trials, has_constraints, cost, keeps)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         return factory(request)

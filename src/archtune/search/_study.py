@@ -18,7 +18,7 @@ from archtune._version import __version__
 from archtune.search import _attrs as attrs
 from archtune.search._experiment import Experiment
 from archtune.search._lease import Lease, lease_state
-from archtune.search._samplers import known_cost, make_sampler
+from archtune.search._samplers import checked_constraints, known_cost, make_sampler
 
 __all__ = [
     "fail_running",
@@ -154,17 +154,19 @@ def requeue(study: optuna.Study, trial: optuna.trial.FrozenTrial, *, next_attemp
 def _sampler(experiment: Experiment, seed: int | None) -> optuna.samplers.BaseSampler:
     if not isinstance(experiment.sampler, str):
         return experiment.sampler  # the caller's own instance, as it is
+    keeps = checked_constraints(experiment.constraints, experiment.precheck)
     return make_sampler(
         experiment.sampler,
         seed=seed,
         space=experiment.space,
         n_objectives=len(experiment.objectives.names),
         n_trials=experiment.n_trials,
-        has_constraints=bool(experiment.constraints),
+        has_constraints=bool(experiment.constraints) and keeps is None,
         # a constrained precheck may measure latency: too slow to run for every candidate
         cost=None
-        if experiment.constraints
+        if experiment.constraints and keeps is None
         else known_cost(experiment.objectives, experiment.precheck),
+        keeps=keeps,
     )
 
 

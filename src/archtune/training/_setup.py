@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +17,13 @@ from archtune.training._model import ModelSpec
 from archtune.training._objective import TrainObjective
 from archtune.training._resolve import resolve_model
 
-__all__ = ["DEFAULT_EPOCHS", "TrainingSetup", "setup_training", "smaller_starts"]
+__all__ = [
+    "DEFAULT_EPOCHS",
+    "TrainingSetup",
+    "setup_training",
+    "smaller_starts",
+    "starts_within",
+]
 
 logger = logging.getLogger("archtune")
 
@@ -140,37 +146,23 @@ def smaller_starts(setup: TrainingSetup, cost: str) -> tuple[dict[str, Any], ...
     sizes, tried before the search moves far from them (docs/samplers.md). Empty without a
     family, without the one-cycle start, or where the space fixes the knobs the ladder moves.
     """
-    family_name = setup.objective.model.family
-    one_cycle = [p for p in setup.starting_points if p.get("schedule") == "one_cycle"]
-    if family_name is None or not one_cycle:
-        return ()
     from archtune.arch import InfeasibleNetworkError
-    from archtune.arch.families import get_family
 
-    family = get_family(family_name)
-    fixed = {k: p.value for k in setup.space if isinstance(p := setup.space[k], Fixed)}
-    base = dict(one_cycle[0])
+    one_cycle = [p for p in setup.starting_points if p.get("schedule") == "one_cycle"]
+    if not one_cycle:
+        return ()
+    fixed = _fixed_values(setup.space)
 
     def cost_of(point: Mapping[str, Any]) -> float:
         return setup.objective.precheck({**fixed, **point})[cost]
 
     try:
-        top = cost_of(base)
+        top = cost_of(one_cycle[0])
     except InfeasibleNetworkError:
         return ()
-    model = family.default_config() | {
-        k: v for k, v in (fixed | base).items() if k in family.parameter_names
-    }
     seen = list(setup.starting_points)
     points: list[dict[str, Any]] = []
-    while (cheaper := family.smaller(model)) is not None:
-        changed = {k: v for k, v in cheaper.items() if model.get(k) != v}
-        model = cheaper
-        if all(isinstance(setup.space[k], Fixed) for k in changed if k in setup.space):
-            continue  # the space fixes what this step changes
-        point = starting_point(setup.space, base | model)
-        if any(point.get(k) != v for k, v in changed.items() if k in setup.space):
-            break  # the space cannot take this step, so later ones are off the ladder too
+    for point, _ in _ladder(setup, one_cycle[0]):
         try:
             if point in seen or cost_of(point) < LADDER_FLOOR * top:
                 break
@@ -179,6 +171,96 @@ def smaller_starts(setup: TrainingSetup, cost: str) -> tuple[dict[str, Any], ...
         seen.append(point)
         points.append(point)
     return tuple(points)
+
+
+def starts_within(
+    setup: TrainingSetup,
+    starts: Sequence[Mapping[str, Any]],
+    keeps: Callable[[Mapping[str, Any]], bool],
+) -> tuple[dict[str, Any], ...]:
+    """``starts`` with each one that breaks the study's constraints (``keeps`` is false for
+    it) replaced by the largest network of its shrink ladder that keeps them: the first
+    ladder step that does, with the integer knob that step changed (the width) raised again
+    as far as the constraints allow. A start whose ladder never fits is dropped.
+
+    A constraint such as ``params <= 10000`` rules out the family's default network, and so
+    the known good start; its recipe and shape, scaled to the bound, are the next best thing
+    (the width multiplier of MobileNet, fitted to a budget).
+    """
+    fixed = _fixed_values(setup.space)
+
+    def fits(point: Mapping[str, Any]) -> bool:
+        return keeps({**fixed, **point})
+
+    fitted: list[dict[str, Any]] = []
+    for start in starts:
+        point: dict[str, Any] | None = dict(start)
+        if not fits(start):
+            point = None
+            for step, changed in _ladder(setup, start):
+                if fits(step):
+                    point = _raise_within(setup.space, step, changed, start, fits)
+                    break
+        if point is not None and point not in fitted:
+            fitted.append(point)
+    return tuple(fitted)
+
+
+def _raise_within(
+    space: Space,
+    point: dict[str, Any],
+    changed: Mapping[str, Any],
+    before: Mapping[str, Any],
+    fits: Callable[[Mapping[str, Any]], bool],
+) -> dict[str, Any]:
+    """``point`` with the one integer knob of ``changed`` set to the largest value between
+    its new and its old one that still ``fits`` (bisection: the cost grows with it)."""
+    if len(changed) != 1:
+        return point
+    ((name, low),) = changed.items()
+    high = before.get(name)
+    if not isinstance(space.get(name), Int) or not isinstance(low, int):
+        return point
+    if not isinstance(high, int) or high <= low + 1:
+        return point
+    while high - low > 1:  # point[name] = low fits, high does not
+        middle = (low + high) // 2
+        if space[name].contains(middle) and fits({**point, name: middle}):
+            low = middle
+        else:
+            high = middle
+    return {**point, name: low}
+
+
+def _ladder(
+    setup: TrainingSetup, base: Mapping[str, Any]
+) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
+    """``base`` made cheaper one step at a time along its family's shrink ladder: each step's
+    point of the space and the knobs (with their new values) that the step changed. Steps on
+    knobs the space fixes are skipped; the ladder ends where the space cannot take a step."""
+    family_name = setup.objective.model.family
+    if family_name is None:
+        return
+    from archtune.arch.families import get_family
+
+    family = get_family(family_name)
+    fixed = _fixed_values(setup.space)
+    model = family.default_config() | {
+        k: v for k, v in (fixed | dict(base)).items() if k in family.parameter_names
+    }
+    while (cheaper := family.smaller(model)) is not None:
+        changed = {k: v for k, v in cheaper.items() if model.get(k) != v}
+        model = cheaper
+        if all(isinstance(setup.space[k], Fixed) for k in changed if k in setup.space):
+            continue  # the space fixes what this step changes
+        point = starting_point(setup.space, dict(base) | model)
+        if any(point.get(k) != v for k, v in changed.items() if k in setup.space):
+            return  # the space cannot take this step, so later ones are off the ladder too
+        yield point, {k: v for k, v in changed.items() if k in setup.space}
+
+
+def _fixed_values(space: Space) -> dict[str, Any]:
+    return {k: p.value for k in space if isinstance(p := space[k], Fixed)}
 
 
 def _defaults(spec: ModelSpec) -> dict[str, Any]:
