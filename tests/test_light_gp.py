@@ -247,6 +247,29 @@ def test_a_starting_configuration_makes_start_up_trials_local() -> None:
     assert changed[0] == 0
 
 
+def test_every_proposal_keeps_the_constraints_it_is_given() -> None:
+    # A narrow bound (one random configuration in two hundred keeps it): most random draws,
+    # local moves and model candidates break it, so each path falls back to a kept draw.
+    space = _conditional_space()
+
+    def keeps(config: dict[str, object]) -> bool:
+        return float(config["lr"]) < 1.047e-4  # type: ignore[arg-type]
+
+    start = {"optimizer": "adam", "lr": 1.02e-4, "width": 64}
+    proposals: dict[bool, list[float]] = {}
+    for constrained in (True, False):
+        sampler = LightGPSampler(seed=0, space=space, keeps=keeps if constrained else None)
+        study = optuna.create_study(sampler=sampler)
+        study.enqueue_trial(start, user_attrs={"archtune.start": "defaults"})
+        for _ in range(20):
+            trial = study.ask()
+            config = space.complete(space.sample(trial))
+            study.tell(trial, _conditional_loss(config))
+        proposals[constrained] = [float(t.params["lr"]) for t in study.trials]
+    assert all(lr < 1.047e-4 for lr in proposals[True]), proposals[True]
+    assert not all(lr < 1.047e-4 for lr in proposals[False])  # the bound is not met by chance
+
+
 def test_trials_outside_the_space_are_left_out_of_the_model() -> None:
     """A study resumed with another space keeps its old trials; the sampler skips them."""
     from optuna.distributions import CategoricalDistribution, FloatDistribution

@@ -62,6 +62,9 @@ _STARTUP_MOVES = 16
 _RHO = 0.05
 #: The most front members moved from per proposal with a known cost.
 _FRONT_TOP = 10
+#: Batches of random candidates tried for a draw that keeps the constraints (a tight bound
+#: keeps one draw in a hundred or fewer; a check costs a fraction of a millisecond).
+_DRAW_BATCHES = 8
 
 
 def parego_scalarise(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -195,7 +198,7 @@ class LightGPSampler(optuna.samplers.BaseSampler):
         top = raw[np.argsort(gp.y)[:_TOP]]
         candidates = self._candidates(encoding, top, seen, local=len(study.directions) > 1)
         if len(candidates) == 0:
-            return {}
+            return self._draw(encoding, seen)
         mean, std = gp.predict(encoding.for_model(candidates))
         ei = expected_improvement(mean, std, float(np.min(gp.y)))
         return encoding.decode(candidates[int(np.argmax(ei))])
@@ -254,7 +257,7 @@ class LightGPSampler(optuna.samplers.BaseSampler):
             return self._draw(encoding, seen)
         moves = encoding.perturb(x[int(np.argmin(y))], self._rng, _STARTUP_MOVES)
         fresh = self._kept(encoding, moves, seen)
-        return encoding.decode(fresh[0]) if len(fresh) else {}
+        return encoding.decode(fresh[0]) if len(fresh) else self._draw(encoding, seen)
 
     def _draw(self, encoding: Encoding, seen: set[bytes]) -> dict[str, Any]:
         """A random configuration (``{}``: Optuna's seeded random sampler draws it); with
@@ -262,8 +265,11 @@ class LightGPSampler(optuna.samplers.BaseSampler):
         tight bound most draws would, and the start-up would be spent on them)."""
         if self._keeps is None:
             return {}
-        draws = self._kept(encoding, encoding.random(self._n_candidates, self._rng), seen)
-        return encoding.decode(draws[0]) if len(draws) else {}
+        for _ in range(_DRAW_BATCHES):
+            draws = self._kept(encoding, encoding.random(self._n_candidates, self._rng), seen)
+            if len(draws):
+                return encoding.decode(draws[0])
+        return {}
 
     def _kept(self, encoding: Encoding, points: np.ndarray, seen: set[bytes]) -> np.ndarray:
         """The ``points`` not tried yet that keep the study's constraints (``keeps``)."""
@@ -343,7 +349,7 @@ class LightGPSampler(optuna.samplers.BaseSampler):
         )
         feasible = ~np.isnan(costs)
         if not feasible.any():
-            return {}
+            return self._draw(encoding, seen)
         candidates = candidates[feasible]
         cand_cost = np.log(np.maximum(costs[feasible], 1.0))
         mean, std = gp.predict(encoding.for_model(candidates))
