@@ -26,6 +26,8 @@ def archtune_experiment(
     fidelity: str = "epochs",
     constraints: Mapping[str, str] | None = None,
     sampler: str = "auto",
+    data: Mapping[str, Any] = DATA,
+    model: Mapping[str, Any] = MODEL,
 ) -> Any:
     """The :class:`~archtune.search.Experiment` that ``archtune.tune()`` builds for this run.
 
@@ -34,14 +36,15 @@ def archtune_experiment(
     storage=storage, study_name=f"mnist1d-{seed}")``, its other arguments left at their
     defaults; ``start=False`` drops the starting point (the family's default network), which
     ``tune()`` has no argument for; ``fidelity="data"`` adds ``scheduler={"fidelity": "data"}``;
-    ``constraints`` and ``sampler`` are ``tune()``'s own arguments.
+    ``constraints``, ``sampler``, ``data`` and ``model`` are ``tune()``'s own arguments (another
+    dataset and family than the suites' for a check beyond them).
     """
     from archtune.config import build_experiment
 
     config: dict[str, Any] = {
         "name": f"mnist1d-{seed}",
-        "data": DATA,
-        "model": MODEL,
+        "data": dict(data),
+        "model": dict(model),
         "recipe": {"epochs": max_epochs},
         # The epoch budget ends the search first (every trial trains an epoch or more); below
         # 1,000 trials, from which `sampler: auto` has picked NSGA-II for several objectives.
@@ -75,6 +78,8 @@ def run_archtune(
     constraints: Mapping[str, str] | None = None,
     sampler: str = "auto",
     name: str | None = None,
+    data: Mapping[str, Any] = DATA,
+    model: Mapping[str, Any] = MODEL,
 ) -> list[TrialRecord]:
     from archtune.search import Driver
 
@@ -94,6 +99,8 @@ def run_archtune(
         fidelity=fidelity,
         constraints=constraints,
         sampler=sampler,
+        data=data,
+        model=model,
     )
     result = Driver(experiment).run()
     records: list[TrialRecord] = []

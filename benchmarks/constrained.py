@@ -15,6 +15,9 @@ The table gives, per seed, the test accuracy of each method's best model by vali
 the bound by construction) and its size, and archtune's accuracy minus the other's.
 
     python -m benchmarks.constrained [--max-params 10000] [--seeds 3] [--epochs 1200]
+
+``--dataset`` and ``--family`` run the same comparison on another built-in dataset and family
+(e.g. ``--dataset digits --family mlp``), a check beyond the data the change was designed on.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import tempfile
 from pathlib import Path
 
 from benchmarks._mnist1d_archtune import run_archtune
-from benchmarks._mnist1d_common import MAX_EPOCHS, TrialRecord, one_thread_env
+from benchmarks._mnist1d_common import DATA, MAX_EPOCHS, MODEL, TrialRecord, one_thread_env
 
 #: Each method: its name, ``sampler``, and whether the study starts from the default network.
 METHODS = (("archtune", "auto", True), ("archtune-tpe-nostart", "tpe", False))
@@ -43,9 +46,14 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=1200, help="epochs per search")
     parser.add_argument("--max-epochs", type=int, default=MAX_EPOCHS, help="epochs per trial")
+    parser.add_argument("--dataset", default=DATA["dataset"], help="a built-in dataset")
+    parser.add_argument("--family", default=MODEL["family"], help="a built-in family")
     args = parser.parse_args()
     bound = {"params": f"<= {args.max_params}"}
-    print(f"mnist1d, params <= {args.max_params:,}, {args.epochs} epochs per search")
+    print(
+        f"{args.dataset}, {args.family}, params <= {args.max_params:,}, {args.epochs} epochs "
+        f"per search, trials of at most {args.max_epochs}"
+    )
     print(
         "| seed | " + " | ".join(f"{m} test / params" for m, _, _ in METHODS) + " | difference |"
     )
@@ -66,6 +74,8 @@ def main() -> None:
                     constraints=bound,
                     sampler=sampler,
                     name=name,
+                    data={"dataset": args.dataset},
+                    model={"family": args.family},
                 )
                 chosen = best(records, args.max_params)
                 accuracy = float(chosen.test_accuracy or 0.0) if chosen else 0.0
