@@ -1,4 +1,4 @@
-"""A size bound stated as a constraint: mnist1d, the best model of at most N parameters.
+"""A size bound stated as a constraint: the best model of at most N parameters (mnist1d).
 
 A user who needs a network of at most 10,000 parameters says so:
 ``tune(..., constraints={"params": "<= 10000"})``. This runs that search on mnist1d (the
