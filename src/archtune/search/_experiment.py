@@ -93,13 +93,12 @@ class Experiment:
             return f"{type(self.sampler).__name__} (an instance)"
         if self.sampler != "auto":
             return self.sampler
-        checked = checked_constraints(self.constraints, self.precheck) is not None
         name, reason = choose_sampler(
             self.space,
             n_objectives=len(self.objectives.names),
             n_trials=self.n_trials,
-            has_constraints=bool(self.constraints) and not checked,
-            checked=checked,
+            has_constraints=bool(self.constraints),
+            checked=checked_constraints(self.constraints, self.precheck) is not None,
         )
         return f"auto: {name} ({reason})"
 

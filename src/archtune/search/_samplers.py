@@ -88,15 +88,16 @@ def choose_sampler(
 ) -> tuple[str, str]:
     """What ``sampler: auto`` picks for this problem, and why (see docs/samplers.md).
 
-    ``has_constraints``: constraints a sampler must learn from the trials that break them;
-    ``checked``: constraints on costs known before training (:func:`checked_constraints`),
-    which ``light-gp`` keeps exactly by never proposing a configuration that breaks them.
+    ``checked``: the constraints are all on costs known before training
+    (:func:`checked_constraints`), which ``light-gp`` keeps exactly by never proposing a
+    configuration that breaks them; otherwise a sampler must learn them from the trials that
+    break them.
 
     - A finite space no larger than the budget: enumerate it (``bruteforce``), since any
       sampler would spend the budget re-proposing configurations.
-    - No constraints to learn and at most :data:`LIGHT_GP_MAX_OBJECTIVES` objectives:
-      archtune's light GP (``light-gp``), which models conditional parameters and scalarises
-      several objectives as ParEGO does; it beats Optuna's TPE on the benchmarks of
+    - No constraints, or only checked ones, and at most :data:`LIGHT_GP_MAX_OBJECTIVES`
+      objectives: archtune's light GP (``light-gp``), which models conditional parameters and
+      scalarises several objectives as ParEGO does; it beats Optuna's TPE on the benchmarks of
       ``benchmarks/run.py`` (docs/benchmarks.md) for about TPE's optimizer time, and fits on a
       window of trials, so the trial count does not decide.
     - Otherwise Optuna 5's TPE: it models constraints (``trial.set_constraint``) and any
@@ -108,7 +109,7 @@ def choose_sampler(
             f"the space has {size} configurations, no more than the {n_trials} trials of the "
             "budget: every one is tried once"
         )
-    if not has_constraints and n_objectives <= LIGHT_GP_MAX_OBJECTIVES:
+    if (not has_constraints or checked) and n_objectives <= LIGHT_GP_MAX_OBJECTIVES:
         conditional = any(param.when for param in space.values())
         what = [f"{n_objectives} objective{'s' if n_objectives > 1 else ''}"]
         if conditional:
@@ -119,7 +120,7 @@ def choose_sampler(
             ", ".join(what) + ": a Gaussian process learns the most from each trial"
         )
     why = []
-    if has_constraints:
+    if has_constraints and not checked:
         why.append("constraints")
     if n_objectives > LIGHT_GP_MAX_OBJECTIVES:
         why.append(f"{n_objectives} objectives")
@@ -276,7 +277,7 @@ def make_sampler(
     ``auto`` picks by the problem (:func:`choose_sampler`). ``cost``: an objective known
     before training (:func:`known_cost`), which ``light-gp`` computes for its candidates.
     ``keeps``: the study's constraints as a test (:func:`checked_constraints`), which
-    ``light-gp`` applies to its candidates; ``has_constraints`` then means constraints besides.
+    ``light-gp`` applies to its candidates.
 
     Raises:
         ConfigError: an unknown name, or a sampler that cannot serve this study.

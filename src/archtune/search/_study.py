@@ -161,7 +161,7 @@ def _sampler(experiment: Experiment, seed: int | None) -> optuna.samplers.BaseSa
         space=experiment.space,
         n_objectives=len(experiment.objectives.names),
         n_trials=experiment.n_trials,
-        has_constraints=bool(experiment.constraints) and keeps is None,
+        has_constraints=bool(experiment.constraints),
         # a constrained precheck may measure latency: too slow to run for every candidate
         cost=None
         if experiment.constraints and keeps is None
