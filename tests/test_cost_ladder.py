@@ -50,7 +50,10 @@ def test_accuracy_against_params_starts_down_the_shrink_ladder() -> None:
         assert {k: v for k, v in point.items() if not k.startswith("model.")} == {
             k: v for k, v in one_cycle.items() if not k.startswith("model.")
         }
-        assert _model(point) == {k: expected[k] for k in _model(point)}
+        # (The dropout and the pooling are set for a smaller network: the test below.)
+        assert _without_free_knobs(_model(point)) == _without_free_knobs(
+            {k: expected[k] for k in _model(point)}
+        )
         expected = family.smaller(expected)
         assert expected is not None
     assert [_model(p)["model.readout"] for p in ladder] == ["gap", "gap"]
@@ -62,6 +65,43 @@ def test_accuracy_against_params_starts_down_the_shrink_ladder() -> None:
     assert params[-1] >= LADDER_FLOOR * params[0]
     below = experiment.precheck({**ladder[-1], **expected})["params"]
     assert below < LADDER_FLOOR * params[0]
+
+
+def _without_free_knobs(model: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in model.items() if k not in ("model.dropout", "model.pooling")}
+
+
+def test_a_smaller_start_trains_as_a_small_network() -> None:
+    experiment = _experiment({"family": "cnn1d"}, ACCURACY_AND_PARAMS)
+    assert experiment.precheck is not None
+    precheck = experiment.precheck
+    _, one_cycle, pooled, narrow = experiment.starting_points
+    top = precheck(one_cycle)
+    # Global average pooling keeps 90 % of the parameters: 0.1 x 0.9 rounds to the same
+    # dropout, and no pooling between blocks would pass the start's compute.
+    assert (pooled["model.dropout"], pooled["model.pooling"]) == (0.1, "max")
+    assert precheck({**pooled, "model.pooling": "none"})["flops"] > top["flops"]
+    # Half the width keeps a quarter of them: no dropout (0.1 x 0.24 rounds to 0 on the
+    # space's 0.05 grid), and the resolution kept at no parameter, within the start's compute.
+    assert (narrow["model.dropout"], narrow["model.pooling"]) == (0.0, "none")
+    assert precheck(narrow)["params"] == precheck({**narrow, "model.pooling": "max"})["params"]
+    assert precheck({**narrow, "model.pooling": "max"})["flops"] < precheck(narrow)["flops"]
+    assert precheck(narrow)["flops"] <= top["flops"]
+
+
+def test_with_flops_as_the_cost_the_pooling_stays() -> None:
+    experiment = _experiment({"family": "cnn1d"}, {"val_accuracy": "max", "flops": "min"})
+    narrow = experiment.starting_points[-1]
+    assert narrow["model.width"] == 16
+    # The compute is what the study minimises, so none is spent; the dropout still scales
+    # (0.1 x 0.27 of the FLOPs rounds to 0.05).
+    assert (narrow["model.dropout"], narrow["model.pooling"]) == (0.05, "max")
+
+
+def test_a_fixed_dropout_is_left_as_it_is() -> None:
+    experiment = _experiment({"family": "cnn1d", "dropout": 0.2}, ACCURACY_AND_PARAMS)
+    assert all("model.dropout" not in p for p in experiment.starting_points)
+    assert experiment.starting_points[-1]["model.pooling"] == "none"
 
 
 @pytest.mark.parametrize(

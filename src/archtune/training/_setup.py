@@ -157,20 +157,86 @@ def smaller_starts(setup: TrainingSetup, cost: str) -> tuple[dict[str, Any], ...
         return setup.objective.precheck({**fixed, **point})[cost]
 
     try:
-        top = cost_of(one_cycle[0])
+        top = setup.objective.precheck({**fixed, **one_cycle[0]})
     except InfeasibleNetworkError:
         return ()
     seen = list(setup.starting_points)
     points: list[dict[str, Any]] = []
     for point, _ in _ladder(setup, one_cycle[0]):
         try:
-            if point in seen or cost_of(point) < LADDER_FLOOR * top:
+            if point in seen or cost_of(point) < LADDER_FLOOR * top[cost]:
                 break
         except InfeasibleNetworkError:
             break
         seen.append(point)
-        points.append(point)
+        small = _as_small_network(setup, point, top, cost)
+        if small not in points:
+            points.append(small)
     return tuple(points)
+
+
+#: The knob every built-in family regularises with (the share of units dropped).
+DROPOUT_KNOB = "model.dropout"
+
+
+def _as_small_network(
+    setup: TrainingSetup, point: dict[str, Any], top: Mapping[str, float], cost: str
+) -> dict[str, Any]:
+    """A ladder step set up to train as the smaller network it is.
+
+    - Its dropout is the start's scaled by the step's share of the start's cost: a network
+      with a quarter of the parameters needs less regularisation (EfficientNet scales dropout
+      with the network's size; MobileNet trains its small models with less of it), and at
+      the step grid of the space that share often rounds to none.
+    - With ``params`` as the cost, it spends the compute that costs no parameter: each choice
+      whose options all leave the parameters unchanged takes the one with the most FLOPs that
+      stays within the start's FLOPs (for a convolutional family, no pooling between blocks:
+      the feature maps keep their resolution, a width traded for resolution at the start's
+      compute, as in EfficientNet's compound scaling).
+    """
+    from archtune.arch import InfeasibleNetworkError
+
+    fixed = _fixed_values(setup.space)
+
+    def costs(candidate: Mapping[str, Any]) -> dict[str, float] | None:
+        try:
+            return setup.objective.precheck({**fixed, **candidate})
+        except InfeasibleNetworkError:
+            return None
+
+    here = costs(point)
+    if here is None:
+        return point
+    dropout = setup.space.get(DROPOUT_KNOB)
+    if isinstance(dropout, Float) and isinstance(point.get(DROPOUT_KNOB), float):
+        share = here[cost] / top[cost]
+        scaled = _on_grid(dropout, point[DROPOUT_KNOB] * share)
+        point = starting_point(setup.space, point | {DROPOUT_KNOB: scaled}) or point
+    if cost != "params" or "flops" not in here:
+        return point
+    flops = here["flops"]
+    for name in setup.space:
+        param = setup.space[name]
+        if not isinstance(param, Choice) or name not in point:
+            continue
+        best, most = point, flops
+        for option in param.options:
+            candidate = starting_point(setup.space, point | {name: option})
+            measured = costs(candidate)
+            if candidate.get(name) != option or measured is None:
+                continue
+            if measured["params"] == here["params"] and most < measured["flops"] <= top["flops"]:
+                best, most = candidate, measured["flops"]
+        point, flops = best, most
+    return point
+
+
+def _on_grid(param: Float, value: float) -> float:
+    """``value`` rounded to the nearest value ``param`` can take."""
+    value = min(max(value, param.low), param.high)
+    if param.step is None:
+        return value
+    return param.low + round((value - param.low) / param.step) * param.step
 
 
 def starts_within(
