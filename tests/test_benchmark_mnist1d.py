@@ -319,3 +319,23 @@ def test_the_constrained_benchmark_runs_both_samplers_within_the_bound(tmp_path:
         recorded = study.user_attrs["archtune.config"]["sampler"]
         assert recorded.startswith("auto: light-gp") if sampler == "auto" else recorded == "tpe"
     assert best(records, 100) is None
+
+
+@pytest.mark.integration
+def test_the_front_elsewhere_prints_one_scored_row_per_seed(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from benchmarks import front_elsewhere
+
+    argv = ["front_elsewhere", "--family", "mlp", "--seeds", "1", "--epochs", "6"]
+    monkeypatch.setattr("sys.argv", [*argv, "--max-epochs", "1", "--sizes", "100000,10"])
+    front_elsewhere.main()
+    lines = capsys.readouterr().out.splitlines()
+    rows = [line for line in lines if line.startswith("| 0 |")]
+    assert len(rows) == 1
+    _, _, hv, trials, largest, tiny, _ = rows[0].split("|")
+    assert 0 < float(hv) < 1
+    assert int(trials) >= 4  # the starts: the default network, one-cycle, the ladder
+    assert largest.strip() != "-"  # the front has a member of at most 100,000 parameters
+    assert tiny.strip() == "-"  # and none of at most 10
+    assert lines[-1] == f"mean hv: {float(hv):.4f}"

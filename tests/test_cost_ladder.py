@@ -147,6 +147,23 @@ def test_a_start_that_breaks_a_constraint_is_scaled_down_to_fit_it() -> None:
     assert experiment.precheck({**default, "model.width": 31})["params"] > 10_000
 
 
+def test_a_start_fitted_to_a_small_bound_trains_as_a_small_network() -> None:
+    experiment = _experiment({"family": "cnn1d"}, constraints={"params": "<= 3000"})
+    assert experiment.precheck is not None
+    for start in experiment.starting_points:
+        assert _model(start)["model.width"] == 16
+        assert (start["model.dropout"], start["model.pooling"]) == (0.0, "none")
+        assert experiment.precheck(start)["params"] <= 3000
+
+
+def test_a_start_fitted_to_a_compute_bound_spends_no_compute() -> None:
+    experiment = _experiment({"family": "cnn1d"}, constraints={"flops": "<= 100000"})
+    assert experiment.precheck is not None
+    for start in experiment.starting_points:
+        assert start["model.pooling"] == "max"
+        assert experiment.precheck(start)["flops"] <= 100_000
+
+
 def test_fitted_starts_and_the_cost_ladder_keep_the_constraint_once_each() -> None:
     experiment = _experiment(
         {"family": "cnn1d"}, ACCURACY_AND_PARAMS, constraints={"params": "<= 5000"}

@@ -137,7 +137,8 @@ def build_experiment(
             precheck = _constrained_precheck(config, constraints, precheck)
             if builtin is not None:
                 keeps = keeps_constraints(constraints, precheck)
-                starting_points = starts_within(setup, starting_points, keeps)
+                bounded = "params" if all(c.metric == "params" for c in constraints) else "flops"
+                starting_points = starts_within(setup, starting_points, keeps, bounded)
         timeout_s = _timeout(config.budget.timeout, names)
         trial_timeout_s = _timeout(config.budget.trial_timeout, names, "budget.trial_timeout")
         if config.sampler == "grid":

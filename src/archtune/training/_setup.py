@@ -182,17 +182,18 @@ DROPOUT_KNOB = "model.dropout"
 def _as_small_network(
     setup: TrainingSetup, point: dict[str, Any], top: Mapping[str, float], cost: str
 ) -> dict[str, Any]:
-    """A ladder step set up to train as the smaller network it is.
+    """``point``, a start made cheaper (a ladder step, or a start fitted to a bound), set up
+    to train as the smaller network it is; ``top`` is the costs of the start it came from.
 
-    - Its dropout is the start's scaled by the step's share of the start's cost: a network
-      with a quarter of the parameters needs less regularisation (EfficientNet scales dropout
-      with the network's size; MobileNet trains its small models with less of it), and at
-      the step grid of the space that share often rounds to none.
+    - Its dropout is the start's scaled by its share of the start's ``cost``, on the space's
+      grid: a network with a quarter of the parameters needs less regularisation
+      (EfficientNet scales dropout with the network's size; MobileNet trains its small models
+      with less of it), and at a 0.05 grid that share of 0.1 rounds to none.
     - With ``params`` as the cost, it spends the compute that costs no parameter: each choice
-      whose options all leave the parameters unchanged takes the one with the most FLOPs that
-      stays within the start's FLOPs (for a convolutional family, no pooling between blocks:
-      the feature maps keep their resolution, a width traded for resolution at the start's
-      compute, as in EfficientNet's compound scaling).
+      takes, among its options that leave the parameter count unchanged, the one with the
+      most FLOPs within the start's FLOPs (for a convolutional family, no pooling between
+      blocks: the feature maps keep their resolution, a width traded for resolution at the
+      start's compute, as in EfficientNet's compound scaling).
     """
     from archtune.arch import InfeasibleNetworkError
 
@@ -243,11 +244,14 @@ def starts_within(
     setup: TrainingSetup,
     starts: Sequence[Mapping[str, Any]],
     keeps: Callable[[Mapping[str, Any]], bool],
+    cost: str = "params",
 ) -> tuple[dict[str, Any], ...]:
     """``starts`` with each one that breaks the study's constraints (``keeps`` is false for
     it) replaced by the largest network of its shrink ladder that keeps them: the first
     ladder step that does, with the integer knob that step changed (the width) raised again
-    as far as the constraints allow. A start whose ladder never fits is dropped.
+    as far as the constraints allow, then set up as the smaller network it is (see
+    ``_as_small_network``; ``cost`` is what the constraints bound: ``params``, or ``flops``
+    where they bound compute too). A start whose ladder never fits is dropped.
 
     A constraint such as ``params <= 10000`` rules out the family's default network, and so
     the known good start; its recipe and shape, scaled to the bound, are the next best thing
@@ -266,6 +270,9 @@ def starts_within(
             for step, changed in _ladder(setup, start):
                 if fits(step):
                     point = _raise_within(setup.space, step, changed, start, fits)
+                    top = setup.objective.precheck({**fixed, **start})
+                    small = _as_small_network(setup, point, top, cost)
+                    point = small if fits(small) else point
                     break
         if point is not None and point not in fitted:
             fitted.append(point)
