@@ -339,3 +339,23 @@ def test_the_front_elsewhere_prints_one_scored_row_per_seed(
     assert largest.strip() != "-"  # the front has a member of at most 100,000 parameters
     assert tiny.strip() == "-"  # and none of at most 10
     assert lines[-1] == f"mean hv: {float(hv):.4f}"
+
+
+@pytest.mark.integration
+def test_the_small_start_pair_trains_each_pooling_and_dropout(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from benchmarks import small_start_pair
+
+    monkeypatch.setattr("sys.argv", ["small_start_pair", "--epochs", "1", "--seeds", "1"])
+    small_start_pair.main()
+    rows = [line.split("|")[1:-1] for line in capsys.readouterr().out.splitlines()[3:]]
+    # The ladder's smallest cnn2d start on digits (dropout 0 at its size) and the default's 0.1.
+    assert [(r[0].strip(), r[1].strip()) for r in rows] == [
+        ("none", "0"),
+        ("none", "0.1"),
+        ("max", "0"),
+        ("max", "0.1"),
+    ]
+    assert len({r[2] for r in rows}) == 1  # pooling and dropout cost no parameter
+    assert all(0 < float(r[5]) <= 1 for r in rows)

@@ -40,8 +40,11 @@ def _model(point: dict[str, Any]) -> dict[str, Any]:
 
 def test_accuracy_against_params_starts_down_the_shrink_ladder() -> None:
     experiment = _experiment({"family": "cnn1d"}, ACCURACY_AND_PARAMS)
-    _, one_cycle, *ladder = experiment.starting_points
+    _, one_cycle, *starts = experiment.starting_points
     assert one_cycle["schedule"] == "one_cycle"
+    # (Beside the last step, the same network with its spare compute spent: a test below.)
+    ladder = [p for p in starts if p["model.pooling"] == "max"]
+    assert len(ladder) == len(starts) - 1
     # Each step is the family's next cheaper network, with the one-cycle recipe.
     family = get_family("cnn1d")
     expected = family.smaller(family.default_config())
@@ -50,7 +53,7 @@ def test_accuracy_against_params_starts_down_the_shrink_ladder() -> None:
         assert {k: v for k, v in point.items() if not k.startswith("model.")} == {
             k: v for k, v in one_cycle.items() if not k.startswith("model.")
         }
-        # (The dropout and the pooling are set for a smaller network: the test below.)
+        # (The dropout is set for a smaller network: the test below.)
         assert _without_free_knobs(_model(point)) == _without_free_knobs(
             {k: expected[k] for k in _model(point)}
         )
@@ -71,26 +74,29 @@ def _without_free_knobs(model: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in model.items() if k not in ("model.dropout", "model.pooling")}
 
 
-def test_a_smaller_start_trains_as_a_small_network() -> None:
+def test_a_smaller_start_trains_as_a_small_network_with_and_without_its_spare_compute() -> None:
     experiment = _experiment({"family": "cnn1d"}, ACCURACY_AND_PARAMS)
     assert experiment.precheck is not None
     precheck = experiment.precheck
-    _, one_cycle, pooled, narrow = experiment.starting_points
+    _, one_cycle, pooled, narrow, spent = experiment.starting_points
     top = precheck(one_cycle)
     # Global average pooling keeps 90 % of the parameters: 0.1 x 0.9 rounds to the same
     # dropout, and no pooling between blocks would pass the start's compute.
     assert (pooled["model.dropout"], pooled["model.pooling"]) == (0.1, "max")
     assert precheck({**pooled, "model.pooling": "none"})["flops"] > top["flops"]
     # Half the width keeps a quarter of them: no dropout (0.1 x 0.24 rounds to 0 on the
-    # space's 0.05 grid), and the resolution kept at no parameter, within the start's compute.
-    assert (narrow["model.dropout"], narrow["model.pooling"]) == (0.0, "none")
-    assert precheck(narrow)["params"] == precheck({**narrow, "model.pooling": "max"})["params"]
-    assert precheck({**narrow, "model.pooling": "max"})["flops"] < precheck(narrow)["flops"]
-    assert precheck(narrow)["flops"] <= top["flops"]
+    # space's 0.05 grid) ...
+    assert (narrow["model.dropout"], narrow["model.pooling"]) == (0.0, "max")
+    # ... and beside it the same network with its resolution kept at no parameter, within
+    # the start's compute: a pair that differs in that choice only.
+    assert {k: v for k, v in spent.items() if narrow[k] != v} == {"model.pooling": "none"}
+    assert precheck(spent)["params"] == precheck(narrow)["params"]
+    assert precheck(narrow)["flops"] < precheck(spent)["flops"] <= top["flops"]
 
 
 def test_with_flops_as_the_cost_the_pooling_stays() -> None:
     experiment = _experiment({"family": "cnn1d"}, {"val_accuracy": "max", "flops": "min"})
+    assert [p["model.pooling"] for p in experiment.starting_points] == ["max"] * 4
     narrow = experiment.starting_points[-1]
     assert narrow["model.width"] == 16
     # The compute is what the study minimises, so none is spent; the dropout still scales
@@ -101,7 +107,7 @@ def test_with_flops_as_the_cost_the_pooling_stays() -> None:
 def test_a_fixed_dropout_is_left_as_it_is() -> None:
     experiment = _experiment({"family": "cnn1d", "dropout": 0.2}, ACCURACY_AND_PARAMS)
     assert all("model.dropout" not in p for p in experiment.starting_points)
-    assert experiment.starting_points[-1]["model.pooling"] == "none"
+    assert [p["model.pooling"] for p in experiment.starting_points[-2:]] == ["max", "none"]
 
 
 @pytest.mark.parametrize(
@@ -150,10 +156,13 @@ def test_a_start_that_breaks_a_constraint_is_scaled_down_to_fit_it() -> None:
 def test_a_start_fitted_to_a_small_bound_trains_as_a_small_network() -> None:
     experiment = _experiment({"family": "cnn1d"}, constraints={"params": "<= 3000"})
     assert experiment.precheck is not None
-    for start in experiment.starting_points:
-        assert _model(start)["model.width"] == 16
-        assert (start["model.dropout"], start["model.pooling"]) == (0.0, "none")
+    default, one_cycle, spent = experiment.starting_points
+    assert [p["schedule"] for p in (default, one_cycle, spent)] == ["constant", *["one_cycle"] * 2]
+    for start in (default, one_cycle, spent):
+        assert (_model(start)["model.width"], start["model.dropout"]) == (16, 0.0)
         assert experiment.precheck(start)["params"] <= 3000
+    # The one-cycle start with its spare compute spent too (the ladder's pair, above).
+    assert [p["model.pooling"] for p in (default, one_cycle, spent)] == ["max", "max", "none"]
 
 
 def test_a_start_fitted_to_a_compute_bound_spends_no_compute() -> None:
@@ -172,7 +181,7 @@ def test_fitted_starts_and_the_cost_ladder_keep_the_constraint_once_each() -> No
     params = [experiment.precheck(p)["params"] for p in experiment.starting_points]
     assert all(p <= 5000 for p in params)
     assert len({repr(sorted(p.items())) for p in experiment.starting_points}) == len(params)
-    assert [_model(p)["model.width"] for p in experiment.starting_points] == [21, 21, 16]
+    assert [_model(p)["model.width"] for p in experiment.starting_points] == [21, 21, 16, 16]
 
 
 def test_a_start_within_the_constraint_is_kept_as_it_is() -> None:

@@ -169,9 +169,7 @@ def smaller_starts(setup: TrainingSetup, cost: str) -> tuple[dict[str, Any], ...
         except InfeasibleNetworkError:
             break
         seen.append(point)
-        small = _as_small_network(setup, point, top, cost)
-        if small not in points:
-            points.append(small)
+        points.extend(v for v in _as_small_networks(setup, point, top, cost) if v not in points)
     return tuple(points)
 
 
@@ -179,21 +177,25 @@ def smaller_starts(setup: TrainingSetup, cost: str) -> tuple[dict[str, Any], ...
 DROPOUT_KNOB = "model.dropout"
 
 
-def _as_small_network(
+def _as_small_networks(
     setup: TrainingSetup, point: dict[str, Any], top: Mapping[str, float], cost: str
-) -> dict[str, Any]:
+) -> list[dict[str, Any]]:
     """``point``, a start made cheaper (a ladder step, or a start fitted to a bound), set up
-    to train as the smaller network it is; ``top`` is the costs of the start it came from.
+    to train as the smaller network it is, then, where it differs, the same with its spare
+    compute spent; ``top`` is the costs of the start it came from.
 
     - Its dropout is the start's scaled by its share of the start's ``cost``, on the space's
       grid: a network with a quarter of the parameters needs less regularisation
       (EfficientNet scales dropout with the network's size; MobileNet trains its small models
       with less of it), and at a 0.05 grid that share of 0.1 rounds to none.
-    - With ``params`` as the cost, it spends the compute that costs no parameter: each choice
-      takes, among its options that leave the parameter count unchanged, the one with the
-      most FLOPs within the start's FLOPs (for a convolutional family, no pooling between
-      blocks: the feature maps keep their resolution, a width traded for resolution at the
-      start's compute, as in EfficientNet's compound scaling).
+    - The second network exists only with ``params`` as the cost: each choice takes, among
+      its options that leave the parameter count unchanged, the one with the most FLOPs
+      within the start's FLOPs. For a convolutional family that is no pooling between blocks:
+      the feature maps keep their resolution at no parameter, a width traded for resolution
+      at the start's compute, as in EfficientNet's compound scaling. Whether that pays
+      depends on the data (the receptive field stops growing), so it is a second start beside
+      the first, not in its place: a pair that differs in those choices only, from which the
+      first model learns what they are worth.
     """
     from archtune.arch import InfeasibleNetworkError
 
@@ -207,29 +209,29 @@ def _as_small_network(
 
     here = costs(point)
     if here is None:
-        return point
+        return [point]
     dropout = setup.space.get(DROPOUT_KNOB)
     if isinstance(dropout, Float) and isinstance(point.get(DROPOUT_KNOB), float):
         share = here[cost] / top[cost]
         scaled = _on_grid(dropout, point[DROPOUT_KNOB] * share)
         point = starting_point(setup.space, point | {DROPOUT_KNOB: scaled}) or point
     if cost != "params" or "flops" not in here:
-        return point
-    flops = here["flops"]
+        return [point]
+    spent, flops = point, here["flops"]
     for name in setup.space:
         param = setup.space[name]
-        if not isinstance(param, Choice) or name not in point:
+        if not isinstance(param, Choice) or name not in spent:
             continue
-        best, most = point, flops
+        best, most = spent, flops
         for option in param.options:
-            candidate = starting_point(setup.space, point | {name: option})
+            candidate = starting_point(setup.space, spent | {name: option})
             measured = costs(candidate)
             if candidate.get(name) != option or measured is None:
                 continue
             if measured["params"] == here["params"] and most < measured["flops"] <= top["flops"]:
                 best, most = candidate, measured["flops"]
-        point, flops = best, most
-    return point
+        spent, flops = best, most
+    return [point] if spent == point else [point, spent]
 
 
 def _on_grid(param: Float, value: float) -> float:
@@ -250,7 +252,7 @@ def starts_within(
     it) replaced by the largest network of its shrink ladder that keeps them: the first
     ladder step that does, with the integer knob that step changed (the width) raised again
     as far as the constraints allow, then set up as the smaller network it is (see
-    ``_as_small_network``; ``cost`` is what the constraints bound: ``params``, or ``flops``
+    ``_as_small_networks``; ``cost`` is what the constraints bound: ``params``, or ``flops``
     where they bound compute too). A start whose ladder never fits is dropped.
 
     A constraint such as ``params <= 10000`` rules out the family's default network, and so
@@ -264,18 +266,19 @@ def starts_within(
 
     fitted: list[dict[str, Any]] = []
     for start in starts:
-        point: dict[str, Any] | None = dict(start)
+        points = [dict(start)]
         if not fits(start):
-            point = None
+            points = []
             for step, changed in _ladder(setup, start):
                 if fits(step):
                     point = _raise_within(setup.space, step, changed, start, fits)
                     top = setup.objective.precheck({**fixed, **start})
-                    small = _as_small_network(setup, point, top, cost)
-                    point = small if fits(small) else point
+                    small = _as_small_networks(setup, point, top, cost)
+                    if start.get("schedule") != "one_cycle":
+                        small = small[:1]  # the recipe pair of the starts, at the new size
+                    points = [v for v in small if fits(v)] or [point]
                     break
-        if point is not None and point not in fitted:
-            fitted.append(point)
+        fitted.extend(point for point in points if point not in fitted)
     return tuple(fitted)
 
 
