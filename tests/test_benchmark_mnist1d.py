@@ -224,8 +224,9 @@ def test_the_experiment_is_the_one_tune_builds(
     # The precheck is a method of an equal objective, not of the same one.
     assert dataclasses.replace(ours, precheck=None) == dataclasses.replace(built[0], precheck=None)
     assert ours.starting_points[:2] == _default_points(2)
-    # Accuracy against parameters also starts down the family's shrink ladder.
-    assert len(ours.starting_points) == (2 if objectives is None else 4)
+    # Accuracy against parameters also starts down the family's shrink ladder (two steps, and
+    # the smaller one's twin without pooling).
+    assert len(ours.starting_points) == (2 if objectives is None else 5)
     nostart = archtune_experiment(3, 6, 2, 2, None, objectives=objectives, start=False)
     assert nostart.starting_points == ()
     data = archtune_experiment(3, 6, 9, 2, None, objectives=objectives, fidelity="data")

@@ -181,21 +181,17 @@ def _as_small_networks(
     setup: TrainingSetup, point: dict[str, Any], top: Mapping[str, float], cost: str
 ) -> list[dict[str, Any]]:
     """``point``, a start made cheaper (a ladder step, or a start fitted to a bound), set up
-    to train as the smaller network it is, then, where it differs, the same with its spare
-    compute spent; ``top`` is the costs of the start it came from.
+    to train as the smaller network it is, then, where it differs, its twin that spends the
+    compute costing no parameter; ``top`` is the costs of the start it came from.
 
     - Its dropout is the start's scaled by its share of the start's ``cost``, on the space's
       grid: a network with a quarter of the parameters needs less regularisation
       (EfficientNet scales dropout with the network's size; MobileNet trains its small models
       with less of it), and at a 0.05 grid that share of 0.1 rounds to none.
-    - The second network exists only with ``params`` as the cost: each choice takes, among
-      its options that leave the parameter count unchanged, the one with the most FLOPs
-      within the start's FLOPs. For a convolutional family that is no pooling between blocks:
-      the feature maps keep their resolution at no parameter, a width traded for resolution
-      at the start's compute, as in EfficientNet's compound scaling. Whether that pays
-      depends on the data (the receptive field stops growing), so it is a second start beside
-      the first, not in its place: a pair that differs in those choices only, from which the
-      first model learns what they are worth.
+    - The twin exists only with ``params`` as the cost (see :func:`_spending_compute`).
+      Whether it pays depends on the data, so it is a second start beside the first, not in
+      its place: a pair that differs in those choices only, from which the first model
+      learns what they are worth.
     """
     from archtune.arch import InfeasibleNetworkError
 
@@ -212,26 +208,41 @@ def _as_small_networks(
         return [point]
     dropout = setup.space.get(DROPOUT_KNOB)
     if isinstance(dropout, Float) and isinstance(point.get(DROPOUT_KNOB), float):
-        share = here[cost] / top[cost]
-        scaled = _on_grid(dropout, point[DROPOUT_KNOB] * share)
+        scaled = _on_grid(dropout, point[DROPOUT_KNOB] * here[cost] / top[cost])
         point = starting_point(setup.space, point | {DROPOUT_KNOB: scaled}) or point
     if cost != "params" or "flops" not in here:
         return [point]
-    spent, flops = point, here["flops"]
-    for name in setup.space:
-        param = setup.space[name]
-        if not isinstance(param, Choice) or name not in spent:
+    twin = _spending_compute(setup.space, point, here, top["flops"], costs)
+    return [point] if twin == point else [point, twin]
+
+
+def _spending_compute(
+    space: Space,
+    point: dict[str, Any],
+    here: Mapping[str, float],
+    most_flops: float,
+    costs: Callable[[Mapping[str, Any]], dict[str, float] | None],
+) -> dict[str, Any]:
+    """``point`` with each choice set, among its options that leave the parameter count
+    unchanged, to the one with the most FLOPs up to ``most_flops``. For a convolutional
+    family that is no pooling between blocks: the feature maps keep their resolution at no
+    parameter, a width traded for resolution at the start's compute, as in EfficientNet's
+    compound scaling."""
+    flops = here["flops"]
+    for name in space:
+        param = space[name]
+        if not isinstance(param, Choice) or name not in point:
             continue
-        best, most = spent, flops
+        best = point
         for option in param.options:
-            candidate = starting_point(setup.space, spent | {name: option})
+            candidate = starting_point(space, point | {name: option})
             measured = costs(candidate)
             if candidate.get(name) != option or measured is None:
                 continue
-            if measured["params"] == here["params"] and most < measured["flops"] <= top["flops"]:
-                best, most = candidate, measured["flops"]
-        spent, flops = best, most
-    return [point] if spent == point else [point, spent]
+            if measured["params"] == here["params"] and flops < measured["flops"] <= most_flops:
+                best, flops = candidate, measured["flops"]
+        point = best
+    return point
 
 
 def _on_grid(param: Float, value: float) -> float:
@@ -275,7 +286,7 @@ def starts_within(
                     top = setup.objective.precheck({**fixed, **start})
                     small = _as_small_networks(setup, point, top, cost)
                     if start.get("schedule") != "one_cycle":
-                        small = small[:1]  # the recipe pair of the starts, at the new size
+                        small = small[:1]  # a twin for the one-cycle start, as on the ladder
                     points = [v for v in small if fits(v)] or [point]
                     break
         fitted.extend(point for point in points if point not in fitted)
