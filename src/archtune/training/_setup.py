@@ -146,27 +146,17 @@ def smaller_starts(setup: TrainingSetup, cost: str) -> tuple[dict[str, Any], ...
     sizes, tried before the search moves far from them (docs/samplers.md). Empty without a
     family, without the one-cycle start, or where the space fixes the knobs the ladder moves.
     """
-    from archtune.arch import InfeasibleNetworkError
-
     one_cycle = [p for p in setup.starting_points if p.get("schedule") == "one_cycle"]
-    if not one_cycle:
-        return ()
-    fixed = _fixed_values(setup.space)
-
-    def cost_of(point: Mapping[str, Any]) -> float:
-        return setup.objective.precheck({**fixed, **point})[cost]
-
-    try:
-        top = setup.objective.precheck({**fixed, **one_cycle[0]})
-    except InfeasibleNetworkError:
+    top = _costs_of(setup, one_cycle[0]) if one_cycle else None
+    if top is None:
         return ()
     seen = list(setup.starting_points)
     points: list[dict[str, Any]] = []
     for point, _ in _ladder(setup, one_cycle[0]):
-        try:
-            if point in seen or cost_of(point) < LADDER_FLOOR * top[cost]:
-                break
-        except InfeasibleNetworkError:
+        if point in seen:
+            break
+        here = _costs_of(setup, point)
+        if here is None or here[cost] < LADDER_FLOOR * top[cost]:
             break
         seen.append(point)
         points.extend(v for v in _as_small_networks(setup, point, top, cost) if v not in points)
@@ -193,17 +183,7 @@ def _as_small_networks(
       its place: a pair that differs in those choices only, from which the first model
       learns what they are worth.
     """
-    from archtune.arch import InfeasibleNetworkError
-
-    fixed = _fixed_values(setup.space)
-
-    def costs(candidate: Mapping[str, Any]) -> dict[str, float] | None:
-        try:
-            return setup.objective.precheck({**fixed, **candidate})
-        except InfeasibleNetworkError:
-            return None
-
-    here = costs(point)
+    here = _costs_of(setup, point)
     if here is None:
         return [point]
     dropout = setup.space.get(DROPOUT_KNOB)
@@ -212,23 +192,19 @@ def _as_small_networks(
         point = starting_point(setup.space, point | {DROPOUT_KNOB: scaled}) or point
     if cost != "params" or "flops" not in here:
         return [point]
-    twin = _spending_compute(setup.space, point, here, top["flops"], costs)
+    twin = _spending_compute(setup, point, here, top["flops"])
     return [point] if twin == point else [point, twin]
 
 
 def _spending_compute(
-    space: Space,
-    point: dict[str, Any],
-    here: Mapping[str, float],
-    most_flops: float,
-    costs: Callable[[Mapping[str, Any]], dict[str, float] | None],
+    setup: TrainingSetup, point: dict[str, Any], here: Mapping[str, float], most_flops: float
 ) -> dict[str, Any]:
     """``point`` with each choice set, among its options that leave the parameter count
     unchanged, to the one with the most FLOPs up to ``most_flops``. For a convolutional
     family that is no pooling between blocks: the feature maps keep their resolution at no
     parameter, a width traded for resolution at the start's compute, as in EfficientNet's
     compound scaling."""
-    flops = here["flops"]
+    space, flops = setup.space, here["flops"]
     for name in space:
         param = space[name]
         if not isinstance(param, Choice) or name not in point:
@@ -236,7 +212,7 @@ def _spending_compute(
         best = point
         for option in param.options:
             candidate = starting_point(space, point | {name: option})
-            measured = costs(candidate)
+            measured = _costs_of(setup, candidate)
             if candidate.get(name) != option or measured is None:
                 continue
             if measured["params"] == here["params"] and flops < measured["flops"] <= most_flops:
@@ -348,6 +324,17 @@ def _ladder(
 
 def _fixed_values(space: Space) -> dict[str, Any]:
     return {k: p.value for k in space if isinstance(p := space[k], Fixed)}
+
+
+def _costs_of(setup: TrainingSetup, point: Mapping[str, Any]) -> dict[str, float] | None:
+    """The costs known before training (``params``, ``flops``) of a point of the space, with
+    its fixed values; ``None`` where the network cannot be built."""
+    from archtune.arch import InfeasibleNetworkError
+
+    try:
+        return setup.objective.precheck({**_fixed_values(setup.space), **point})
+    except InfeasibleNetworkError:
+        return None
 
 
 def _defaults(spec: ModelSpec) -> dict[str, Any]:
