@@ -109,6 +109,7 @@ def test_onnx_of_a_csv_model_takes_raw_rows_and_names_its_classes(tmp_path: Path
     assert result.exit_code == 0, result.output
     assert "the file takes raw inputs (the standardisation (x - mean) / scale" in result.stdout
     assert "names the 2 classes" in result.stdout
+    assert "retrained on 1 thread as its worker: " in result.stdout  # the trial's model again
 
 
 def test_onnx_of_a_regression_answers_in_the_targets_units(tmp_path: Path) -> None:

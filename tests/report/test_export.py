@@ -25,10 +25,10 @@ def test_export_round_trips(studies: Studies, tmp_path: Path, fmt: str, suffix: 
     )
     assert target.is_file()
     assert done.max_abs_diff <= 1e-4
-    # Same seed and recipe as the worker: the retrained model scores as the trial did.
-    assert done.metrics["val_accuracy"] == pytest.approx(
-        done.trial.metrics["val_accuracy"], abs=0.02
-    )
+    # The worker's seed, recipe and thread count: the retrained model is the trial's model.
+    assert done.threads == 1  # a local worker trains on one thread
+    for metric in ("val_loss", "val_accuracy", "test_loss"):
+        assert done.metrics[metric] == pytest.approx(done.trial.metrics[metric], rel=1e-12)
     if fmt == "onnx":
         import onnxruntime
 

@@ -77,11 +77,19 @@ def export_command(
     )
     out.print(
         f"trial {done.trial.number} written to {done.path} ({done.format}); reloaded outputs "
-        f"match within {done.max_abs_diff:.2g}; retrained: {metric_text}; the file "
+        f"match within {done.max_abs_diff:.2g}; retrained{_on(done.threads)}: {metric_text}; "
+        f"the file "
         f"{done.preprocessing}",
         highlight=False,
         soft_wrap=True,
     )
+
+
+def _on(threads: int | None) -> str:
+    """`` on N thread(s) as its worker`` where the study recorded the count."""
+    if threads is None:
+        return ""
+    return f" on {threads} thread{'s' if threads != 1 else ''} as its worker"
 
 
 def dashboard_command(storage: str, port: int = 8080) -> None:

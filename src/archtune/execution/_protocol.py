@@ -44,12 +44,17 @@ class Report:
 
 @dataclass(frozen=True)
 class TrialDone:
-    """The objective returned ``metrics``; ``stopped`` when it ended after a STOP decision."""
+    """The objective returned ``metrics``; ``stopped`` when it ended after a STOP decision.
+
+    ``threads``: torch's thread count in the worker when the objective returned (``None``:
+    the objective never imported torch); a retraining of the trial uses it again.
+    """
 
     number: int
     metrics: dict[str, Any]
     stopped: bool
     duration_s: float
+    threads: int | None = None
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from typing import Any
 
 from archtune._errors import ObjectiveError
 from archtune._reporter import Decision
+from archtune.backends._threads import training_threads
 from archtune.execution._artifacts import ArtifactStore, CheckpointWarning, Curve
 from archtune.execution._objective import ObjectiveFn, ObjectiveRef, accepts_reporter
 from archtune.execution._protocol import Report, TrialDone, TrialError, TrialTask
@@ -186,7 +187,8 @@ def run_task(
         return TrialError(
             task.number, "error", message, traceback.format_exc(), time.perf_counter() - start
         )
-    return TrialDone(task.number, metrics, reporter.should_stop, time.perf_counter() - start)
+    took = time.perf_counter() - start
+    return TrialDone(task.number, metrics, reporter.should_stop, took, training_threads())
 
 
 def _die_with_parent(parent_pid: int) -> None:

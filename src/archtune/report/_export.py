@@ -13,6 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 from archtune._errors import ConfigError, StudyStateError
+from archtune.backends._threads import torch_threads
 from archtune.config import check_writable
 from archtune.search import TrialResult, TuneResult, load_result
 from archtune.search import _attrs as attrs
@@ -32,6 +33,7 @@ __all__ = [
     "fold_preprocessing",
     "objective_from_record",
     "trial_seed",
+    "trial_threads",
 ]
 
 BUILTIN_ATTR = "archtune.builtin"
@@ -83,6 +85,8 @@ class ExportResult:
         format: ``onnx``, ``torchscript`` or ``keras``.
         trial: The trial exported.
         seed: The seed it was retrained with.
+        threads: The torch thread count it was retrained on: its worker's, recorded in the
+            study (``None``: not recorded, this process's count).
         max_abs_diff: The largest difference between the reloaded file's outputs and the
             framework's on test inputs.
         metrics: The retrained model's metrics (compare with ``trial.metrics``).
@@ -97,6 +101,7 @@ class ExportResult:
     max_abs_diff: float
     metrics: dict[str, float]
     preprocessing: str = ""
+    threads: int | None = None
 
 
 def trial_seed(result: TuneResult, trial: TrialResult) -> int:
@@ -107,6 +112,13 @@ def trial_seed(result: TuneResult, trial: TrialResult) -> int:
     frozen = result.study.get_trials(deepcopy=False)
     first, _ = attrs.lineage(next(t for t in frozen if t.number == trial.number))
     return int(seed) + first
+
+
+def trial_threads(result: TuneResult, trial: TrialResult) -> int | None:
+    """Torch's thread count in the worker that trained the trial (``None``: not recorded)."""
+    frozen = next(t for t in result.study.get_trials(deepcopy=False) if t.number == trial.number)
+    threads = frozen.user_attrs.get(attrs.TRIAL_THREADS)
+    return int(threads) if threads is not None else None
 
 
 def export_trial(
@@ -152,7 +164,9 @@ def export_trial(
         raise ConfigError(f"--format keras needs the keras backend, got {objective.backend}")
     chosen = _pick(result, trial, smallest_within)
     seed = trial_seed(result, chosen)
-    model, network, metrics, dataset = _retrain(objective, chosen.config, seed)
+    threads = trial_threads(result, chosen)
+    with torch_threads(threads):  # the thread count changes the rounding, hence the model
+        model, network, metrics, dataset = _retrain(objective, chosen.config, seed)
     from archtune.backends import get_backend
 
     backend = get_backend(objective.backend)
@@ -172,7 +186,7 @@ def export_trial(
         diff = max(diff, _check_close(after, before, atol, "the folded ONNX model", "its graph"))
     else:
         preprocessing = _unfolded(dataset)
-    return ExportResult(target, format, chosen, seed, diff, metrics, preprocessing)
+    return ExportResult(target, format, chosen, seed, diff, metrics, preprocessing, threads)
 
 
 def _check_close(got: np.ndarray, expected: np.ndarray, atol: float, what: str, ref: str) -> float:

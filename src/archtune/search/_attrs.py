@@ -32,6 +32,7 @@ __all__ = [
     "TRIAL_RETRY_OF",
     "TRIAL_START",
     "TRIAL_STOPPED_AT",
+    "TRIAL_THREADS",
     "TRIAL_TRACEBACK",
     "counts_toward_budget",
     "is_infeasible",
@@ -52,6 +53,9 @@ TRIAL_METRICS = "archtune.metrics"
 TRIAL_RUN_S = "archtune.run_s"
 """Seconds the objective ran in its worker: the trial's duration without the time it waited
 (asked ahead, queued for a free worker), which Optuna's start and end times include."""
+TRIAL_THREADS = "archtune.threads"
+"""Torch's thread count in the worker that trained the trial (absent: no torch); an export
+trains the trial again on as many (``backends/_threads.py``)."""
 TRIAL_COST = "archtune.cost"
 """Cost known before training (``params``, ``flops``) from the experiment's precheck."""
 TRIAL_CURVE = "archtune.curve"

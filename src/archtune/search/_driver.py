@@ -596,6 +596,8 @@ class Driver:
         self._durations.append(event.duration_s)
         self._record_curve(trial)
         trial.set_user_attr(attrs.TRIAL_RUN_S, float(event.duration_s))
+        if event.threads is not None:
+            trial.set_user_attr(attrs.TRIAL_THREADS, event.threads)
         trial.set_user_attr(attrs.TRIAL_METRICS, _json_safe(event.metrics))
         member = self._pbt is not None and self._pbt.is_member(event.number)
         if member and event.stopped:
