@@ -23,7 +23,7 @@ from archtune.search._constraints import keeps_constraints
 from archtune.search._schedulers import check_fidelity
 from archtune.space import Fixed, Float, Space
 from archtune.training._objective import COST_METRICS
-from archtune.training._setup import starts_within
+from archtune.training._setup import ShrinkMoves, smaller_starts, starts_within
 
 if TYPE_CHECKING:
     from archtune.training import TrainingSetup
@@ -115,6 +115,7 @@ def build_experiment(
     precheck = None
     study_attrs: dict[str, Any] = {}
     starting_points: tuple[dict[str, Any], ...] = ()
+    shrink_moves = None
     builtin = None
     try:
         if config.objective is None:
@@ -125,7 +126,11 @@ def build_experiment(
             objectives = Objectives.parse(config.objectives or setup.default_objectives)
             _check_builtin_metrics(objectives, setup.task)
             precheck, study_attrs = setup.objective.precheck, setup.study_attrs
-            starting_points = setup.starting_points + _cost_ladder(setup, objectives)
+            starting_points = setup.starting_points
+            cost = _searched_cost(objectives)
+            if cost is not None:  # known good networks at the front's smaller sizes
+                starting_points += smaller_starts(setup, cost)
+                shrink_moves = ShrinkMoves(setup, cost)
         else:
             objective = ObjectiveRef(
                 config.objective, search_path=search_path, fallback_path=fallback_path
@@ -194,18 +199,19 @@ def build_experiment(
         precheck=precheck,
         study_attrs=study_attrs,
         starting_points=starting_points,
+        shrink_moves=shrink_moves,
     )
 
 
-def _cost_ladder(setup: TrainingSetup, objectives: Objectives) -> tuple[dict[str, Any], ...]:
-    """With a cost known before training among the minimised objectives (``params``, else
-    ``flops``), the one-cycle start down its family's shrink ladder (``smaller_starts``)."""
+def _searched_cost(objectives: Objectives) -> str | None:
+    """The cost known before training (``params``, else ``flops``) that several objectives
+    minimise, along which the search starts down its family's shrink ladder
+    (``smaller_starts``) and moves its front's members (``ShrinkMoves``); ``None``: none."""
     from archtune.search._samplers import PRECHECKED_COSTS
-    from archtune.training._setup import smaller_starts
 
     minimised = [name for name, direction in objectives.directions if direction == "min"]
     cost = next((name for name in PRECHECKED_COSTS if name in minimised), None)
-    return () if cost is None or not objectives.is_multi else smaller_starts(setup, cost)
+    return cost if objectives.is_multi else None
 
 
 def _constrained_precheck(

@@ -60,6 +60,10 @@ class Experiment:
         study_attrs: Records kept in the study's user attributes when it is created.
         starting_points: Configurations queued first in a new study (built-in training: the
             family's default network and the default recipe).
+        shrink_moves: A configuration's next steps down its family's shrink ladder (built-in
+            training of a family, searching accuracy against ``params`` or ``flops``): moves
+            from the front's members toward smaller networks, which ``light-gp``'s front-gain
+            proposal scores with its other candidates.
     """
 
     name: str | None
@@ -86,6 +90,7 @@ class Experiment:
     precheck: Callable[[Mapping[str, Any]], dict[str, float]] | None = None
     study_attrs: Mapping[str, Any] = field(default_factory=dict)
     starting_points: tuple[Mapping[str, Any], ...] = ()
+    shrink_moves: Callable[[Mapping[str, Any]], list[dict[str, Any]]] | None = None
 
     def resolved_sampler(self) -> str:
         """The sampler's name, with what ``auto`` picked: ``"auto: tpe (why)"``."""

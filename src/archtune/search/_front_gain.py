@@ -31,10 +31,13 @@ class KnownCost:
     Attributes:
         objective: Its index among the study's objectives (minimised).
         of: Its value for a configuration; ``None`` where the configuration cannot be built.
+        smaller: Configurations cheaper than a given one along its family's shrink ladder
+            (``None``: no family), moved to from the front's members.
     """
 
     objective: int
     of: Callable[[Mapping[str, Any]], float | None]
+    smaller: Callable[[Mapping[str, Any]], list[dict[str, Any]]] | None = None
 
 
 def front_indices(cost: np.ndarray, score: np.ndarray) -> np.ndarray:

@@ -35,6 +35,7 @@ objectives. This sampler keeps what makes a GP good and drops what makes it slow
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -342,8 +343,8 @@ class LightGPSampler(optuna.samplers.BaseSampler):
         crossed = self._kept(
             encoding, crossovers(encoding, x[members], self._free, self._rng), seen
         )
-        if len(crossed):
-            candidates = np.vstack([candidates, crossed])
+        shrunk = self._kept(encoding, self._shrink_moves(encoding, x[members]), seen)
+        candidates = np.vstack([candidates, crossed, shrunk])
         costs = np.array(
             [np.nan if (c := known.of(encoding.decode(p))) is None else c for p in candidates]
         )
@@ -363,6 +364,16 @@ class LightGPSampler(optuna.samplers.BaseSampler):
             ref_score=float(y.max()) + 0.1,
         )
         return encoding.decode(candidates[int(np.argmax(gain))])
+
+    def _shrink_moves(self, encoding: Encoding, members: np.ndarray) -> np.ndarray:
+        """The members moved down their family's shrink ladder (``KnownCost.smaller``)."""
+        smaller = self._known.smaller if self._known is not None else None
+        rows = []
+        for point in members:
+            for config in smaller(encoding.decode(point)) if smaller is not None else ():
+                with contextlib.suppress(ValueError, TypeError, ArithmeticError):
+                    rows.append(encoding.encode(config))
+        return np.array(rows).reshape(-1, len(encoding.names))
 
     def _fit(self, encoding: Encoding, x: np.ndarray, y: np.ndarray) -> GP:
         log_params = self._log_params

@@ -132,11 +132,13 @@ PRECHECKED_COSTS = ("params", "flops")
 
 
 def known_cost(
-    objectives: Objectives, precheck: Callable[[Mapping[str, Any]], dict[str, float]] | None
+    objectives: Objectives,
+    precheck: Callable[[Mapping[str, Any]], dict[str, float]] | None,
+    smaller: Callable[[Mapping[str, Any]], list[dict[str, Any]]] | None = None,
 ) -> KnownCost | None:
     """With two objectives of which one is ``params`` or ``flops`` minimised and a precheck
     that computes it (built-in training): that objective, for ``light-gp``'s front-gain
-    acquisition. ``None`` otherwise."""
+    acquisition, with the family's shrink moves ``smaller``. ``None`` otherwise."""
     from archtune._errors import InfeasibleError
     from archtune.search._front_gain import KnownCost
 
@@ -151,7 +153,7 @@ def known_cost(
                 except InfeasibleError:
                     return None
 
-            return KnownCost(index, of)
+            return KnownCost(index, of, smaller)
     return None
 
 

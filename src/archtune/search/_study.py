@@ -165,7 +165,7 @@ def _sampler(experiment: Experiment, seed: int | None) -> optuna.samplers.BaseSa
         # a constrained precheck may measure latency: too slow to run for every candidate
         cost=None
         if experiment.constraints and keeps is None
-        else known_cost(experiment.objectives, experiment.precheck),
+        else known_cost(experiment.objectives, experiment.precheck, experiment.shrink_moves),
         keeps=keeps,
     )
 

@@ -19,6 +19,7 @@ from archtune.training._resolve import resolve_model
 
 __all__ = [
     "DEFAULT_EPOCHS",
+    "ShrinkMoves",
     "TrainingSetup",
     "setup_training",
     "smaller_starts",
@@ -161,6 +162,48 @@ def smaller_starts(setup: TrainingSetup, cost: str) -> tuple[dict[str, Any], ...
         seen.append(point)
         points.extend(v for v in _as_small_networks(setup, point, top, cost) if v not in points)
     return tuple(points)
+
+
+#: Steps down the shrink ladder that :class:`ShrinkMoves` takes from a configuration.
+SHRINK_MOVE_STEPS = 2
+
+
+class ShrinkMoves:
+    """A configuration's next :data:`SHRINK_MOVE_STEPS` steps down its family's shrink ladder,
+    each set up as the smaller network it is (:func:`_as_small_networks`): the search's local
+    moves from the best networks found so far toward smaller ones.
+
+    This is how a person shrinks a good network by hand (global average pooling, then the
+    uniform half of every width), and what the cost ladder of starting points does for the
+    default network only. A move changes one knob of the family that sets the size of every
+    layer at once, which the search's own moves (one to three coordinates at a time, each by
+    a small step) rarely make. The front-gain proposal scores the moves with the rest of its
+    candidates; it tries one only where the model expects the front to gain. Results are kept
+    per configuration: the front's members come back proposal after proposal.
+    """
+
+    def __init__(self, setup: TrainingSetup, cost: str) -> None:
+        self.setup = setup
+        self.cost = cost
+        self._known: dict[tuple[tuple[str, Any], ...], list[dict[str, Any]]] = {}
+
+    def __call__(self, config: Mapping[str, Any]) -> list[dict[str, Any]]:
+        key = tuple(sorted(config.items()))
+        if key not in self._known:
+            self._known[key] = self._moves(dict(config))
+        return [dict(move) for move in self._known[key]]
+
+    def _moves(self, config: dict[str, Any]) -> list[dict[str, Any]]:
+        top = _costs_of(self.setup, config)
+        if top is None:
+            return []
+        moves: list[dict[str, Any]] = []
+        for step, (point, _) in enumerate(_ladder(self.setup, config)):
+            if step == SHRINK_MOVE_STEPS:
+                break
+            small = _as_small_networks(self.setup, point, top, self.cost)
+            moves.extend(p for p in small if p not in moves and p != config)
+        return moves
 
 
 #: The knob every built-in family regularises with (the share of units dropped).
