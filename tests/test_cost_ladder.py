@@ -209,3 +209,37 @@ def test_the_study_trains_the_ladder_first() -> None:
     assert [t.values[1] for t in trials[1:4]] == sorted(
         (t.values[1] for t in trials[1:4]), reverse=True
     )
+
+
+# -- the front's members moved down the ladder ------------------------------------------------
+def test_a_member_moves_two_steps_down_the_ladder_as_the_smaller_network_it_is() -> None:
+    experiment = _experiment({"family": "cnn1d"}, ACCURACY_AND_PARAMS)
+    assert experiment.shrink_moves is not None
+    assert experiment.precheck is not None
+    member = {**experiment.starting_points[1], "lr": 0.004, "model.kernel_size": 7}
+    moves = experiment.shrink_moves(member)
+    changed = [{k: v for k, v in _model(m).items() if member[k] != v} for m in moves]
+    assert changed == [
+        {"model.readout": "gap"},  # step 1: global average pooling
+        # step 2: half the width too, with no dropout at a quarter of the parameters, and its
+        # twin that keeps the resolution at no parameter
+        {"model.readout": "gap", "model.width": 16, "model.dropout": 0.0},
+        {"model.readout": "gap", "model.width": 16, "model.dropout": 0.0, "model.pooling": "none"},
+    ]
+    assert all(m["lr"] == 0.004 for m in moves)  # the member's recipe is kept
+    params = [experiment.precheck(m)["params"] for m in moves]
+    assert experiment.precheck(member)["params"] > params[0] > params[1] == params[2]
+
+
+def test_at_the_bottom_of_the_ladder_there_is_no_move() -> None:
+    experiment = _experiment({"family": "mlp"}, ACCURACY_AND_PARAMS)
+    assert experiment.shrink_moves is not None
+    smallest = {**experiment.starting_points[1], "model.depth": 1, "model.width": 16}
+    assert experiment.shrink_moves(smallest) == []
+
+
+@pytest.mark.parametrize(
+    "objectives", [None, {"val_accuracy": "max"}, {"val_accuracy": "max", "val_loss": "min"}]
+)
+def test_without_a_cost_objective_no_shrink_moves(objectives: dict[str, str] | None) -> None:
+    assert _experiment({"family": "cnn1d"}, objectives).shrink_moves is None
