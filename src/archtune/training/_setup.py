@@ -168,6 +168,7 @@ def smaller_starts(setup: TrainingSetup, cost: str) -> tuple[dict[str, Any], ...
 SHRINK_MOVE_STEPS = 2
 
 
+@dataclass(frozen=True)
 class ShrinkMoves:
     """A configuration's next :data:`SHRINK_MOVE_STEPS` steps down its family's shrink ladder,
     each set up as the smaller network it is (:func:`_as_small_networks`): the search's local
@@ -182,10 +183,11 @@ class ShrinkMoves:
     per configuration: the front's members come back proposal after proposal.
     """
 
-    def __init__(self, setup: TrainingSetup, cost: str) -> None:
-        self.setup = setup
-        self.cost = cost
-        self._known: dict[tuple[tuple[str, Any], ...], list[dict[str, Any]]] = {}
+    setup: TrainingSetup
+    cost: str
+    _known: dict[tuple[tuple[str, Any], ...], list[dict[str, Any]]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def __call__(self, config: Mapping[str, Any]) -> list[dict[str, Any]]:
         key = tuple(sorted(config.items()))
