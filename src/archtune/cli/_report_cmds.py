@@ -78,8 +78,7 @@ def export_command(
     out.print(
         f"trial {done.trial.number} written to {done.path} ({done.format}); reloaded outputs "
         f"match within {done.max_abs_diff:.2g}; retrained{_on(done.threads)}: {metric_text}; "
-        f"the file "
-        f"{done.preprocessing}",
+        f"the file {done.preprocessing}",
         highlight=False,
         soft_wrap=True,
     )

@@ -368,9 +368,11 @@ class LightGPSampler(optuna.samplers.BaseSampler):
     def _shrink_moves(self, encoding: Encoding, members: np.ndarray) -> np.ndarray:
         """The members moved down their family's shrink ladder (``KnownCost.smaller``)."""
         smaller = self._known.smaller if self._known is not None else None
+        if smaller is None:
+            return np.empty((0, len(encoding.names)))
         rows = []
         for point in members:
-            for config in smaller(encoding.decode(point)) if smaller is not None else ():
+            for config in smaller(encoding.decode(point)):
                 with contextlib.suppress(ValueError, TypeError, ArithmeticError):
                     rows.append(encoding.encode(config))
         return np.array(rows).reshape(-1, len(encoding.names))
