@@ -154,24 +154,3 @@ def test_asha_on_curves_that_rank_as_they_end_spends_fewer_trials_on_sentinels()
     assert sentinels == [0, 1, 2, 5, 10, 20, 30, 40, 50, 60, 80, 100]
     assert guard.spacing == 20
     assert all(phases[n] == "complete" for n in sentinels)
-
-
-def test_starting_points_are_pairs_without_being_sentinels() -> None:
-    """Five starting points that the driver runs to the end judge the rung at once: the
-    spacing doubles before the first sentinel of the search's own trials."""
-    guard = RungGuard(eta=3, sentinel_every=5, min_pairs=5)
-    study = Study()
-    starts = {0, 1, 2, 3, 4}
-    study.view = StudyView.of(
-        Objectives.parse({"score": "max"}), study.curves, {}, study.phases, study.final, starts
-    )
-    assert all(guard.runs_to_end(study.view, n) for n in starts)
-    for number in sorted(starts):
-        study.complete(number, float(number), float(number))
-        guard.trusts(study.view, RUNG, "score", 1.0)
-    assert guard.n_sentinels == 0
-    assert guard.agreement == {RUNG: 1.0}
-    assert guard.spacing == 10  # 5 agreeing pairs: every 10th trial from now on
-    # Trials 5 to 29: sentinels 10 and 20 only (without the starts as pairs: 0, 1, 2, 5, 10,
-    # and the spacing doubling only after 10 completed).
-    assert [n for n in range(5, 30) if guard.runs_to_end(study.view, n)] == [10, 20]

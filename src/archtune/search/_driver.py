@@ -152,12 +152,7 @@ class Driver:
         self._starts: set[int] = set()
         self._final: dict[int, dict[str, float]] = {}
         self._view = StudyView.of(
-            experiment.objectives,
-            self._curves,
-            self._costs,
-            self._phases,
-            self._final,
-            self._starts,
+            experiment.objectives, self._curves, self._costs, self._phases, self._final
         )
         self._failures_in_row = 0
         self._infeasible_in_row = 0

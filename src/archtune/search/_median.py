@@ -29,7 +29,7 @@ class MedianScheduler(BaseScheduler):
         self.guard = guard if guard is not None else RungGuard()
 
     def decide(self, study: StudyView, number: int, step: int) -> Decision:
-        if step < self.min_steps or self.guard.runs_to_end(study, number):
+        if step < self.min_steps or self.guard.is_sentinel(number):
             return Decision.CONTINUE
         metric, direction = study.objectives.directions[0]
         sign = 1.0 if direction == "max" else -1.0

@@ -22,12 +22,6 @@ order when workers run in parallel), so no trial changes status midway; the deci
 the trial's number and on other trials, never on its own values. ``max_sentinels`` caps the
 sentinels decided so far; a cap below ``min_pairs`` (a budget too small for the guard to ever
 judge a rung) leaves no sentinels.
-
-A new study's starting points, which the driver never stops (``StudyView.unstopped``), are
-evidence of the same kind at no cost to the guard: chosen before any trial trained, they run
-to the end whatever their values. Their rung and final values count as pairs, and they are
-not sentinels, so a study that starts from five known networks can judge its rungs, and
-space its sentinels out, from those five.
 """
 
 from __future__ import annotations
@@ -124,16 +118,6 @@ class RungGuard:
         self.n_sentinels += 1
         return True
 
-    def runs_to_end(self, study: StudyView, number: int) -> bool:
-        """Whether trial ``number`` runs to the end whatever its rung values: a trial the
-        driver never stops (a starting point), else a sentinel (:meth:`is_sentinel`).
-
-        A starting point is chosen before any trial trains, as a sentinel's number is, so
-        its rung and final values are evidence of the same kind, and it costs the guard
-        nothing: it is not counted as a sentinel, and it gives a pair without one.
-        """
-        return number in study.unstopped or self.is_sentinel(number)
-
     def trusts(self, study: StudyView, rung: int, metric: str, sign: float) -> bool:
         """Whether ``rung`` may stop trials, judged on ``metric`` (sign: +1 max, -1 min)."""
         if not self.enabled:
@@ -142,7 +126,7 @@ class RungGuard:
             return False
         pairs = []
         for number, final in study.final.items():
-            if not self.runs_to_end(study, number) or metric not in final:
+            if not self.is_sentinel(number) or metric not in final:
                 continue
             at_rung = study.value_at(number, rung, metric)
             if at_rung is not None:

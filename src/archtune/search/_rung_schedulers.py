@@ -104,7 +104,7 @@ class _RungScheduler(BaseScheduler):
         rung = _crossed(study, number, step, levels)
         if rung is None:
             rung = _after_warmup(study, number, step, levels)
-        if rung is None or self.guard.runs_to_end(study, number):
+        if rung is None or self.guard.is_sentinel(number):
             return Decision.CONTINUE
         metric, direction = study.objectives.directions[0]
         if not self.guard.trusts(study, rung, metric, 1.0 if direction == "max" else -1.0):

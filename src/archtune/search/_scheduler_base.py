@@ -8,7 +8,7 @@ Hyperband, MO-ASHA) are one class each implementing :class:`BaseScheduler`.
 from __future__ import annotations
 
 import abc
-from collections.abc import Mapping, Sequence, Set
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Literal
@@ -33,8 +33,6 @@ class StudyView:
             the experiment has a precheck.
         phases: ``{trial number: running | complete | stopped}``.
         final: ``{trial number: final metrics}`` of the trials that completed.
-        unstopped: The trials the driver never stops whatever a scheduler decides (a new
-            study's starting points), chosen before any of them trained.
     """
 
     objectives: Objectives
@@ -42,7 +40,6 @@ class StudyView:
     costs: Mapping[int, Mapping[str, float]]
     phases: Mapping[int, TrialPhase]
     final: Mapping[int, Mapping[str, float]]
-    unstopped: Set[int] = frozenset()
 
     @classmethod
     def of(
@@ -52,17 +49,14 @@ class StudyView:
         costs: dict[int, dict[str, float]],
         phases: dict[int, TrialPhase],
         final: dict[int, dict[str, float]],
-        unstopped: Set[int] = frozenset(),
     ) -> StudyView:
-        """A read-only view over the driver's live dictionaries (and its live set of
-        ``unstopped`` trials, which the view only reads)."""
+        """A read-only view over the driver's live dictionaries."""
         return cls(
             objectives,
             MappingProxyType(curves),
             MappingProxyType(costs),
             MappingProxyType(phases),
             MappingProxyType(final),
-            unstopped,
         )
 
     def value_at(self, number: int, step: int, metric: str) -> float | None:
