@@ -163,3 +163,22 @@ def test_the_cli_runs_a_study_on_ray(tmp_path: Path, cli_env: dict[str, str]) ->
     study = optuna.load_study(study_name="on-ray", storage=f"sqlite:///{tmp_path / 'r.db'}")
     assert [t.state for t in study.trials] == [optuna.trial.TrialState.COMPLETE] * 4
     assert study.user_attrs["archtune.config"]["executor"] == "ray"
+
+
+def test_a_trial_records_the_threads_its_actor_trained_on() -> None:
+    """A trial that reserves two CPUs trains on two torch threads, and says so: an export
+    trains it again on as many (docs/report.md)."""
+    pytest.importorskip("torch")
+    data: dict[str, Any] = {
+        "name": "ray-threads",
+        "data": {"dataset": "digits"},
+        "model": {"family": "mlp", "space": "none"},
+        "recipe": {"space": "none", "epochs": 1},
+        "budget": {"trials": 1},
+        "scheduler": "none",
+        "seed": 0,
+    }
+    executor = RayExecutor(1, resources={"cpus": 2})
+    result = Driver(build_experiment(data, source="test"), executor=executor).run()
+    assert result.counts == {"complete": 1}
+    assert result.study.trials[0].user_attrs["archtune.threads"] == 2
