@@ -304,8 +304,8 @@ def starts_within(
             for step, changed in _ladder(setup, start):
                 if fits(step):
                     point = _raise_within(setup.space, step, changed, start, fits)
-                    top = setup.objective.precheck({**fixed, **start})
-                    small = _as_small_networks(setup, point, top, cost)
+                    top = _costs_of(setup, start)
+                    small = [point] if top is None else _as_small_networks(setup, point, top, cost)
                     if start.get("schedule") != "one_cycle":
                         small = small[:1]  # a twin for the one-cycle start, as on the ladder
                     points = [v for v in small if fits(v)] or [point]
