@@ -124,6 +124,17 @@ class Encoding:
                 points[:, i] = rng.integers(len(param.options), size=n)
         return self.repair(self.snap(points), rng)
 
+    def latin_hypercube(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """``n`` points that cover every parameter's range evenly: each range (on its log scale
+        where it has one; a choice's options) cut into ``n`` equal strata, one point in each,
+        the strata of different parameters paired at random."""
+        strata = rng.permuted(np.tile(np.arange(n), (len(self.names), 1)), axis=1).T
+        points = (strata + rng.random(strata.shape)) / n
+        for i, param in enumerate(self.params):
+            if isinstance(param, Choice):
+                points[:, i] = np.floor(points[:, i] * len(param.options))
+        return self.repair(self.snap(points), rng)
+
     def snap(self, points: np.ndarray) -> np.ndarray:
         """Move points to values the parameters can take (grids, category indices)."""
         out: np.ndarray = points.copy()
