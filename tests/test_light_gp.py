@@ -247,6 +247,45 @@ def test_a_starting_configuration_makes_start_up_trials_local() -> None:
     assert changed[0] == 0
 
 
+def _strata(values: list[float], low: float, high: float) -> list[int]:
+    """Which of ``len(values)`` equal parts of ``[low, high]`` (log scale) each value is in."""
+    n = len(values)
+    return sorted(int(n * math.log(v / low) / math.log(high / low)) for v in values)
+
+
+def test_the_latin_hypercube_covers_every_range_evenly() -> None:
+    space = _conditional_space()
+    encoding = Encoding(space)
+    for seed in range(5):
+        configs = [
+            encoding.decode(p) for p in encoding.latin_hypercube(9, np.random.default_rng(seed))
+        ]
+        for config in configs:
+            space.check_config(space.complete(config))
+        assert _strata([float(c["lr"]) for c in configs], 1e-4, 1.0) == list(range(9))
+        optimizers = [c["optimizer"] for c in configs]
+        assert sorted(optimizers.count(o) for o in ("sgd", "momentum", "adam")) == [3, 3, 3]
+
+
+def test_start_up_trials_spread_over_every_parameter_range() -> None:
+    """Ten independent draws can put most learning rates in one corner; the start-up's draws
+    land one in each tenth of the range, or with a starting configuration, whose odd-numbered
+    start-up trials move around the best one instead, one in each quarter."""
+    space = _conditional_space()
+    start = {"optimizer": "adam", "lr": 0.01, "width": 64}
+    for started in (False, True):
+        for seed in range(3):
+            study = optuna.create_study(sampler=LightGPSampler(seed=seed, space=space))
+            if started:
+                study.enqueue_trial(start, user_attrs={"archtune.start": "defaults"})
+            for _ in range(10):
+                trial = study.ask()
+                study.tell(trial, _conditional_loss(space.complete(space.sample(trial))))
+            draws = study.trials[2::2] if started else study.trials
+            lrs = [float(t.params["lr"]) for t in draws]
+            assert _strata(lrs, 1e-4, 1.0) == list(range(len(lrs))), (started, seed, lrs)
+
+
 def test_every_proposal_keeps_the_constraints_it_is_given() -> None:
     # A narrow bound (one random configuration in two hundred keeps it): most random draws,
     # local moves and model candidates break it, so each path falls back to a kept draw.

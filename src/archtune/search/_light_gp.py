@@ -163,7 +163,7 @@ class LightGPSampler(optuna.samplers.BaseSampler):
         points = [self._encode(encoding, t) for t in complete]
         complete = [t for t, p in zip(complete, points, strict=True) if p is not None]
         if not complete:
-            return self._draw(encoding, set(), self._design_slot(trials, trial))
+            return self._draw(encoding, set(), self._design_point(encoding, trials, trial))
         x = np.array([p for p in points if p is not None])
         y = self._scores(study, complete)
         seen = {p.tobytes() for p in x}
@@ -257,43 +257,46 @@ class LightGPSampler(optuna.samplers.BaseSampler):
         around the best trial so far (``{}``: Optuna's seeded random sampler decides)."""
         started = any(t.user_attrs.get(attrs.TRIAL_START) for t in trials)
         if not started or trial.number % 2 == 0:
-            return self._draw(encoding, seen, self._design_slot(trials, trial))
+            return self._draw(encoding, seen, self._design_point(encoding, trials, trial))
         moves = encoding.perturb(x[int(np.argmin(y))], self._rng, _STARTUP_MOVES)
         fresh = self._kept(encoding, moves, seen)
         return encoding.decode(fresh[0]) if len(fresh) else self._draw(encoding, seen)
 
-    def _design_slot(self, trials: list[FrozenTrial], trial: FrozenTrial) -> int | None:
-        """Which point of the start-up's design ``trial`` draws (``None``: none, a random draw).
+    def _design_point(
+        self, encoding: Encoding, trials: list[FrozenTrial], trial: FrozenTrial
+    ) -> np.ndarray | None:
+        """The start-up design's point for ``trial`` (``None``: none, a random draw).
 
-        The trials after the starting points draw the design's points in turn; with starting
-        points only the even-numbered ones, as the odd ones move around the best trial.
+        The design is a seeded Latin hypercube with as many points as the start-up draws, so
+        they cover every parameter's range evenly (ten independent draws can put seven learning
+        rates in the lowest of three decades). The trials after the starting points take its
+        points in turn; with starting points only the even-numbered ones, as the odd ones move
+        around the best trial.
         """
         starts = sum(1 for t in trials if t.user_attrs.get(attrs.TRIAL_START))
         if starts and trial.number % 2:
             return None
-        slot = (trial.number - starts) // (2 if starts else 1)
-        return slot if 0 <= slot < self._n_startup else None
-
-    def _design_point(self, encoding: Encoding, slot: int) -> np.ndarray:
-        """The start-up design's point ``slot``: a Latin hypercube of ``n_startup_trials``
-        points, seeded, so every parameter's range is covered evenly by the start-up (ten
-        independent draws can put seven learning rates in the lowest decade of three)."""
-        if self._design is None or self._design[0] is not encoding:
+        first = starts + starts % 2
+        size = len(range(first, self._n_startup, 2)) if starts else self._n_startup
+        slot = (trial.number - first) // (2 if starts else 1)
+        if not 0 <= slot < size:
+            return None
+        if self._design is None or self._design[0] is not encoding or len(self._design[1]) != size:
             rng = np.random.default_rng(self._design_seed)
-            self._design = encoding, encoding.latin_hypercube(self._n_startup, rng)
+            self._design = encoding, encoding.latin_hypercube(size, rng)
         return encoding.encode(encoding.decode(self._design[1][slot]))
 
     def _draw(
-        self, encoding: Encoding, seen: set[bytes], slot: int | None = None
+        self, encoding: Encoding, seen: set[bytes], design: np.ndarray | None = None
     ) -> dict[str, Any]:
-        """A start-up configuration: the design's point ``slot`` where it is new and keeps the
+        """A start-up configuration: the ``design`` point where it is new and keeps the
         constraints, else a random one (``{}``: Optuna's seeded random sampler draws it); with
         constraints, one that keeps them (one that breaks them costs no training, but under a
         tight bound most draws would, and the start-up would be spent on them)."""
-        if slot is not None:
-            design = self._kept(encoding, self._design_point(encoding, slot)[None, :], seen)
-            if len(design):
-                return encoding.decode(design[0])
+        if design is not None:
+            fresh = self._kept(encoding, design[None, :], seen)
+            if len(fresh):
+                return encoding.decode(fresh[0])
         if self._keeps is None:
             return {}
         for _ in range(_DRAW_BATCHES):
