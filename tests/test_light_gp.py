@@ -265,6 +265,13 @@ def test_the_latin_hypercube_covers_every_range_evenly() -> None:
         assert _strata([float(c["lr"]) for c in configs], 1e-4, 1.0) == list(range(9))
         optimizers = [c["optimizer"] for c in configs]
         assert sorted(optimizers.count(o) for o in ("sgd", "momentum", "adam")) == [3, 3, 3]
+    grid = Encoding(Space({"depth": Int(1, 4), "drop": Float(0.0, 0.4, step=0.2)}))
+    for seed in range(5):
+        configs = [grid.decode(p) for p in grid.latin_hypercube(12, np.random.default_rng(seed))]
+        depths = [c["depth"] for c in configs]
+        assert [depths.count(d) for d in (1, 2, 3, 4)] == [3, 3, 3, 3]  # the ends as often
+        drops = [round(c["drop"], 9) for c in configs]
+        assert [drops.count(d) for d in (0.0, 0.2, 0.4)] == [4, 4, 4]
 
 
 def test_start_up_trials_spread_over_every_parameter_range() -> None:

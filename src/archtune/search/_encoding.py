@@ -127,12 +127,18 @@ class Encoding:
     def latin_hypercube(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """``n`` points that cover every parameter's range evenly: each range (on its log scale
         where it has one; a choice's options) cut into ``n`` equal strata, one point in each,
-        the strata of different parameters paired at random."""
+        the strata of different parameters paired at random. A parameter with a few values
+        (a grid) takes each about equally often: its range reaches half a step past each end,
+        as Optuna's random sampler rounds an integer, so the end values are not drawn half as
+        often as the others."""
         strata = rng.permuted(np.tile(np.arange(n), (len(self.names), 1)), axis=1).T
         points = (strata + rng.random(strata.shape)) / n
-        for i, param in enumerate(self.params):
+        for i, (param, grid) in enumerate(zip(self.params, self.grids, strict=True)):
             if isinstance(param, Choice):
                 points[:, i] = np.floor(points[:, i] * len(param.options))
+            elif grid is not None and len(grid) > 1:
+                below, above = (grid[1] - grid[0]) / 2, (grid[-1] - grid[-2]) / 2
+                points[:, i] = points[:, i] * (1 + below + above) - below
         return self.repair(self.snap(points), rng)
 
     def snap(self, points: np.ndarray) -> np.ndarray:

@@ -26,6 +26,9 @@ objectives. This sampler keeps what makes a GP good and drops what makes it slow
   of the front, or cross one member's size with another's recipe
   (:mod:`archtune.search._front_moves`), so each proposal aims where the front can still
   move, at its known size;
+- the start-up's draws are a seeded Latin hypercube, not independent draws: each parameter's
+  range is covered evenly by the first trials, which in a real-training search are most of
+  the budget;
 - a study that starts from a known good configuration (built-in training queues the family's
   default network) spends half of its start-up trials on local moves around the best trial so
   far: near a known good network before far from it;
