@@ -275,22 +275,29 @@ def test_the_latin_hypercube_covers_every_range_evenly() -> None:
 
 
 def test_start_up_trials_spread_over_every_parameter_range() -> None:
-    """Ten independent draws can put most learning rates in one corner; the start-up's draws
-    land one in each tenth of the range, or with a starting configuration, whose odd-numbered
-    start-up trials move around the best one instead, one in each quarter."""
+    """Ten independent draws can put most learning rates in one corner; without a starting
+    configuration the start-up's draws land one in each tenth of the range. With one, half the
+    start-up moves around the best trial and the few draws stay Optuna's random ones."""
     space = _conditional_space()
+    for seed in range(3):
+        study = optuna.create_study(sampler=LightGPSampler(seed=seed, space=space))
+        for _ in range(10):
+            trial = study.ask()
+            study.tell(trial, _conditional_loss(space.complete(space.sample(trial))))
+        lrs = [float(t.params["lr"]) for t in study.trials]
+        assert _strata(lrs, 1e-4, 1.0) == list(range(10)), (seed, lrs)
     start = {"optimizer": "adam", "lr": 0.01, "width": 64}
-    for started in (False, True):
-        for seed in range(3):
-            study = optuna.create_study(sampler=LightGPSampler(seed=seed, space=space))
-            if started:
-                study.enqueue_trial(start, user_attrs={"archtune.start": "defaults"})
-            for _ in range(10):
-                trial = study.ask()
-                study.tell(trial, _conditional_loss(space.complete(space.sample(trial))))
-            draws = study.trials[2::2] if started else study.trials
-            lrs = [float(t.params["lr"]) for t in draws]
-            assert _strata(lrs, 1e-4, 1.0) == list(range(len(lrs))), (started, seed, lrs)
+    first_draws = []
+    samplers = [LightGPSampler(seed=0, space=space), optuna.samplers.RandomSampler(seed=0)]
+    for sampler, draw in zip(samplers, (2, 1), strict=True):
+        study = optuna.create_study(sampler=sampler)
+        study.enqueue_trial(start, user_attrs={"archtune.start": "defaults"})
+        for _ in range(draw + 1):  # light-gp: trial 1 moves around the start, trial 2 draws
+            trial = study.ask()
+            config = space.sample(trial)
+            study.tell(trial, _conditional_loss(space.complete(config)))
+        first_draws.append(config)
+    assert first_draws[0] == first_draws[1]
 
 
 def test_every_proposal_keeps_the_constraints_it_is_given() -> None:

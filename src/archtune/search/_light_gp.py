@@ -26,9 +26,9 @@ objectives. This sampler keeps what makes a GP good and drops what makes it slow
   of the front, or cross one member's size with another's recipe
   (:mod:`archtune.search._front_moves`), so each proposal aims where the front can still
   move, at its known size;
-- the start-up's draws are a seeded Latin hypercube, not independent draws: each parameter's
-  range is covered evenly by the first trials, which in a real-training search are most of
-  the budget;
+- without a starting configuration the start-up's draws are a seeded Latin hypercube, not
+  independent draws: each parameter's range is covered evenly by the first trials, which in a
+  real-training search are most of the budget;
 - a study that starts from a known good configuration (built-in training queues the family's
   default network) spends half of its start-up trials on local moves around the best trial so
   far: near a known good network before far from it;
@@ -268,26 +268,23 @@ class LightGPSampler(optuna.samplers.BaseSampler):
     def _design_point(
         self, encoding: Encoding, trials: list[FrozenTrial], trial: FrozenTrial
     ) -> np.ndarray | None:
-        """The start-up design's point for ``trial`` (``None``: none, a random draw).
+        """The start-up design's point for ``trial`` (``None``: a random draw instead).
 
-        The design is a seeded Latin hypercube with as many points as the start-up draws, so
-        they cover every parameter's range evenly (ten independent draws can put seven learning
-        rates in the lowest of three decades). The trials after the starting points take its
-        points in turn; with starting points only the even-numbered ones, as the odd ones move
-        around the best trial.
+        A study without starting points draws its start-up from a seeded Latin hypercube of
+        ``n_startup_trials`` points, one per trial number, so the start-up covers every
+        parameter's range evenly (ten independent draws can put seven learning rates in the
+        lowest of three decades). With starting points half the start-up moves around the best
+        trial and the draws are a few, too few for strata to matter: they stay random
+        (docs/samplers.md measures both).
         """
-        starts = sum(1 for t in trials if t.user_attrs.get(attrs.TRIAL_START))
-        if starts and trial.number % 2:
+        if trial.number >= self._n_startup or any(
+            t.user_attrs.get(attrs.TRIAL_START) for t in trials
+        ):
             return None
-        first = starts + starts % 2
-        size = len(range(first, self._n_startup, 2)) if starts else self._n_startup
-        slot = (trial.number - first) // (2 if starts else 1)
-        if not 0 <= slot < size:
-            return None
-        if self._design is None or self._design[0] is not encoding or len(self._design[1]) != size:
+        if self._design is None or self._design[0] is not encoding:
             rng = np.random.default_rng(self._design_seed)
-            self._design = encoding, encoding.latin_hypercube(size, rng)
-        return encoding.encode(encoding.decode(self._design[1][slot]))
+            self._design = encoding, encoding.latin_hypercube(self._n_startup, rng)
+        return encoding.encode(encoding.decode(self._design[1][trial.number]))
 
     def _draw(
         self, encoding: Encoding, seen: set[bytes], design: np.ndarray | None = None
