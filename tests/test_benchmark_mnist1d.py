@@ -343,6 +343,29 @@ def test_the_front_elsewhere_prints_one_scored_row_per_seed(
 
 
 @pytest.mark.integration
+def test_search_elsewhere_prints_the_best_trial_of_each_seed(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from benchmarks import search_elsewhere
+
+    argv = ["search_elsewhere", "--family", "mlp", "--seeds", "2", "--first-seed", "3"]
+    monkeypatch.setattr("sys.argv", [*argv, "--epochs", "4", "--max-epochs", "1", "--no-start"])
+    search_elsewhere.main()
+    lines = capsys.readouterr().out.splitlines()
+    assert "without the default network first" in lines[0]
+    rows = [
+        line.split("|")[1:-1]
+        for line in lines
+        if line.startswith("| 3 |") or line.startswith("| 4 |")
+    ]
+    assert [r[0].strip() for r in rows] == ["3", "4"]
+    tests = [float(r[2]) for r in rows]
+    assert all(0.0 < t <= 1.0 for t in tests)
+    assert all(int(r[4]) >= 4 for r in rows)  # 4 epochs of 1-epoch trials
+    assert lines[-1] == f"mean test accuracy of the best trial: {sum(tests) / 2:.4f}"
+
+
+@pytest.mark.integration
 def test_the_small_start_pair_trains_each_pooling_and_dropout(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
