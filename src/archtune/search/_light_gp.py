@@ -89,8 +89,8 @@ class LightGPSampler(optuna.samplers.BaseSampler):
         seed: Seeds the start-up, the weights, the candidates and the independent sampler.
         space: The archtune space the trials sample (its conditions are modelled); without
             one, the parameters every trial has are modelled and the others sampled at random.
-        n_startup_trials: Trials before the model is used (random, or local moves around a
-            starting configuration).
+        n_startup_trials: Trials before the model is used (a Latin hypercube; with a starting
+            configuration, local moves around the best trial and random draws in turn).
         n_candidates: Random candidates scored per trial (neighbours of the best are added).
         refit_every: Trials between two fits of length scales and noise.
         max_points: The most trials one fit uses (the best third and the most recent).
