@@ -323,6 +323,30 @@ def test_the_constrained_benchmark_runs_both_samplers_within_the_bound(tmp_path:
 
 
 @pytest.mark.integration
+def test_the_constrained_benchmark_can_run_archtune_s_arm_alone(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from benchmarks import constrained
+
+    argv = ["constrained", "--dataset", "digits", "--family", "mlp", "--seeds", "1"]
+    argv += ["--max-params", "3000", "--epochs", "4", "--max-epochs", "1", "--archtune-only"]
+    monkeypatch.setattr("sys.argv", argv)
+    constrained.main()
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1] == "| seed | archtune test / params |"
+    rows = [line.split("|")[1:-1] for line in lines if line.startswith("| 0 |")]
+    assert len(rows) == 1
+    assert len(rows[0]) == 2
+    accuracy, params = rows[0][1].split("/")
+    assert 0 < float(accuracy) <= 1
+    assert int(params.replace(",", "")) <= 3000
+    assert lines[-1].startswith("archtune's mean: ")
+    mean = float(lines[-1].removeprefix("archtune's mean: ").removesuffix(" %"))
+    assert mean == pytest.approx(100 * float(accuracy), abs=0.05)  # the cell has 3 decimals
+    assert not any(line.startswith("mean difference") for line in lines)
+
+
+@pytest.mark.integration
 def test_the_front_elsewhere_prints_one_scored_row_per_seed(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
