@@ -57,6 +57,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     methods = METHODS[:1] if args.archtune_only else METHODS
+    paired = len(methods) > 1  # a column of archtune's accuracy minus the other's
     bound = {"params": f"<= {args.max_params}"}
     print(
         f"{args.dataset}, {args.family}, params <= {args.max_params:,}, {args.epochs} epochs "
@@ -65,9 +66,9 @@ def main() -> None:
     print(
         "| seed | "
         + " | ".join(f"{m} test / params" for m, _, _ in methods)
-        + (" | difference |" if len(methods) > 1 else " |")
+        + (" | difference |" if paired else " |")
     )
-    print("|---|" + "---|" * (len(methods) + (len(methods) > 1)))
+    print("|---|" + "---|" * (len(methods) + paired))
     differences: list[float] = []
     means: list[float] = []
     with tempfile.TemporaryDirectory() as tmp, one_thread_env():
@@ -94,7 +95,7 @@ def main() -> None:
                 cells.append(f"{accuracy:.3f} / {chosen.params:,}" if chosen else "none")
             means.append(accuracies[0])
             row = " | ".join(cells)
-            if len(methods) == 1:
+            if not paired:
                 print(f"| {seed} | {row} |", flush=True)
                 continue
             differences.append(accuracies[0] - accuracies[1])

@@ -88,11 +88,10 @@ def test_archtune_and_optuna_see_the_same_noise_for_the_same_proposals() -> None
     """Trial ``t`` of every method sees the table's noise draw ``(seed, t)``: archtune's
     trials, run in its workers, get the values that the Optuna methods' evaluator gives."""
     problem = get_problem("nasbench201/cifar10")
-    choices = list(problem.table.search_space.values())
+    space = problem.table.search_space
 
     def config_of(key: str) -> dict[str, Any]:  # every choice of this table has < 10 options
-        names = problem.table.search_space
-        return {n: c[int(d)] for n, c, d in zip(names, choices, key, strict=True)}
+        return {n: c[int(d)] for (n, c), d in zip(space.items(), key, strict=True)}
 
     for method in ("archtune", "random"):
         log = run_tabular(method, problem, 6, seed=3)

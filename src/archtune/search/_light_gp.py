@@ -82,6 +82,12 @@ def parego_scalarise(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return np.asarray(weighted.max(axis=1) + _RHO * weighted.sum(axis=1), dtype=float)
 
 
+def _has_start(trials: Sequence[FrozenTrial]) -> bool:
+    """Whether the study queued a starting configuration (built-in training's default
+    network): its start-up then moves around the best trial instead of following a design."""
+    return any(t.user_attrs.get(attrs.TRIAL_START) for t in trials)
+
+
 class LightGPSampler(optuna.samplers.BaseSampler):
     """GP-based Bayesian optimisation cheap enough to default to (see the module docstring).
 
@@ -166,7 +172,8 @@ class LightGPSampler(optuna.samplers.BaseSampler):
         points = [self._encode(encoding, t) for t in complete]
         complete = [t for t, p in zip(complete, points, strict=True) if p is not None]
         if not complete:
-            return self._draw(encoding, set(), self._design_point(encoding, trials, trial))
+            design = self._design_point(encoding, trial, started=_has_start(trials))
+            return self._draw(encoding, set(), design)
         x = np.array([p for p in points if p is not None])
         y = self._scores(study, complete)
         seen = {p.tobytes() for p in x}
@@ -258,15 +265,16 @@ class LightGPSampler(optuna.samplers.BaseSampler):
     ) -> dict[str, Any]:
         """Random trials, or with a starting configuration every other one a local move
         around the best trial so far (``{}``: Optuna's seeded random sampler decides)."""
-        started = any(t.user_attrs.get(attrs.TRIAL_START) for t in trials)
+        started = _has_start(trials)
         if not started or trial.number % 2 == 0:
-            return self._draw(encoding, seen, self._design_point(encoding, trials, trial))
+            design = self._design_point(encoding, trial, started=started)
+            return self._draw(encoding, seen, design)
         moves = encoding.perturb(x[int(np.argmin(y))], self._rng, _STARTUP_MOVES)
         fresh = self._kept(encoding, moves, seen)
         return encoding.decode(fresh[0]) if len(fresh) else self._draw(encoding, seen)
 
     def _design_point(
-        self, encoding: Encoding, trials: list[FrozenTrial], trial: FrozenTrial
+        self, encoding: Encoding, trial: FrozenTrial, *, started: bool
     ) -> np.ndarray | None:
         """The start-up design's point for ``trial`` (``None``: a random draw instead).
 
@@ -275,11 +283,9 @@ class LightGPSampler(optuna.samplers.BaseSampler):
         parameter's range evenly (ten independent draws can put seven learning rates in the
         lowest of three decades). With starting points half the start-up moves around the best
         trial and the draws are a few, too few for strata to matter: they stay random
-        (docs/samplers.md measures both).
+        (docs/samplers.md measures both); ``started`` says the study has them.
         """
-        if trial.number >= self._n_startup or any(
-            t.user_attrs.get(attrs.TRIAL_START) for t in trials
-        ):
+        if started or trial.number >= self._n_startup:
             return None
         if self._design is None or self._design[0] is not encoding:
             rng = np.random.default_rng(self._design_seed)
