@@ -161,3 +161,11 @@ def test_constraints_need_costs_known_before_training(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match="constraints are checked before training"):
         load_config(path)
+
+
+@pytest.mark.parametrize("bound", ["< 2000", "> 0.5"])
+def test_a_strict_bound_is_refused_not_read_as_an_inclusive_one(bound: str) -> None:
+    from archtune.search import parse_constraints
+
+    with pytest.raises(ConfigError, match=r"must be an inclusive bound \('<=' or '>='\)"):
+        parse_constraints({"params": bound})

@@ -114,6 +114,17 @@ def run_with_storage(url: str | Callable[[Path], str]) -> Callable[[Path], list[
 
 
 CASES = [
+    # --- counts: YAML's `yes` is true, not 1 -------------------------------------------------
+    Case(
+        "trials given as yes",
+        lambda t: ["run", str(_config(t, budget={"trials": True}))],
+        "budget.trials must be an integer >= 1, got True",
+    ),
+    Case(
+        "trials given as text",
+        lambda t: ["run", str(_config(t, budget={"trials": "2"}))],
+        "budget.trials must be an integer >= 1, got '2'",
+    ),
     # --- storage URLs: unknown scheme, SQLite folders, unreachable servers, empty ------------
     Case("unknown scheme", run_with_storage("foo://x"), "unknown scheme 'foo'"),
     Case("not a URL", run_with_storage("archtune.db"), "is not a storage URL"),

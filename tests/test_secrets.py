@@ -234,3 +234,37 @@ def _assert_no_password_stored(url: str) -> None:
             [t.user_attrs for t in study.get_trials(deepcopy=False)]
         )
         assert PASSWORD not in stored
+
+
+def test_a_storage_lost_mid_run_is_one_line_without_the_password() -> None:
+    import optuna
+    from sqlalchemy.exc import OperationalError
+
+    from archtune import StorageLostError
+    from archtune.search._driver import _storage_failed, _storage_lost
+    from archtune.search._experiment import Experiment
+
+    url = "postgresql+psycopg://team:p%40ss@127.0.0.1:55439/studies"
+    dropped = OperationalError(
+        "COMMIT", {}, Exception("server closed the connection unexpectedly (password p@ss)")
+    )
+    try:
+        try:
+            raise dropped
+        except OperationalError as exc:
+            raise optuna.exceptions.StorageInternalError("commit failed") from exc
+    except optuna.exceptions.StorageInternalError as wrapped:
+        caught: BaseException = wrapped
+    assert _storage_failed(caught)
+    assert not _storage_failed(ValueError("a user's bug"))
+    experiment = Experiment.__new__(Experiment)
+    object.__setattr__(experiment, "storage", url)
+    error = _storage_lost(experiment, caught)
+    assert isinstance(error, StorageLostError)
+    message = str(error)
+    assert "\n" not in message
+    assert "p@ss" not in message
+    assert "p%40ss" not in message
+    assert "team:***@127.0.0.1:55439" in message
+    assert "server closed the connection unexpectedly" in message
+    assert "--resume" in message

@@ -21,6 +21,7 @@ from archtune._errors import (
     InvalidSpaceError,
     MissingDependencyError,
     ObjectiveError,
+    StorageLostError,
     StudyStateError,
 )
 from archtune._reporter import CheckpointReporter, Decision, NullReporter, Reporter
@@ -55,6 +56,7 @@ __all__ = [
     "Reporter",
     "ShrinkResult",
     "Space",
+    "StorageLostError",
     "StudyStateError",
     "TuneResult",
     "UnsupportedLayerError",

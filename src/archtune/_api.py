@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import optuna
@@ -40,7 +41,7 @@ def tune(
     *,
     n_trials: int,
     objectives: Mapping[str, str] | str | None = None,
-    data: str | Mapping[str, Any] | None = None,
+    data: str | Mapping[str, Any] | tuple[Any, Any] | None = None,
     model: str | Mapping[str, Any] | None = None,
     recipe: Mapping[str, Any] | None = None,
     backend: str = "torch",
@@ -80,7 +81,10 @@ def tune(
         n_trials: Trials that must reach an end (complete, stopped or failed in your code).
         objectives: ``{metric: "max" | "min"}``; several give a Pareto front (built-in
             training: ``val_accuracy`` max or ``val_mse`` min by default).
-        data: Built-in training: a dataset name or ``{dataset: ..., max_samples: ...}``.
+        data: Built-in training: a dataset name, a file, arrays (``(x, y)``, or a mapping
+            with the ``.npz`` keys), or ``{dataset: <one of those>, max_samples: ...}``.
+            Arrays are written once to an ``.npz`` file the workers load (beside the
+            artifacts; see docs/datasets.md).
         model: Built-in training: a built-in network or ``{family: ..., <parameter>: ...}``.
         recipe: Built-in training: recipe fields (values, parameters, ``lr: "auto"``).
         backend: Built-in training: ``torch`` or ``keras``.
@@ -140,7 +144,7 @@ def tune(
         "objective": objective,
         "space": space.to_dict() if isinstance(space, Space) else space,
         "objectives": objectives,
-        "data": data,
+        "data": _data_on_disk(data, storage, artifacts),
         "model": model,
         "recipe": recipe,
         "backend": backend,
@@ -208,6 +212,22 @@ def _name_or_instance(value: object, base: type, field: str, default: str) -> ob
     raise ConfigError(
         f"tune(): {field} must be one of {names} or an instance of {_BASES[field]}, got {value!r}"
     )
+
+
+def _data_on_disk(data: object, storage: str | None, artifacts: str | None) -> object:
+    """``data`` with arrays in memory replaced by the ``.npz`` file they are written to: in
+    ``<artifacts>/data``, by default the ``data`` folder beside an SQLite file's artifacts,
+    else a temporary folder of this process (see :mod:`archtune.data._in_memory`)."""
+    from archtune.data._in_memory import arrays_of, write_arrays
+    from archtune.search._artifacts import default_artifact_root
+
+    wrapped = isinstance(data, Mapping) and "dataset" in data
+    arrays = arrays_of(data["dataset"] if isinstance(data, Mapping) and wrapped else data)
+    if arrays is None:
+        return data
+    root = Path(artifacts) if artifacts is not None else default_artifact_root(storage)
+    path = write_arrays(arrays, None if root is None else root / "data")
+    return {**data, "dataset": path} if isinstance(data, Mapping) and wrapped else path
 
 
 def _scheduler_setting(scheduler: object) -> object:

@@ -67,6 +67,13 @@ class StudyStateError(ArchtuneError, RuntimeError):
     """
 
 
+class StorageLostError(StudyStateError):
+    """The study's storage stopped answering during a run (a database server went down).
+
+    What the storage kept before is kept; trials that were running run again on resume.
+    """
+
+
 class MissingDependencyError(ArchtuneError, ImportError):
     """An optional dependency is missing; the message is the command that installs it."""
 

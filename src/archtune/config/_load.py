@@ -6,6 +6,8 @@ import dataclasses
 import difflib
 import functools
 import os
+import types
+import typing
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -371,7 +373,7 @@ def _describe(exc: ValidationError, names: Mapping[str, str]) -> str:
     loc = ".".join(str(part) for part in error["loc"])
     field = names.get(loc, loc)
     kind = error["type"]
-    got = f", got {error['input']!r}"
+    got = f", got {_short(error['input'])}"
     if kind == "missing":
         line = f"{field} is required"
     elif kind == "extra_forbidden":
@@ -397,10 +399,34 @@ def _describe(exc: ValidationError, names: Mapping[str, str]) -> str:
     return line
 
 
+#: The union types of ``X | None`` and ``Optional[X]``.
+_UNIONS = (typing.Union, types.UnionType)
+#: The longest input an error message quotes whole (an array's repr would fill the screen).
+_MAX_QUOTED = 80
+
+
+def _short(value: Any) -> str:
+    """``repr(value)``, or for a long one its type and start."""
+    text = repr(value)
+    if len(text) <= _MAX_QUOTED:
+        return text
+    return f"a {type(value).__name__} ({' '.join(text[:_MAX_QUOTED].split())} ...)"
+
+
 def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """The fields of the block at ``loc`` (``data: DataConfig | None`` is the block's class)."""
     for part in loc:
-        annotation = model.model_fields[str(part)].annotation
-        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+        field = model.model_fields.get(str(part))
+        blocks = [] if field is None else _blocks_of(field.annotation)
+        if len(blocks) != 1:
             return []
-        model = annotation
+        model = blocks[0]
     return list(model.model_fields)
+
+
+def _blocks_of(annotation: Any) -> list[type[BaseModel]]:
+    """The pydantic models an annotation names: itself, or the members of its union."""
+    members = typing.get_args(annotation) if typing.get_origin(annotation) in _UNIONS else ()
+    return [
+        a for a in (members or (annotation,)) if isinstance(a, type) and issubclass(a, BaseModel)
+    ]

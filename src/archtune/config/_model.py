@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from archtune.arch.families import FAMILIES
@@ -27,6 +27,13 @@ DEFAULT_STORAGE = "sqlite:///archtune.db"
 
 # `model: cnn2d` names a family; any other word names a built-in network.
 _FAMILY_WORDS = ("auto", *FAMILIES)
+
+
+def _no_bool_or_text(value: Any) -> Any:
+    """A count is a number: YAML's ``yes`` (true) or a quoted ``"2"`` is a mistake, not 1 or 2."""
+    if isinstance(value, bool | str):
+        raise PydanticCustomError("whole_number", "must be an integer >= 1")
+    return value
 
 
 def _at_least(minimum: int) -> AfterValidator:
@@ -57,7 +64,7 @@ class BudgetConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    trials: Annotated[int, _at_least(1)]
+    trials: Annotated[int, BeforeValidator(_no_bool_or_text), _at_least(1)]
     timeout: Any = None  # a duration: parsed by archtune.config.parse_duration
     trial_timeout: Any = None  # a duration, per trial: the same format
     steps: Annotated[int, _at_least(1)] | None = None  # total epochs over all trials

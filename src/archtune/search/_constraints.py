@@ -65,7 +65,13 @@ def parse_constraints(
             raise ConfigError(
                 f"{field}.{metric} must be a bound like '<= 25000' or '>= 0.9', got {text!r}"
             )
-        op = "<=" if match.group(1).startswith("<") else ">="
+        if match.group(1) in ("<", ">"):  # bounds are inclusive; a strict one must not pass
+            raise ConfigError(
+                f"{field}.{metric} must be an inclusive bound ('<=' or '>='), got {text!r}; "
+                f"write {match.group(1)}= with the bound you mean, e.g. '{match.group(1)}= "
+                f"{match.group(2)}'"
+            )
+        op = match.group(1)
         constraints.append(Constraint(str(metric), op, bound))  # type: ignore[arg-type]
     return tuple(constraints)
 

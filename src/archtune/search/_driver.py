@@ -21,6 +21,7 @@ from archtune._errors import (
     ConfigError,
     InfeasibleError,
     ObjectiveError,
+    StorageLostError,
     StudyStateError,
 )
 from archtune._reporter import Decision
@@ -183,7 +184,9 @@ class Driver:
         self.study = study
         self._lease = lease
         if not study.get_trials(deepcopy=False):  # a new study: the starting points go first
-            for point in exp.starting_points:
+            # No more than the budget's trials: a queued start that never runs would stay in
+            # the study as a waiting trial.
+            for point in exp.starting_points[: exp.n_trials]:
                 study.enqueue_trial(dict(point), user_attrs={attrs.TRIAL_START: "defaults"})
         logger.info(
             "study %s: sampler %s, scheduler %s",
@@ -208,7 +211,14 @@ class Driver:
             self._on_abort(study, lease, exc)
             raise ObjectiveError(f"{exp.source}: {exc}") from None
         except BaseException as exc:
-            self._on_abort(study, lease, exc)
+            try:
+                self._on_abort(study, lease, exc)
+            except Exception as abort_error:
+                if not (_storage_failed(exc) or _storage_failed(abort_error)):
+                    raise
+                raise _storage_lost(exp, exc) from exc
+            if _storage_failed(exc):
+                raise _storage_lost(exp, exc) from exc
             raise
         finally:
             lease.release()
@@ -838,6 +848,46 @@ class Driver:
     def _notify(self) -> None:
         if self._progress is not None:
             self._progress.update(self.stats)
+
+
+def _storage_failed(exc: BaseException) -> bool:
+    """Whether ``exc`` is the storage failing (a database that stopped answering)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    if isinstance(exc, SQLAlchemyError | optuna.exceptions.StorageInternalError):
+        return True
+    cause = exc.__cause__ or exc.__context__
+    return cause is not None and cause is not exc and _storage_failed(cause)
+
+
+def _storage_lost(experiment: Experiment, exc: BaseException) -> StorageLostError:
+    """One line for a storage that failed mid-run: where, why, and how to go on."""
+    from archtune._redact import redact_url
+
+    where = redact_url(experiment.storage) if experiment.storage else "memory"
+    root = exc
+    while (cause := root.__cause__ or root.__context__) is not None and cause is not root:
+        root = cause
+    reason = " ".join(str(getattr(root, "orig", None) or root).split())
+    reason = _without_secret(reason, experiment.storage)[:200]
+    return StorageLostError(
+        f"the storage {where} stopped answering during the run ({reason}); what it kept is "
+        "kept, and trials that were running run again: once it answers, continue with "
+        "--resume (resume=True)"
+    )
+
+
+def _without_secret(text: str, storage: str | None) -> str:
+    """``text`` with the storage URL's password, and any URL's, hidden."""
+    from archtune._redact import _by_pattern
+
+    with contextlib.suppress(Exception):
+        from sqlalchemy.engine import make_url
+
+        password = make_url(storage or "").password
+        if password:
+            text = text.replace(str(password), "***")
+    return _by_pattern(text)
 
 
 def _make_executor(experiment: Experiment) -> BaseExecutor:

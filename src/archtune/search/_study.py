@@ -234,6 +234,7 @@ def _check_matches(study: optuna.Study, experiment: Experiment) -> None:
             f"config's are {experiment.objectives.to_dict()}; resume with the original "
             "objectives or choose another name"
         )
+    _check_same_training(study, experiment)
     new_space = experiment.space.to_dict()
     if stored_space != new_space:
         names = sorted(set(stored_space) | set(new_space))
@@ -243,6 +244,27 @@ def _check_matches(study: optuna.Study, experiment: Experiment) -> None:
             f"(study: {stored_space.get(diff)}, config: {new_space.get(diff)}); resume with "
             "the original space or choose another name"
         )
+
+
+#: The study attribute that records built-in training (its data, network and recipe).
+_BUILTIN = "archtune.builtin"
+
+
+def _check_same_training(study: optuna.Study, experiment: Experiment) -> None:
+    """Built-in training resumed on other data or another network would mix two searches in
+    one study: its trials would no longer be comparable."""
+    stored = study.user_attrs.get(_BUILTIN)
+    new = experiment.study_attrs.get(_BUILTIN)
+    if not isinstance(stored, dict) or not isinstance(new, dict):
+        return
+    new = _as_json(new)
+    for block in ("data", "model"):
+        if stored.get(block) != new.get(block):
+            raise StudyStateError(
+                f"cannot resume {experiment.name!r}: its {block} was {stored.get(block)}, the "
+                f"config's is {new.get(block)}; resume with the original {block} or choose "
+                "another name"
+            )
 
 
 def _check_not_held(study: optuna.Study) -> None:
