@@ -25,6 +25,7 @@ PASSWORD = "S3cretPw"
             f"postgresql+psycopg://team:{PASSWORD}@db.example:5432/studies",
             "postgresql+psycopg://team:***@db.example:5432/studies",
         ),
+        (f"team:{PASSWORD}@127.0.0.1", "team:***@127.0.0.1"),  # the scheme left out
         (
             f"mysql+pymysql://u:{PASSWORD}@h/d?charset=utf8",
             "mysql+pymysql://u:***@h/d?charset=utf8",

@@ -10,6 +10,8 @@ _HIDDEN = "***"
 # ``scheme://user:password@`` when SQLAlchemy cannot parse the text; up to the last ``@``, as
 # a password typed with a bare ``@`` in it must not leak its tail.
 _USERINFO = re.compile(r"(?P<head>[A-Za-z][\w+.-]*://[^/@:\s]*:)\S*@")
+# ``user:password@host`` typed without its ``scheme://``.
+_NO_SCHEME_USERINFO = re.compile(r"^(?P<head>[^/@:\s]+:)\S*@")
 # ``password=...`` (or ``passwd``, ``pwd``) in a query string.
 _QUERY_PASSWORD = re.compile(r"(?P<head>[?&;](?:password|passwd|pwd)=)[^&;#\s]*", re.IGNORECASE)
 
@@ -27,9 +29,11 @@ def redact_url(url: str) -> str:
         'postgresql+psycopg://team:***@db.example:5432/studies'
         >>> redact_url("sqlite:///archtune.db")
         'sqlite:///archtune.db'
+        >>> redact_url("team:S3cret@db.example/studies")  # the scheme left out
+        'team:***@db.example/studies'
     """
-    if "://" not in url:
-        return url
+    if "://" not in url:  # a path, a word, or a URL whose scheme was left out
+        return _NO_SCHEME_USERINFO.sub(rf"\g<head>{_HIDDEN}@", url)
     try:
         from sqlalchemy.engine import make_url
 

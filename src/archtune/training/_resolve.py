@@ -174,7 +174,19 @@ def _from_block(block: Mapping[str, Any], what: str) -> Network:
     try:
         return builtin_network(str(block["network"]))
     except ConfigError as exc:
-        raise ConfigError(f"{what}: {exc}") from None
+        raise ConfigError(f"{what}: {exc}{_family_hint(str(block['network']))}") from None
+
+
+def _family_hint(name: str) -> str:
+    """For a name given where a family may have been meant: the families, and the closest."""
+    import difflib
+
+    from archtune.arch._builtin import _BUILTINS
+    from archtune.arch.families import FAMILIES
+
+    close = difflib.get_close_matches(name, [*FAMILIES, *_BUILTINS], n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return f"; or a family: {', '.join(FAMILIES)}{hint}"
 
 
 def _keras_file(path: str, what: str) -> ResolvedModel:

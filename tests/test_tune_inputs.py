@@ -1,4 +1,5 @@
-"""``tune(data=...)`` with arrays in memory, and a resumed study kept on its own data."""
+"""What `tune()` takes from a Python user: arrays in memory as data, a resume kept on its own
+data, and the messages for a misspelt key, a long input, a misspelt family."""
 
 from __future__ import annotations
 
@@ -118,3 +119,8 @@ def test_no_start_is_left_waiting_beyond_the_budget() -> None:
     )
     assert result.counts == {"complete": 1}
     assert len(result.study.trials) == 1
+
+
+def test_a_misspelt_family_name_is_answered_with_the_families() -> None:
+    with pytest.raises(ConfigError, match=r"or a family: mlp, .*; did you mean 'mlp'\?"):
+        archtune.tune(data="wine", model="mlpp", n_trials=1, progress=False)
