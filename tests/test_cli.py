@@ -323,3 +323,24 @@ def test_resume_refuses_a_study_another_driver_is_running(
     finally:
         driver.kill()
         driver.wait()
+
+
+def test_a_csv_label_column_is_named_on_the_command_line(tmp_path: Path) -> None:
+    from sklearn.datasets import load_wine
+    from typer.testing import CliRunner
+
+    from archtune.cli import app
+
+    wine = load_wine()
+    pairs = zip(wine.data, wine.target, strict=True)
+    rows = [",".join([*map(str, x), f"kind{y}"]) for x, y in pairs]
+    header = ",".join([*(f"f{i}" for i in range(wine.data.shape[1])), "cultivar"])
+    csv = tmp_path / "wine.csv"
+    csv.write_text("\n".join([header, *rows]) + "\n")
+    args = ["lr-find", "--data", str(csv), "--model", "mlp", "--steps", "20"]
+    unnamed = CliRunner().invoke(app, args, env={"COLUMNS": "300"})
+    assert unnamed.exit_code == 2
+    assert "--label on the command line" in unnamed.stderr
+    named = CliRunner().invoke(app, [*args, "--label", "cultivar"], env={"COLUMNS": "300"})
+    assert named.exit_code == 0, named.output
+    assert "suggested learning rate" in named.stdout

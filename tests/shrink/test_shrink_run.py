@@ -397,3 +397,22 @@ def test_the_exported_model_takes_raw_inputs(small_shrink: tuple[ShrinkResult, P
     metadata = session.get_modelmeta().custom_metadata_map
     classes = json.loads(metadata["archtune.classes"])
     assert [str(c) for c in classes] == [str(c) for c in raw.classes or ()]
+
+
+def test_a_budget_that_cannot_hold_one_search_step_is_refused_before_training(
+    tmp_path: Path,
+) -> None:
+    # wine's ~107 training rows stretch each proposal to 25 optimizer steps (about 15
+    # epochs): 8 baseline trainings of 5 epochs leave room for the finalists but not one step.
+    with pytest.raises(ConfigError, match=r"one search step \((\d+\.\d) epochs\)") as caught:
+        shrink(
+            "mlp",
+            "wine",
+            epochs=5,
+            finetune_epochs=3,
+            budget=8,
+            n_workers=1,
+            output=str(tmp_path / "small.onnx"),
+        )
+    assert "raise budget (--budget) to at least" in str(caught.value)
+    assert not list(tmp_path.iterdir())  # nothing trained, nothing written

@@ -43,6 +43,10 @@ MaxDropOption = Annotated[
     ),
 ]
 CostOption = Annotated[str, typer.Option(help="The cost: params, flops or latency.")]
+LabelOption = Annotated[
+    str | None,
+    typer.Option(help="The label column of a .csv file (default: target, y or label)."),
+]
 WorkersOption = Annotated[int, typer.Option(min=1, help="Models trained at once.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="One JSON document.")]
 OnnxOption = Annotated[
@@ -315,6 +319,7 @@ def lr_find(
     batch_size: Annotated[int, typer.Option(min=1)] = 64,
     steps: Annotated[int, typer.Option(min=10, help="Steps of the sweep.")] = 200,
     max_samples: Annotated[int | None, typer.Option(help="Use a subset of the data.")] = None,
+    label: LabelOption = None,
     seed: int = 0,
     output: Annotated[
         Path | None,
@@ -336,6 +341,7 @@ def lr_find(
             n_steps=steps,
             seed=seed,
             max_samples=max_samples,
+            label=label,
             console=out,
         )
         if output is not None:
@@ -361,6 +367,7 @@ def shrink(
         ),
     ],
     data: Annotated[str, typer.Option(help="A built-in dataset, a .npz/.csv file, module:fn.")],
+    label: LabelOption = None,
     max_drop: MaxDropOption = 0.005,
     objective: CostOption = "params",
     budget: Annotated[
@@ -424,7 +431,7 @@ def shrink(
             check_writable(output)
         shrink_command(
             model,
-            data,
+            data if label is None else {"dataset": data, "target": label},
             max_drop=max_drop,
             objective=objective,
             budget=budget,

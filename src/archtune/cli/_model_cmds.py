@@ -109,6 +109,7 @@ def lr_find_report(
     seed: int,
     max_samples: int | None,
     console: Console,
+    label: str | None = None,
 ) -> Any:
     """Run the LR range test of ``model`` on ``data`` and print the suggestion and the curve."""
     import torch
@@ -118,7 +119,7 @@ def lr_find_report(
     from archtune.recipe import Recipe
 
     torch.set_num_threads(1)
-    dataset = load_dataset(data, seed=seed, max_samples=max_samples)
+    dataset = load_dataset(data, seed=seed, max_samples=max_samples, target=label)
     network = resolve_network(
         model, input_shape=",".join(map(str, dataset.input_shape)), n_outputs=dataset.n_outputs
     )

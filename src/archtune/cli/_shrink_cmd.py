@@ -28,7 +28,7 @@ DEMO_DATA = "mnist-sample"
 
 def shrink_command(
     model: str,
-    data: str,
+    data: str | dict[str, str],
     *,
     json_output: bool = False,
     quiet: bool = False,

@@ -17,6 +17,11 @@ __all__ = ["FILE_SUFFIXES", "load_csv", "load_npz"]
 
 FILE_SUFFIXES = (".npz", ".csv")
 _DEFAULT_TARGETS = ("target", "y", "label")
+#: How a user names the label column, wherever they give the data.
+_NAME_IT = (
+    "Name the label column: target: in a config's data block, target= in Python, --label on "
+    "the command line"
+)
 
 
 def _check_file(path: Path) -> None:
@@ -73,13 +78,12 @@ def load_csv(path: Path, *, target: str | None, task: Task | None) -> RawData:
         if not found:
             raise DatasetError(
                 f"{path}: no target column given and none named {list(_DEFAULT_TARGETS)}; "
-                f"columns are {header}. Pass target='<column>'."
+                f"columns are {header}. {_NAME_IT}"
             )
         target = found[0]
     if target not in header:
         raise DatasetError(
-            f"{path}: target column {target!r} not found; columns are {header}. "
-            "Pass one of them as target=."
+            f"{path}: target column {target!r} not found; columns are {header}. {_NAME_IT}"
         )
     t = header.index(target)
     features: list[list[float]] = []

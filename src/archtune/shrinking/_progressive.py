@@ -19,6 +19,7 @@ always starts from weights that already work (Yang et al., NetAdapt, ECCV 2018).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from archtune._errors import InfeasibleError
@@ -148,13 +149,25 @@ class ProgressiveStrategy(BaseShrinkStrategy):
                 high = mid - 1
         return low / widest
 
-    def _fidelity(self, context: SearchContext) -> tuple[int, float]:
+    def first_step_epochs(
+        self,
+        network: Network,
+        cost_of: Callable[[Network], float],
+        n_train: int,
+        recipe: Mapping[str, Any],
+    ) -> float:
+        """The first step's proposals times each one's fine-tune (see :meth:`_fidelity`)."""
+        epochs, fraction = self._fidelity(n_train, recipe)
+        proposals = self.moves(network, cost_of, cost_of(network) * self.step)
+        return len(proposals) * epochs * fraction
+
+    def _fidelity(self, n_train: int, recipe: Mapping[str, Any]) -> tuple[int, float]:
         """A proposal's ``(epochs, train_fraction)``: the configured ones, lengthened to
         ``min_steps`` optimizer steps where the training split is small."""
         passes = self.step_epochs * self.train_fraction
-        batch = int(context.recipe.get("batch_size", 64))
-        if context.n_train > 0:
-            passes = max(passes, self.min_steps * batch / context.n_train)
+        batch = int(recipe.get("batch_size", 64))
+        if n_train > 0:
+            passes = max(passes, self.min_steps * batch / n_train)
         if passes <= 1:
             return 1, passes
         epochs = math.ceil(passes)
@@ -163,7 +176,7 @@ class ProgressiveStrategy(BaseShrinkStrategy):
     def search(self, context: SearchContext) -> list[LadderPoint]:
         """Walk down from the baseline; return the chain of each step's winner."""
         suffix = context.runner.suffix
-        epochs, fraction = self._fidelity(context)
+        epochs, fraction = self._fidelity(context.n_train, context.recipe)
         current = LadderPoint(
             trial=-1,
             network=context.baseline,
@@ -183,6 +196,12 @@ class ProgressiveStrategy(BaseShrinkStrategy):
                 target = goal
             proposals = self.moves(current.network, context.cost_of, target)
             need = len(proposals) * epochs * fraction
+            if proposals and spent + need > context.epochs + 1e-9 and step == 0:
+                context.log(
+                    f"search: one step needs {need:.1f} epochs ({len(proposals)} proposals of "
+                    f"{epochs * fraction:.2f}), the budget leaves {context.epochs:.1f}: no "
+                    "smaller model was tried"
+                )
             if not proposals or spent + need > context.epochs + 1e-9:
                 break
             step += 1

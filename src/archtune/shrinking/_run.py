@@ -192,12 +192,14 @@ def shrink(
     # ladder (one per worker, two at most), the second aims at the boundary the first shows.
     n_reserved = min(workers, 2) + 1
     reserved = (epochs if train else 0) + n_reserved * finetune_epochs
-    if budget_epochs - reserved < 1:
+    step = max(1.0, search.first_step_epochs(network, cost_of, dataset.n_train, base_recipe))
+    if budget_epochs - reserved < step:
         raise ConfigError(
             f"shrink: a budget of {budget:g} baseline trainings ({budget_epochs:g} epochs) cannot "
             f"hold the baseline's training ({epochs if train else 0} epochs), {n_reserved} "
-            f"fine-tunes of {finetune_epochs} epochs and a search; raise budget to at least "
-            f"{(reserved + 1) / epochs:.1f} or lower finetune_epochs"
+            f"fine-tunes of {finetune_epochs} epochs and one search step ({step:.1f} epochs); "
+            f"raise budget (--budget) to at least {(reserved + step) / epochs:.1f} or lower "
+            "finetune_epochs (--finetune-epochs)"
         )
     preprocessing = "standardized" if standardize else "as given"
     say(f"data: {data_kwargs['dataset']}, inputs {dataset.describe_inputs()}")

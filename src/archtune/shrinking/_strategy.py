@@ -93,6 +93,21 @@ class BaseShrinkStrategy(abc.ABC):
         search found, so a choice among them walks one ladder.
         """
 
+    def first_step_epochs(
+        self,
+        network: Network,
+        cost_of: Callable[[Network], float],
+        n_train: int,
+        recipe: Mapping[str, Any],
+    ) -> float:
+        """Epochs the search needs before it can try one smaller model (``0``: unknown).
+
+        The pipeline checks the budget against it before training anything: a budget that
+        cannot hold one step would end with the baseline and a verdict about candidates that
+        were never tried.
+        """
+        return 0.0
+
 
 def task_config(
     parent: Network,
