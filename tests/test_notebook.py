@@ -96,9 +96,10 @@ def test_shrink_in_a_cell_shows_progress_and_its_table(executed: tuple[Any, Path
     table = [h for h in html if "archtune-shrink" in h]
     assert len(table) == 1
     assert "<td>baseline</td>" in table[0]
+    assert table[0].count("<tr") >= 3  # a header, the baseline and a smaller candidate
     assert "★" in table[0]
     assert "inputs standardized" in table[0]
-    assert (folder / "wine-mlp.onnx").is_file()
+    assert (folder / "digits-mlp.onnx").is_file()
 
 
 @pytest.mark.integration
@@ -118,4 +119,4 @@ def test_a_shrink_without_storage_still_has_its_report(executed: tuple[Any, Path
     (html,) = _html(notebook.cells[7].outputs)
     assert html.startswith("<iframe srcdoc=")
     saved = (folder / "shrink-report.html").read_text(encoding="utf-8")
-    assert "shrink-mlp-wine" in saved  # the shrink's own study, read from memory
+    assert "shrink-mlp-digits" in saved  # the shrink's own study, read from memory

@@ -182,7 +182,9 @@ def _print_result(result: Any, storage: str) -> None:
     if data is not None:
         out.print(data, highlight=False, soft_wrap=True)
     if result.objectives.is_multi:
-        title = f"Pareto front ({len(result.best_trials)} trials)"
+        from archtune.search._result_view import n_trials
+
+        title = f"Pareto front ({n_trials(len(result.best_trials))})"
     else:
         title = "best trials"
     top = result.top(5)

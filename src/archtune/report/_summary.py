@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import statistics
 import warnings
 from dataclasses import dataclass, field
@@ -125,11 +126,18 @@ def pick_trial(
     scored = [(t, v) for t, v in scored if v is not None]
     if not scored:
         raise StudyStateError(f"no complete trial of study {result.name!r} recorded {metric}")
-    best_trial, best = max(scored, key=lambda tv: sign * tv[1])  # type: ignore[operator]
+    costs = cost_metrics(result)
+
+    def cheapness(t: TrialResult) -> float:
+        """Minus the first cost: of trials equally good, the cheapest is the best (the others
+        are not on the front)."""
+        cost = _value(t, costs[0], result) if costs else None
+        return -cost if cost is not None else -math.inf
+
+    best_trial, best = max(scored, key=lambda tv: (sign * tv[1], cheapness(tv[0])))  # type: ignore[operator]
     if smallest_within is None:
         return best_trial
     drop = _parse_drop(smallest_within)
-    costs = cost_metrics(result)
     if not costs:
         raise StudyStateError(
             f"study {result.name!r} records no cost (params, flops, latency_ms) to minimise"

@@ -43,7 +43,7 @@ from archtune.search._constraints import Constraint
 from archtune.search._experiment import Experiment
 from archtune.search._lease import Lease, lease_ttl
 from archtune.search._pbt import PopulationScheduler, Segment
-from archtune.search._ranking import dominates_or_equals
+from archtune.search._ranking import dominates, dominates_or_equals
 from archtune.search._result import TuneResult
 from archtune.search._scheduler_base import BaseScheduler, StudyView, TrialPhase
 from archtune.search._schedulers import make_scheduler
@@ -836,9 +836,12 @@ class Driver:
             v if d == "max" else -v
             for v, (_, d) in zip(values, objectives.directions, strict=True)
         ]
-        if any(dominates_or_equals(other, point) for other in self._front.values()):
+        # With several objectives, trials with equal values are all on the front (as Optuna's
+        # best_trials and `archtune show` count them); with one, the first of them stays best.
+        beaten = dominates if objectives.is_multi else dominates_or_equals
+        if any(beaten(other, point) for other in self._front.values()):
             return
-        self._front = {n: p for n, p in self._front.items() if not dominates_or_equals(point, p)}
+        self._front = {n: p for n, p in self._front.items() if not beaten(point, p)}
         self._front[number] = point
         if objectives.is_multi:
             self.stats.best = f"{len(self._front)} on the Pareto front"

@@ -5,10 +5,10 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-__all__ = ["dominates_or_equals", "kendall_tau", "non_dominated", "pareto_order"]
+__all__ = ["dominates", "dominates_or_equals", "kendall_tau", "non_dominated", "pareto_order"]
 
 
-def _dominates(a: Sequence[float], b: Sequence[float]) -> bool:
+def dominates(a: Sequence[float], b: Sequence[float]) -> bool:
     """``a`` dominates ``b`` (every value at least as good, one better; larger is better)."""
     return all(x >= y for x, y in zip(a, b, strict=True)) and any(
         x > y for x, y in zip(a, b, strict=True)
@@ -33,7 +33,7 @@ def _fronts(points: Sequence[Sequence[float]]) -> list[list[int]]:
         front = [
             i
             for i in remaining
-            if not any(_dominates(points[j], points[i]) for j in remaining if j != i)
+            if not any(dominates(points[j], points[i]) for j in remaining if j != i)
         ]
         fronts.append(front)
         remaining = [i for i in remaining if i not in front]

@@ -13,6 +13,11 @@ __all__ = ["result_html", "result_repr"]
 _MAX_ROWS = 10
 
 
+def n_trials(n: int) -> str:
+    """``1 trial``, ``7 trials``."""
+    return f"{n} trial" if n == 1 else f"{n} trials"
+
+
 def _counts(result: TuneResult) -> str:
     counts = result.counts
     order = ("complete", "stopped", "failed", "infeasible", "interrupted", "running", "waiting")
@@ -48,9 +53,8 @@ def result_html(result: TuneResult) -> str:
     """The best trials (one objective) or the Pareto front (several) as an HTML table."""
     multi = result.objectives.is_multi
     rows = result.top(_MAX_ROWS) if not multi else result.best_trials[:_MAX_ROWS]
-    title = (
-        f"Pareto front ({len(result.best_trials)} trials)" if multi else f"best {len(rows)} trials"
-    )
+    front = f"Pareto front ({n_trials(len(result.best_trials))})"
+    title = front if multi else f"best {n_trials(len(rows))}"
     names = result.objectives.names
     params = list(rows[0].config) if rows else []
     header = "".join(f"<th>{html.escape(h)}</th>" for h in ["trial", *names, *params, "seconds"])
