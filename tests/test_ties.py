@@ -1,4 +1,5 @@
-"""Trials with equal values: every one on the front, and of equally good ones the cheapest best."""
+"""How a result reads: trials with equal values all on the front, the cheapest of equally good
+ones best, and a parameter count shown in full."""
 
 from __future__ import annotations
 
@@ -41,3 +42,10 @@ def test_of_equally_accurate_trials_the_cheapest_is_the_best() -> None:
     best = pick_trial(result)
     assert best.metrics["params"] == 100
     assert [t.number for t in result.best_trials] == [best.number]
+
+
+def test_a_parameter_count_is_shown_in_full() -> None:
+    _, result = _run([10243])
+    html = result._repr_html_()
+    assert "10,243" in html
+    assert "1.024e+04" not in html

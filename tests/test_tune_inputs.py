@@ -124,3 +124,17 @@ def test_no_start_is_left_waiting_beyond_the_budget() -> None:
 def test_a_misspelt_family_name_is_answered_with_the_families() -> None:
     with pytest.raises(ConfigError, match=r"or a family: mlp, .*; did you mean 'mlp'\?"):
         archtune.tune(data="wine", model="mlpp", n_trials=1, progress=False)
+
+
+def test_a_model_object_is_refused_with_the_call_that_takes_it() -> None:
+    import torch
+
+    from archtune.interop import from_torch
+
+    module = torch.nn.Sequential(torch.nn.Linear(13, 8), torch.nn.ReLU(), torch.nn.Linear(8, 3))
+    imported = from_torch(module, torch.zeros(1, 13), head_activation="softmax")
+    for model in (imported, module):
+        with pytest.raises(
+            ConfigError, match=r"is the baseline of archtune.shrink\(model, data\)"
+        ):
+            archtune.tune(data="wine", model=model, n_trials=1, progress=False)  # type: ignore[arg-type]

@@ -169,6 +169,7 @@ def tune(
     }
     from archtune.config import check_storage
 
+    _check_model_kind(model)
     check_storage(storage, source="tune(): storage")  # one line before anything is stored
     # ``storage=None`` means in memory, not the config files' default SQLite file.
     config = {k: v for k, v in config.items() if v is not None or k == "storage"}
@@ -211,6 +212,19 @@ def _name_or_instance(value: object, base: type, field: str, default: str) -> ob
     names = ", ".join(map(repr, _NAMES[field]))
     raise ConfigError(
         f"tune(): {field} must be one of {names} or an instance of {_BASES[field]}, got {value!r}"
+    )
+
+
+def _check_model_kind(model: object) -> None:
+    """A model object (imported, Keras, PyTorch) is refused with the call that takes it."""
+    if model is None or isinstance(model, str | Mapping):
+        return
+    raise ConfigError(
+        f"tune(): model must be a built-in network's name or a family ({{'family': 'mlp', "
+        f"...}}), got a {type(model).__name__}; a model of your own (an ImportedModel, a Keras "
+        "model, a PyTorch module) is the baseline of archtune.shrink(model, data), which "
+        "searches smaller structures from its weights, or is built in your own training "
+        "function, tune(objective, space)"
     )
 
 

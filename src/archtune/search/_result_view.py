@@ -26,7 +26,7 @@ def _counts(result: TuneResult) -> str:
 
 def _values(result: TuneResult, trial: TrialResult) -> str:
     names = result.objectives.names
-    return ", ".join(f"{n}={v:.4g}" for n, v in zip(names, trial.values or [], strict=False))
+    return ", ".join(f"{n}={_number(v)}" for n, v in zip(names, trial.values or [], strict=False))
 
 
 def _config(config: dict[str, Any]) -> str:
@@ -34,7 +34,14 @@ def _config(config: dict[str, Any]) -> str:
 
 
 def _short(value: Any) -> str:
-    return f"{value:.4g}" if isinstance(value, float) else str(value)
+    return _number(value) if isinstance(value, float) else str(value)
+
+
+def _number(value: float) -> str:
+    """Four significant digits, but a whole count (``params``: 10243) in full, with commas."""
+    if float(value).is_integer() and abs(value) >= 1e4:
+        return f"{int(value):,}"
+    return f"{value:.4g}"
 
 
 def result_repr(result: TuneResult) -> str:
@@ -61,7 +68,7 @@ def result_html(result: TuneResult) -> str:
     body = []
     for trial in rows:
         cells = [str(trial.number)]
-        cells += [f"{v:.4g}" for v in trial.values or []]
+        cells += [_number(v) for v in trial.values or []]
         cells += [_short(trial.config.get(p, "")) for p in params]
         cells += [f"{trial.duration_s:.1f}" if trial.duration_s is not None else ""]
         body.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
