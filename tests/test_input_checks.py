@@ -114,6 +114,11 @@ def run_with_storage(url: str | Callable[[Path], str]) -> Callable[[Path], list[
 
 
 CASES = [
+    Case(
+        "lr-find with a built-in network of another input",
+        lambda t: ["lr-find", "--data", "wine", "--model", "mlp-32-32", "--steps", "20"],
+        "takes inputs of shape (10,), but the data's are (13,); a family builds its network",
+    ),
     # --- counts: YAML's `yes` is true, not 1 -------------------------------------------------
     Case(
         "trials given as yes",

@@ -188,7 +188,7 @@ def test_shrink_command_json_from_given_weights(
         output=target,
         quiet=True,
         epochs=EPOCHS,
-        budget=6,
+        budget=30,  # 300 training images stretch a search step to about 27 epochs
         finetune_epochs=1,
         n_workers=WORKERS,
     )
@@ -200,7 +200,7 @@ def test_shrink_command_json_from_given_weights(
     assert document["baseline"]["train_time_s"] == 0.0  # given weights: only evaluated
     assert document["preprocessing"] == "as given"
     assert document["baseline"]["params"] == 8 * 9 + 8 + 8 * 8 * 9 + 8 + 200 * 10 + 10
-    assert isinstance(document["pareto"], list)
+    assert document["pareto"]  # the search tried smaller networks
     floor = document["baseline"]["val_accuracy"] - 0.05
     rows = [document["baseline"], *document["pareto"]]
     fits = [r for r in rows if r["val_accuracy"] >= floor - 1e-12]

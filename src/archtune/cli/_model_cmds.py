@@ -19,13 +19,16 @@ if TYPE_CHECKING:
 __all__ = ["lr_find_report", "resolve_network", "summary_table", "write_curve"]
 
 
-def resolve_network(model: str, *, input_shape: str | None, n_outputs: int) -> Network:
+def resolve_network(
+    model: str, *, input_shape: str | None, n_outputs: int, check_shape: bool = False
+) -> Network:
     """The network ``model`` names.
 
     ``model`` is a built-in network, a family (its default configuration on ``input_shape``),
     a ``.keras`` file, or ``module:function`` returning a Keras model or a PyTorch module (a
     PyTorch module needs ``input_shape`` in its own layout, e.g. ``1,28,28``). See
-    :func:`archtune.training.resolve_model`.
+    :func:`archtune.training.resolve_model`. ``check_shape``: ``input_shape`` is the data's,
+    which the network must take.
 
     Raises:
         ConfigError: an unknown name, a family without ``--input-shape``, a model that cannot
@@ -35,7 +38,7 @@ def resolve_network(model: str, *, input_shape: str | None, n_outputs: int) -> N
 
     shape = None if input_shape is None else parse_shape(input_shape)
     resolved = resolve_model(
-        model, input_shape=shape, n_outputs=n_outputs, head=None, check_shape=False
+        model, input_shape=shape, n_outputs=n_outputs, head=None, check_shape=check_shape
     )
     return resolved.network
 
@@ -121,7 +124,10 @@ def lr_find_report(
     torch.set_num_threads(1)
     dataset = load_dataset(data, seed=seed, max_samples=max_samples, target=label)
     network = resolve_network(
-        model, input_shape=",".join(map(str, dataset.input_shape)), n_outputs=dataset.n_outputs
+        model,
+        input_shape=",".join(map(str, dataset.input_shape)),
+        n_outputs=dataset.n_outputs,
+        check_shape=True,
     )
     recipe = Recipe(optimizer=optimizer, batch_size=batch_size)
     status = err.status(f"LR range test: {n_steps} steps of {model} on {data}")

@@ -94,6 +94,8 @@ def resolve_model(
         resolved = ResolvedModel(model, None, "network")
     elif isinstance(model, str):
         resolved = _from_name(model, input_shape, n_outputs, head, what, check_shape)
+        if resolved.source == "builtin":
+            hint = "; a family builds its network for the data (e.g. 'mlp', 'cnn2d')"
     elif isinstance(model, Mapping):
         what = f"{what}.network"
         resolved = ResolvedModel(_from_block(model, what), None, "builtin")
