@@ -106,7 +106,7 @@ def test_show_lists_the_best_the_counts_and_each_failure(
     ("changes", "message"),
     [
         ({"budget": {"trials": -3}}, "budget.trials must be an integer >= 1, got -3"),
-        ({"budget": {"trials": "ten"}}, "budget.trials must be an integer, got 'ten'"),
+        ({"budget": {"trials": "ten"}}, "budget.trials must be an integer >= 1, got 'ten'"),
         (
             {"workerz": 2},
             "workerz is not a known field (did you mean 'workers'?); allowed: name, objective, "
