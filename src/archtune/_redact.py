@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["redact_url"]
+__all__ = ["redact_text", "redact_url"]
 
 _HIDDEN = "***"
 # ``scheme://user:password@`` when SQLAlchemy cannot parse the text; up to the last ``@``, as
@@ -54,3 +54,18 @@ def redact_url(url: str) -> str:
 def _by_pattern(url: str) -> str:
     hidden = _USERINFO.sub(rf"\g<head>{_HIDDEN}@", url)
     return _QUERY_PASSWORD.sub(rf"\g<head>{_HIDDEN}", hidden)
+
+
+def redact_text(text: str, url: str | None) -> str:
+    """``text`` (an error message from a database driver) with ``url``'s password, and the
+    password of any URL in it, shown as ``***``."""
+    if url:
+        try:
+            from sqlalchemy.engine import make_url
+
+            password = make_url(url).password
+        except Exception:  # not a URL SQLAlchemy reads: nothing of it to look for
+            password = None
+        if password:
+            text = text.replace(str(password), _HIDDEN)
+    return _by_pattern(text)

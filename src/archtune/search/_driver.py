@@ -865,32 +865,19 @@ def _storage_failed(exc: BaseException) -> bool:
 
 def _storage_lost(experiment: Experiment, exc: BaseException) -> StorageLostError:
     """One line for a storage that failed mid-run: where, why, and how to go on."""
-    from archtune._redact import redact_url
+    from archtune._redact import redact_text, redact_url
 
     where = redact_url(experiment.storage) if experiment.storage else "memory"
     root = exc
     while (cause := root.__cause__ or root.__context__) is not None and cause is not root:
         root = cause
     reason = " ".join(str(getattr(root, "orig", None) or root).split())
-    reason = _without_secret(reason, experiment.storage)[:200]
+    reason = redact_text(reason, experiment.storage)[:200]
     return StorageLostError(
         f"the storage {where} stopped answering during the run ({reason}); what it kept is "
         "kept, and trials that were running run again: once it answers, continue with "
         "--resume (resume=True)"
     )
-
-
-def _without_secret(text: str, storage: str | None) -> str:
-    """``text`` with the storage URL's password, and any URL's, hidden."""
-    from archtune._redact import _by_pattern
-
-    with contextlib.suppress(Exception):
-        from sqlalchemy.engine import make_url
-
-        password = make_url(storage or "").password
-        if password:
-            text = text.replace(str(password), "***")
-    return _by_pattern(text)
 
 
 def _make_executor(experiment: Experiment) -> BaseExecutor:

@@ -246,15 +246,11 @@ def _check_matches(study: optuna.Study, experiment: Experiment) -> None:
         )
 
 
-#: The study attribute that records built-in training (its data, network and recipe).
-_BUILTIN = "archtune.builtin"
-
-
 def _check_same_training(study: optuna.Study, experiment: Experiment) -> None:
     """Built-in training resumed on other data or another network would mix two searches in
     one study: its trials would no longer be comparable."""
-    stored = study.user_attrs.get(_BUILTIN)
-    new = experiment.study_attrs.get(_BUILTIN)
+    stored = study.user_attrs.get(_BUILTIN_ATTR)
+    new = experiment.study_attrs.get(_BUILTIN_ATTR)
     if not isinstance(stored, dict) or not isinstance(new, dict):
         return
     new = _as_json(new)
