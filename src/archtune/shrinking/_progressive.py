@@ -158,8 +158,9 @@ class ProgressiveStrategy(BaseShrinkStrategy):
     ) -> float:
         """The first step's proposals times each one's fine-tune (see :meth:`_fidelity`)."""
         epochs, fraction = self._fidelity(n_train, recipe)
-        proposals = self.moves(network, cost_of, cost_of(network) * self.step)
-        return len(proposals) * epochs * fraction
+        cost = cost_of(network)
+        target = max(cost * self.step, cost / self.target if self.target else 0.0)
+        return len(self.moves(network, cost_of, target)) * epochs * fraction
 
     def _fidelity(self, n_train: int, recipe: Mapping[str, Any]) -> tuple[int, float]:
         """A proposal's ``(epochs, train_fraction)``: the configured ones, lengthened to
