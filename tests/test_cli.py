@@ -344,3 +344,26 @@ def test_a_csv_label_column_is_named_on_the_command_line(tmp_path: Path) -> None
     named = CliRunner().invoke(app, [*args, "--label", "cultivar"], env={"COLUMNS": "300"})
     assert named.exit_code == 0, named.output
     assert "suggested learning rate" in named.stdout
+
+
+def test_export_of_a_study_of_your_own_function_is_one_line_before_any_retraining(
+    tmp_path: Path, cli_env: dict[str, str]
+) -> None:
+    config = write_config(tmp_path / "demo.yaml", budget={"trials": 2}, workers=1)
+    assert archtune("run", str(config), "--quiet", env=cli_env).returncode == 0
+    storage = f"sqlite:///{tmp_path / 'archtune.db'}"
+    done = archtune(
+        "export",
+        "demo",
+        "--storage",
+        storage,
+        "--format",
+        "onnx",
+        "-o",
+        str(tmp_path / "m.onnx"),
+        env=cli_env,
+    )
+    assert done.returncode == 2
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, done.stderr  # no "retraining ..." before the refusal
+    assert "export rebuilds only built-in training studies" in lines[0]

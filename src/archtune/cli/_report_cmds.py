@@ -53,7 +53,8 @@ def export_command(
     """Retrain a trial of a built-in training study and write it as ONNX/TorchScript/Keras."""
     from archtune.cli._console import err, out
     from archtune.config import check_writable
-    from archtune.report._export import export_trial
+    from archtune.report._export import builtin_objective, export_trial
+    from archtune.search import load_result
 
     check_storage_exists(storage)
     drop: str | None = None
@@ -63,6 +64,7 @@ def export_command(
         drop = pick[1]
     try:
         check_writable(output)  # before the retraining
+        builtin_objective(load_result(study, storage), "export")  # one it can retrain
     except ArchtuneError as exc:
         fail(str(exc))
     err.print(f"retraining the trial of study {study} ...", highlight=False)
