@@ -22,7 +22,7 @@ from archtune.search import (
     StudyView,
     rung_levels,
 )
-from archtune.search._ranking import kendall_tau, pareto_order
+from archtune.search._ranking import front_ranks, kendall_tau, pareto_order
 
 NO_GUARD = RungGuard(enabled=False)
 
@@ -157,6 +157,30 @@ def test_guard_disables_a_rung_whose_ranking_disagrees_with_the_final_one() -> N
     assert not guard.trusts(study.view, 1, "score", 1.0)
     assert guard.disabled_rungs[1] == pytest.approx(-1.0)
     assert guard.trusts(study.view, 9, "score", 1.0)
+
+
+def test_with_several_objectives_the_guard_judges_the_ranking_moasha_uses() -> None:
+    # Sentinels like those of a mnist1d-mo study (docs/samplers.md): sizes, accuracy at epoch 1 and
+    # at the end. Accuracy alone ranks poorly at epoch 1; the fronts, which MO-ASHA ranks
+    # by, agree far better, since a small network stays on the front whatever it scores.
+    sizes = [12202.0, 12202.0, 10922.0, 12202.0, 45594.0, 818.0, 130.0]
+    early = [0.33, 0.46, 0.41, 0.30, 0.13, 0.30, 0.15]
+    final = [0.985, 0.985, 0.985, 0.980, 0.244, 0.978, 0.168]
+    study = Study({"accuracy": "max", "params": "min"})
+    for number, (size, first, last) in enumerate(zip(sizes, early, final, strict=True)):
+        study.curves[number] = [(1, {"accuracy": first}), (9, {"accuracy": last})]
+        study.final[number] = {"accuracy": last, "params": size}
+        study.costs[number] = {"params": size}
+    alone = RungGuard(eta=3, sentinel_every=1, min_pairs=4)
+    alone.trusts(study.view, 1, "accuracy", 1.0)
+    both = RungGuard(eta=3, sentinel_every=1, min_pairs=4)
+    assert both.trusts(study.view, 1, "accuracy", 1.0, [("params", -1.0)])
+    points = [(a, -p) for a, p in zip(early, sizes, strict=True)]
+    ends = [(a, -p) for a, p in zip(final, sizes, strict=True)]
+    expected = kendall_tau(front_ranks(points), front_ranks(ends))
+    assert both.agreement[1] == pytest.approx(expected)
+    assert both.agreement[1] > alone.agreement[1]
+    assert front_ranks([(0.9, -10.0), (0.8, -10.0), (0.95, -100.0)]) == [0.0, -1.0, 0.0]
 
 
 def _misleading(guard: bool) -> archtune.TuneResult:

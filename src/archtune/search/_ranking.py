@@ -5,7 +5,14 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-__all__ = ["dominates", "dominates_or_equals", "kendall_tau", "non_dominated", "pareto_order"]
+__all__ = [
+    "dominates",
+    "dominates_or_equals",
+    "front_ranks",
+    "kendall_tau",
+    "non_dominated",
+    "pareto_order",
+]
 
 
 def dominates(a: Sequence[float], b: Sequence[float]) -> bool:
@@ -38,6 +45,16 @@ def _fronts(points: Sequence[Sequence[float]]) -> list[list[int]]:
         fronts.append(front)
         remaining = [i for i in remaining if i not in front]
     return fronts
+
+
+def front_ranks(points: Sequence[Sequence[float]]) -> list[float]:
+    """Each point's non-dominated front, negated so that larger is better (the first front
+    is 0, the second -1, ...): a ranking of several objectives for a rank correlation."""
+    ranks = [0.0] * len(points)
+    for depth, front in enumerate(_fronts(points)):
+        for i in front:
+            ranks[i] = -float(depth)
+    return ranks
 
 
 def _crowding(points: Sequence[Sequence[float]], front: list[int]) -> dict[int, float]:

@@ -27,9 +27,10 @@ judge a rung) leaves no sentinels.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from archtune.search._ranking import kendall_tau
+from archtune.search._ranking import front_ranks, kendall_tau
 from archtune.search._scheduler_base import StudyView
 
 __all__ = ["RungGuard"]
@@ -118,23 +119,44 @@ class RungGuard:
         self.n_sentinels += 1
         return True
 
-    def trusts(self, study: StudyView, rung: int, metric: str, sign: float) -> bool:
-        """Whether ``rung`` may stop trials, judged on ``metric`` (sign: +1 max, -1 min)."""
+    def trusts(
+        self,
+        study: StudyView,
+        rung: int,
+        metric: str,
+        sign: float,
+        others: Sequence[tuple[str, float]] = (),
+    ) -> bool:
+        """Whether ``rung`` may stop trials, judged on ``metric`` (sign: +1 max, -1 min).
+
+        With ``others`` (the further objectives a scheduler ranks on, each with its sign, as
+        MO-ASHA ranks on every objective and the cost), the agreement is that of the ranking
+        the scheduler uses: each sentinel's non-dominated front at the rung against its front
+        at the end, among the sentinels.
+        """
         if not self.enabled:
             return True
         if rung in self.disabled_rungs:
             return False
-        pairs = []
+        axes = [(metric, sign), *others]
+        at_rung: list[list[float]] = []
+        at_end: list[list[float]] = []
         for number, final in study.final.items():
-            if not self.is_sentinel(number) or metric not in final:
+            if not self.is_sentinel(number) or any(m not in final for m, _ in axes):
                 continue
-            at_rung = study.value_at(number, rung, metric)
-            if at_rung is not None:
-                pairs.append((sign * at_rung, sign * float(final[metric])))
-        if len(pairs) < self.min_pairs:
+            values = [study.value_at(number, rung, m) for m, _ in axes]
+            if all(v is not None for v in values):
+                at_rung.append(
+                    [s * float(v or 0.0) for v, (_, s) in zip(values, axes, strict=True)]
+                )
+                at_end.append([s * float(final[m]) for m, s in axes])
+        if len(at_rung) < self.min_pairs:
             return True
-        tau = kendall_tau([p[0] for p in pairs], [p[1] for p in pairs])
-        self._record(rung, tau, len(pairs))
+        if others:
+            tau = kendall_tau(front_ranks(at_rung), front_ranks(at_end))
+        else:
+            tau = kendall_tau([p[0] for p in at_rung], [p[0] for p in at_end])
+        self._record(rung, tau, len(at_rung))
         if tau < self.min_agreement:
             self.disabled_rungs[rung] = tau
             logger.info(
@@ -142,7 +164,7 @@ class RungGuard:
                 "final one (Kendall tau %.2f over %d completed sentinel trials)",
                 rung,
                 tau,
-                len(pairs),
+                len(at_rung),
             )
             return False
         return True

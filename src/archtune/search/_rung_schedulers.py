@@ -106,11 +106,12 @@ class _RungScheduler(BaseScheduler):
             rung = _after_warmup(study, number, step, levels)
         if rung is None or self.guard.is_sentinel(number):
             return Decision.CONTINUE
-        metric, direction = study.objectives.directions[0]
-        if not self.guard.trusts(study, rung, metric, 1.0 if direction == "max" else -1.0):
-            return Decision.CONTINUE
         metrics = self._metrics(study, number, rung)
         if not metrics:
+            return Decision.CONTINUE
+        signed = [(m, 1.0 if d == "max" else -1.0) for m, d in metrics]
+        (metric, sign), *others = signed
+        if not self.guard.trusts(study, rung, metric, sign, others):
             return Decision.CONTINUE
         points_by_peer = {n: _point(study, n, rung, metrics) for n in self._peers(study, number)}
         peers = [n for n, point in points_by_peer.items() if point is not None]
