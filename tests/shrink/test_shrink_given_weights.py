@@ -77,7 +77,7 @@ def test_standardizing_a_raw_pixel_model_is_asked_for_and_said(tmp_path: Path) -
         {"name": "mnist-sample", "standardize": True, "max_samples": 1000, "seed": 0},
         epochs=1,
         finetune_epochs=1,
-        budget=6,
+        budget=20,  # 600 training images stretch a search step to about 13 epochs
         max_drop=0.05,
         output=tmp_path / "chosen.onnx",
         log=lines.append,
