@@ -235,13 +235,18 @@ def _data_on_disk(data: object, storage: str | None, artifacts: str | None) -> o
     from archtune.data._in_memory import arrays_of, write_arrays
     from archtune.search._artifacts import default_artifact_root
 
-    wrapped = isinstance(data, Mapping) and "dataset" in data
-    arrays = arrays_of(data["dataset"] if isinstance(data, Mapping) and wrapped else data)
-    if arrays is None:
-        return data
-    root = Path(artifacts) if artifacts is not None else default_artifact_root(storage)
-    path = write_arrays(arrays, None if root is None else root / "data")
-    return {**data, "dataset": path} if isinstance(data, Mapping) and wrapped else path
+    def written(value: object) -> str | None:
+        arrays = arrays_of(value)
+        if arrays is None:
+            return None
+        root = Path(artifacts) if artifacts is not None else default_artifact_root(storage)
+        return write_arrays(arrays, None if root is None else root / "data")
+
+    if isinstance(data, Mapping) and "dataset" in data:  # {dataset: (x, y), val_fraction: ...}
+        path = written(data["dataset"])
+        return data if path is None else {**data, "dataset": path}
+    path = written(data)
+    return data if path is None else path
 
 
 def _scheduler_setting(scheduler: object) -> object:

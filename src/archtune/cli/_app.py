@@ -165,7 +165,9 @@ def _nothing_completed(result: Any, config: Path) -> str:
 
 def _data_line(result: Any) -> str | None:
     """Built-in training: the data and how its inputs were prepared (what accuracies mean)."""
-    record = result.study.user_attrs.get("archtune.builtin") or {}
+    from archtune.search._attrs import STUDY_BUILTIN
+
+    record = result.study.user_attrs.get(STUDY_BUILTIN) or {}
     data = record.get("data")
     if not data:
         return None

@@ -12,6 +12,7 @@ from rich.table import Table
 from archtune.cli._tables import format_value
 from archtune.recipe import PIECEWISE_VALUES
 from archtune.search import TuneResult
+from archtune.search import _attrs as attrs
 from archtune.search._lineage import (
     best_member,
     is_population_study,
@@ -53,7 +54,7 @@ def schedule_section(result: TuneResult) -> tuple[Table, str] | None:
         )
     perturbed = [n for n in PIECEWISE_VALUES if n in steps[-1].config]
     recipe = ""
-    builtin = bool(result.study.user_attrs.get("archtune.builtin"))
+    builtin = bool(result.study.user_attrs.get(attrs.STUDY_BUILTIN))
     if perturbed and builtin:
         block = {"space": "none", **schedule_recipe(steps, perturbed)}
         recipe = yaml.safe_dump({"recipe": block}, sort_keys=False)

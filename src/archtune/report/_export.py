@@ -36,7 +36,7 @@ __all__ = [
     "trial_threads",
 ]
 
-BUILTIN_ATTR = "archtune.builtin"
+BUILTIN_ATTR = attrs.STUDY_BUILTIN
 """Study attribute of built-in training: ``{model, data, recipe, backend}``, written at study
 creation (:meth:`archtune.training.TrainObjective.to_record`)."""
 

@@ -13,6 +13,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 __all__ = [
     "STUDY_ARTIFACTS",
+    "STUDY_BUILTIN",
     "STUDY_CONFIG",
     "STUDY_DRIVER",
     "STUDY_OBJECTIVES",
@@ -46,6 +47,8 @@ STUDY_SPACE = "archtune.space"
 STUDY_OBJECTIVES = "archtune.objectives"
 STUDY_CONFIG = "archtune.config"
 STUDY_DRIVER = "archtune.driver"
+STUDY_BUILTIN = "archtune.builtin"
+"""Built-in training's record (data, network, recipe, backend): what rebuilds its trials."""
 STUDY_ARTIFACTS = "archtune.artifacts"
 """The study's artifact folder (trials' checkpoints), where ``--resume`` finds it again."""
 

@@ -853,14 +853,22 @@ class Driver:
             self._progress.update(self.stats)
 
 
+def _chain(exc: BaseException) -> list[BaseException]:
+    """``exc`` and the exceptions it was raised from or during, outermost first."""
+    chain = [exc]
+    while (cause := chain[-1].__cause__ or chain[-1].__context__) is not None:
+        if cause in chain:
+            break
+        chain.append(cause)
+    return chain
+
+
 def _storage_failed(exc: BaseException) -> bool:
     """Whether ``exc`` is the storage failing (a database that stopped answering)."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    if isinstance(exc, SQLAlchemyError | optuna.exceptions.StorageInternalError):
-        return True
-    cause = exc.__cause__ or exc.__context__
-    return cause is not None and cause is not exc and _storage_failed(cause)
+    failures = SQLAlchemyError | optuna.exceptions.StorageInternalError
+    return any(isinstance(e, failures) for e in _chain(exc))
 
 
 def _storage_lost(experiment: Experiment, exc: BaseException) -> StorageLostError:
@@ -868,9 +876,7 @@ def _storage_lost(experiment: Experiment, exc: BaseException) -> StorageLostErro
     from archtune._redact import redact_text, redact_url
 
     where = redact_url(experiment.storage) if experiment.storage else "memory"
-    root = exc
-    while (cause := root.__cause__ or root.__context__) is not None and cause is not root:
-        root = cause
+    root = _chain(exc)[-1]
     reason = " ".join(str(getattr(root, "orig", None) or root).split())
     reason = redact_text(reason, experiment.storage)[:200]
     return StorageLostError(

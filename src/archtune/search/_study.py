@@ -30,8 +30,6 @@ __all__ = [
 
 logger = logging.getLogger("archtune")
 
-_BUILTIN_ATTR = "archtune.builtin"  # built-in training's record: model, data, recipe
-
 
 def _storage(url: str | None, *, attempts: int = 5) -> BaseStorage:
     """Open the storage; retry when another driver is creating the same schema right now.
@@ -196,7 +194,7 @@ def _replace_unfinished(storage: BaseStorage, experiment: Experiment) -> bool:
             *(
                 ("model, data or recipe", study.user_attrs.get(key), value)
                 for key, value in experiment.study_attrs.items()
-                if key == _BUILTIN_ATTR
+                if key == attrs.STUDY_BUILTIN
             ),
         )
         if _as_json(stored) != _as_json(new)
@@ -249,8 +247,8 @@ def _check_matches(study: optuna.Study, experiment: Experiment) -> None:
 def _check_same_training(study: optuna.Study, experiment: Experiment) -> None:
     """Built-in training resumed on other data or another network would mix two searches in
     one study: its trials would no longer be comparable."""
-    stored = study.user_attrs.get(_BUILTIN_ATTR)
-    new = experiment.study_attrs.get(_BUILTIN_ATTR)
+    stored = study.user_attrs.get(attrs.STUDY_BUILTIN)
+    new = experiment.study_attrs.get(attrs.STUDY_BUILTIN)
     if not isinstance(stored, dict) or not isinstance(new, dict):
         return
     new = _as_json(new)

@@ -84,6 +84,7 @@ class ProgressiveStrategy(BaseShrinkStrategy):
         self.max_cut = max_cut
         self.floor = floor
         self.target = target
+        self._last_moves: tuple[tuple[Any, ...], list[tuple[str, dict[str, Any]]]] | None = None
 
     def moves(
         self, network: Network, cost_of: Any, target: float
@@ -160,7 +161,18 @@ class ProgressiveStrategy(BaseShrinkStrategy):
         epochs, fraction = self._fidelity(n_train, recipe)
         cost = cost_of(network)
         target = max(cost * self.step, cost / self.target if self.target else 0.0)
-        return len(self.moves(network, cost_of, target)) * epochs * fraction
+        return len(self._moves_once(network, cost_of, target)) * epochs * fraction
+
+    def _moves_once(
+        self, network: Network, cost_of: Callable[[Network], float], target: float
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """:meth:`moves`, kept for the last arguments: the budget check and the search's
+        first step ask for the same ones, and with latency as the cost each of their widths
+        is measured."""
+        key = (network, cost_of, target)
+        if self._last_moves is None or self._last_moves[0] != key:
+            self._last_moves = (key, self.moves(network, cost_of, target))
+        return self._last_moves[1]
 
     def _fidelity(self, n_train: int, recipe: Mapping[str, Any]) -> tuple[int, float]:
         """A proposal's ``(epochs, train_fraction)``: the configured ones, lengthened to
@@ -195,7 +207,7 @@ class ProgressiveStrategy(BaseShrinkStrategy):
             target = current.cost * self.step
             if target < goal:
                 target = goal
-            proposals = self.moves(current.network, context.cost_of, target)
+            proposals = self._moves_once(current.network, context.cost_of, target)
             need = len(proposals) * epochs * fraction
             if proposals and spent + need > context.epochs + 1e-9 and step == 0:
                 context.log(

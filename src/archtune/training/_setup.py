@@ -12,6 +12,7 @@ from typing import Any
 from archtune._errors import ConfigError, InfeasibleError, InvalidSpaceError
 from archtune.data import Task, absolute_spec
 from archtune.recipe import InvalidRecipeError, Recipe, default_recipe_space
+from archtune.search._attrs import STUDY_BUILTIN
 from archtune.space import Choice, Fixed, Float, Int, Param, Scalar, Space, param_from_dict
 from archtune.training._model import ModelSpec
 from archtune.training._objective import TrainObjective
@@ -106,7 +107,7 @@ def setup_training(
     )
     if recipe.get("lr") == "auto":
         space, study_attrs["archtune.lr_find"] = _auto_lr(space, objective)
-    study_attrs["archtune.builtin"] = objective.to_record()
+    study_attrs[STUDY_BUILTIN] = objective.to_record()
     default = {"val_accuracy": "max"} if task == "classification" else {"val_mse": "min"}
     return TrainingSetup(objective, space, task, default, study_attrs, _starts(space, spec))
 
