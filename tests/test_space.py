@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import optuna
@@ -23,17 +24,17 @@ optuna.logging.set_verbosity(optuna.logging.WARNING)
         (
             {"type": "int", "low": 5, "high": 1},
             "space.p.low",
-            "must be <= high, got low=5, high=1",
+            "must be <= high, got low=5, high=1; swap them",
         ),
         (
             {"type": "float", "low": 0, "high": 1, "log": True},
             "space.p.low",
-            "must be > 0 when log is true, got 0",
+            "must be > 0 when log is true, got 0; raise low (e.g. to 1e-05) or remove log",
         ),
         (
             {"type": "int", "low": 0, "high": 8, "log": True},
             "space.p.low",
-            "must be >= 1 when log is true, got 0",
+            "must be >= 1 when log is true, got 0; raise low or remove log",
         ),
         (
             {"type": "int", "low": 1, "high": 8, "step": 0},
@@ -53,7 +54,7 @@ optuna.logging.set_verbosity(optuna.logging.WARNING)
         (
             {"type": "choice", "options": ["a", "a"]},
             "space.p.options",
-            "must not repeat an option, got ['a', 'a']",
+            "must not repeat an option, got ['a', 'a']; remove the repeats",
         ),
         (
             {"type": "integer", "low": 1, "high": 2},
@@ -66,7 +67,11 @@ optuna.logging.set_verbosity(optuna.logging.WARNING)
             "is not a field of a int parameter; allowed: type, low, high, log, step, when",
         ),
         ({"type": "float", "low": 1}, "space.p.high", "is required for a float parameter"),
-        ({"type": "int", "low": 1.5, "high": 2}, "space.p.low", "must be an integer, got 1.5"),
+        (
+            {"type": "int", "low": 1.5, "high": 2},
+            "space.p.low",
+            "must be an integer, got 1.5; use Float for a range of real numbers",
+        ),
         (
             {"type": "int", "low": 0, "high": 10, "step": 3},
             "space.p.high",
@@ -81,6 +86,68 @@ def test_invalid_parameter_names_field_and_reason(
         Space.from_dict({"p": spec})
     assert info.value.path == path
     assert info.value.reason == reason
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (
+            lambda: Int(10, 2),
+            "Int(low=10, high=2): low must be <= high, got low=10, high=2; swap them",
+        ),
+        (
+            lambda: Float(0, 1, log=True),
+            "Float(low=0, high=1, log=True): low must be > 0 when log is true, got 0; raise low "
+            "(e.g. to 1e-05) or remove log",
+        ),
+        (
+            lambda: Int(1, 9, log=True, step=2),
+            "Int(low=1, high=9, log=True, step=2): step must be 1 when log is true, got 2; "
+            "remove step or log",
+        ),
+        (
+            lambda: Int(0, 10, step=3, when={"deep": True}),
+            "Int(low=0, high=10, step=3, when={'deep': True}): high must be low plus a multiple "
+            "of step (3), got high=10; use 9 or 12",
+        ),
+        (
+            lambda: Choice("adam"),
+            "Choice(options='adam'): options must be a list, got 'adam'; for one option write "
+            "['adam']",
+        ),
+        (
+            lambda: Float(0, 1, when="optimizer"),
+            "Float(low=0, high=1, when='optimizer'): when must be a mapping of parameter to "
+            "value(s), got 'optimizer'; write e.g. when={'optimizer': 'sgd'}",
+        ),
+        (
+            lambda: Fixed([1, 2]),
+            "Fixed(value=[1, 2]): value must be a string, number, boolean or null, got [1, 2]",
+        ),
+        (
+            lambda: Space({"lr": 0.1}),
+            "lr must be an Int, Float, Choice or Fixed, got 0.1; for a constant write Fixed(0.1)",
+        ),
+        (
+            lambda: Space({"act": ["relu", "gelu"]}),
+            "act must be an Int, Float, Choice or Fixed, got ['relu', 'gelu']; for a choice "
+            "write Choice(['relu', 'gelu'])",
+        ),
+    ],
+)
+def test_a_constructor_error_names_the_call_its_values_and_the_fix(
+    make: Callable[[], object], message: str
+) -> None:
+    with pytest.raises(InvalidSpaceError) as info:
+        make()
+    assert str(info.value) == message
+
+
+def test_a_space_from_named_entries_names_the_parameter_not_the_call() -> None:
+    with pytest.raises(InvalidSpaceError) as info:
+        Space.from_dict({"units": {"type": "int", "low": 10, "high": 2}})
+    assert str(info.value) == "space.units.low must be <= high, got low=10, high=2; swap them"
+    assert info.value.call == ""
 
 
 def test_when_on_unknown_parameter_lists_the_known_ones() -> None:

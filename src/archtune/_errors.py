@@ -41,12 +41,17 @@ class InvalidSpaceError(ConfigError):
     Attributes:
         path: The dotted field path of the offending entry, e.g. ``"space.lr.low"``.
         reason: What is wrong with it, e.g. ``"must be > 0 when log is true, got 0"``.
+        call: The constructor call as given, e.g. ``"Float(low=0, high=1, log=True)"``, when
+            a parameter was built directly (not from a named config entry); it starts the
+            message.
     """
 
-    def __init__(self, path: str, reason: str) -> None:
+    def __init__(self, path: str, reason: str, *, call: str = "") -> None:
         self.path = path
         self.reason = reason
-        super().__init__(f"{path} {reason}" if path else reason)
+        self.call = call
+        message = f"{path} {reason}" if path else reason
+        super().__init__(f"{call}: {message}" if call else message)
 
 
 class InfeasibleError(ArchtuneError, ValueError):

@@ -4,11 +4,17 @@ Each parameter is a frozen value object that validates itself on construction an
 plain-data form (the YAML/JSON ``{type: int, low: 16, high: 256, log: true}`` shape). A ``when``
 condition makes a parameter exist only for some values of other parameters:
 ``Float(0.0, 0.99, when={"optimizer": "sgd"})``.
+
+A parameter built directly names its call in errors:
+``Int(low=10, high=2): low must be <= high, got low=10, high=2; swap them``. Built from a config
+entry (:meth:`Space.from_dict`), the entry's path names it instead: ``space.units.low ...``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import reprlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
@@ -24,12 +30,19 @@ Condition: TypeAlias = "Mapping[str, tuple[Scalar, ...]]"
 """``{parent: allowed values}``: the parameter exists when every parent has an allowed value."""
 
 
+_SHORT = reprlib.Repr()
+_SHORT.maxlist = _SHORT.maxtuple = _SHORT.maxdict = 8
+_SHORT.maxstring = _SHORT.maxother = 40
+
+
 def _normalise_when(when: Mapping[str, Any] | None) -> dict[str, tuple[Scalar, ...]]:
     if when is None:
         return {}
     if not isinstance(when, Mapping):
         raise InvalidSpaceError(
-            "when", f"must be a mapping of parameter to value(s), got {when!r}"
+            "when",
+            f"must be a mapping of parameter to value(s), got {when!r}; write e.g. "
+            "when={'optimizer': 'sgd'}",
         )
     out: dict[str, tuple[Scalar, ...]] = {}
     for parent, allowed in when.items():
@@ -51,7 +64,33 @@ class _Base:
     when: Condition = field(default_factory=dict, kw_only=True)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "when", _normalise_when(self.when))
+        given = dict(self.__dict__)  # before any field is normalised: the values as given
+        try:
+            object.__setattr__(self, "when", _normalise_when(self.when))
+            self._validate()
+        except InvalidSpaceError as exc:
+            raise InvalidSpaceError(exc.path, exc.reason, call=self._call(given)) from None
+
+    def _validate(self) -> None:
+        """Check (and normalise) the fields; raise :class:`InvalidSpaceError` naming one."""
+
+    def _call(self, given: Mapping[str, Any]) -> str:
+        """The constructor call with the ``given`` values, for errors: ``Int(low=10, high=2)``.
+
+        Arguments left at their defaults are left out.
+        """
+        shown = []
+        for f in sorted(dataclasses.fields(self), key=lambda f: f.kw_only is True):
+            value = given[f.name]
+            if f.default is not dataclasses.MISSING:
+                is_default = type(value) is type(f.default) and value == f.default
+            elif f.default_factory is not dataclasses.MISSING:  # ``when``: empty by default
+                is_default = isinstance(value, Mapping) and not value
+            else:
+                is_default = False
+            if not is_default:
+                shown.append(f"{f.name}={_SHORT.repr(value)}")
+        return f"{type(self).__name__}({', '.join(shown)})"
 
     def _when_dict(self) -> dict[str, Any]:
         if not self.when:
@@ -73,22 +112,26 @@ class Int(_Base):
     log: bool = False
     step: int = 1
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
+    def _validate(self) -> None:
         for name in ("low", "high", "step"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool):
-                raise InvalidSpaceError(name, f"must be an integer, got {value!r}")
+                fix = "; use Float for a range of real numbers" if name != "step" else ""
+                raise InvalidSpaceError(name, f"must be an integer, got {value!r}{fix}")
         if self.low > self.high:
             raise InvalidSpaceError(
-                "low", f"must be <= high, got low={self.low}, high={self.high}"
+                "low", f"must be <= high, got low={self.low}, high={self.high}; swap them"
             )
         if self.step < 1:
             raise InvalidSpaceError("step", f"must be an integer >= 1, got {self.step}")
         if self.log and self.low < 1:
-            raise InvalidSpaceError("low", f"must be >= 1 when log is true, got {self.low}")
+            raise InvalidSpaceError(
+                "low", f"must be >= 1 when log is true, got {self.low}; raise low or remove log"
+            )
         if self.log and self.step != 1:
-            raise InvalidSpaceError("step", f"must be 1 when log is true, got {self.step}")
+            raise InvalidSpaceError(
+                "step", f"must be 1 when log is true, got {self.step}; remove step or log"
+            )
         if (self.high - self.low) % self.step:
             fit = self.high - (self.high - self.low) % self.step
             raise InvalidSpaceError(
@@ -131,8 +174,7 @@ class Float(_Base):
     log: bool = False
     step: float | None = None
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
+    def _validate(self) -> None:
         for name in ("low", "high"):
             value = getattr(self, name)
             if not _is_number(value) or not math.isfinite(value):
@@ -141,16 +183,20 @@ class Float(_Base):
         object.__setattr__(self, "high", float(self.high))
         if self.low > self.high:
             raise InvalidSpaceError(
-                "low", f"must be <= high, got low={self.low:g}, high={self.high:g}"
+                "low", f"must be <= high, got low={self.low:g}, high={self.high:g}; swap them"
             )
         if self.log and self.low <= 0:
-            raise InvalidSpaceError("low", f"must be > 0 when log is true, got {self.low:g}")
+            raise InvalidSpaceError(
+                "low",
+                f"must be > 0 when log is true, got {self.low:g}; raise low (e.g. to 1e-05) "
+                "or remove log",
+            )
         if self.step is not None:
             if not _is_number(self.step) or not self.step > 0:
                 raise InvalidSpaceError("step", f"must be a number > 0, got {self.step!r}")
             if self.log:
                 raise InvalidSpaceError(
-                    "step", "cannot be set when log is true; remove `step` or `log`"
+                    "step", "cannot be set when log is true; remove step or log"
                 )
             object.__setattr__(self, "step", float(self.step))
             n_steps = (self.high - self.low) / self.step
@@ -200,10 +246,14 @@ class Choice(_Base):
 
     options: Sequence[Scalar]
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
+    def _validate(self) -> None:
         if isinstance(self.options, str) or not isinstance(self.options, Sequence):
-            raise InvalidSpaceError("options", f"must be a list, got {self.options!r}")
+            fix = (
+                f"; for one option write [{self.options!r}]"
+                if isinstance(self.options, str)
+                else "; pass a list or tuple (sort a set first: it has no order)"
+            )
+            raise InvalidSpaceError("options", f"must be a list, got {self.options!r}{fix}")
         options = tuple(self.options)
         if not options:
             raise InvalidSpaceError("options", "must list at least one option, got []")
@@ -214,7 +264,9 @@ class Choice(_Base):
                     f"must hold strings, numbers, booleans or null, got {option!r}",
                 )
         if len(set(map(repr, options))) != len(options):
-            raise InvalidSpaceError("options", f"must not repeat an option, got {list(options)}")
+            raise InvalidSpaceError(
+                "options", f"must not repeat an option, got {list(options)}; remove the repeats"
+            )
         object.__setattr__(self, "options", options)
 
     def contains(self, value: Any) -> bool:
@@ -241,8 +293,7 @@ class Fixed(_Base):
 
     value: Scalar
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
+    def _validate(self) -> None:
         if not isinstance(self.value, bool | int | float | str | type(None)):
             raise InvalidSpaceError(
                 "value", f"must be a string, number, boolean or null, got {self.value!r}"

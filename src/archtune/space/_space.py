@@ -52,7 +52,7 @@ class Space(Mapping[str, Param]):
                 raise InvalidSpaceError("space", f"names must be non-empty strings, got {name!r}")
             if not isinstance(param, Int | Float | Choice | Fixed):
                 raise InvalidSpaceError(
-                    name, f"must be an Int, Float, Choice or Fixed, got {param!r}"
+                    name, f"must be an Int, Float, Choice or Fixed, got {param!r}{_fix(param)}"
                 )
         self._params = _ordered(dict(params))
 
@@ -229,6 +229,17 @@ def param_from_dict(spec: Any, *, path: str) -> Param:
         return _PARAM_TYPES[kind](**kwargs)
     except InvalidSpaceError as exc:
         raise InvalidSpaceError(f"{path}.{exc.path}", exc.reason) from None
+
+
+def _fix(value: Any) -> str:
+    """How to write ``value``, which is not a parameter, as one (``Space({"lr": 0.1})``)."""
+    if isinstance(value, Mapping):
+        return "; for the plain-data form ({type: ...}) use Space.from_dict"
+    if isinstance(value, list | tuple):
+        return f"; for a choice write Choice({list(value)!r})"
+    if isinstance(value, bool | int | float | str | type(None)):
+        return f"; for a constant write Fixed({value!r})"
+    return ""
 
 
 def _ordered(params: dict[str, Param]) -> dict[str, Param]:
