@@ -24,9 +24,13 @@ from archtune._errors import (
     StorageLostError,
     StudyStateError,
 )
+from archtune._notebook import import_tqdm_quietly
 from archtune._reporter import CheckpointReporter, Decision, NullReporter, Reporter
 from archtune._version import __version__
 from archtune.space import Choice, Fixed, Float, Int, Space
+
+# Optuna's `tqdm.auto` import warns in a notebook without ipywidgets; archtune shows no tqdm bar.
+import_tqdm_quietly()
 
 if TYPE_CHECKING:  # what the lazy names below are, for type checkers and IDEs
     from archtune._api import tune

@@ -12,12 +12,13 @@ from __future__ import annotations
 import html
 import importlib
 import sys
+import warnings
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from archtune.search import DriverStats
 
-__all__ = ["LiveBlock", "ShrinkProgress", "TuneProgress", "in_notebook"]
+__all__ = ["LiveBlock", "ShrinkProgress", "TuneProgress", "import_tqdm_quietly", "in_notebook"]
 
 
 def in_notebook() -> bool:
@@ -27,6 +28,29 @@ def in_notebook() -> bool:
     get_ipython = getattr(sys.modules["IPython"], "get_ipython", None)
     shell = get_ipython() if get_ipython is not None else None
     return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+def import_tqdm_quietly() -> None:
+    """In a Jupyter kernel, import ``tqdm.auto`` without its "IProgress not found" warning.
+
+    Optuna imports ``tqdm.auto`` for a progress bar that archtune never shows (archtune's own
+    needs no ipywidgets); in a kernel without ipywidgets that import warns (``TqdmWarning:
+    IProgress not found. Please update jupyter and ipywidgets``) in the user's cell. Imported
+    here first, with that one warning ignored, it chooses the console bar as it would anyway,
+    and Optuna's import finds it done. Outside a kernel, or once ``tqdm.auto`` is imported,
+    nothing happens.
+    """
+    if "ipykernel.zmqshell" not in sys.modules or "tqdm.auto" in sys.modules:
+        return
+    try:
+        tqdm_std: Any = importlib.import_module("tqdm.std")
+    except ImportError:
+        return  # no tqdm, so nothing to warn
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message="IProgress not found", category=tqdm_std.TqdmWarning
+        )
+        importlib.import_module("tqdm.auto")
 
 
 class LiveBlock:
