@@ -642,6 +642,59 @@ def test_tune_checks_its_storage_before_anything_runs(storage: str) -> None:
     assert ":pw@" not in str(caught.value)  # the password stays hidden
 
 
+@pytest.mark.parametrize(
+    ("args", "from_env", "source"),
+    [
+        (["show", "demo"], True, "ARCHTUNE_STORAGE"),
+        (["studies", "--json"], True, "ARCHTUNE_STORAGE"),
+        (["report", "demo"], True, "ARCHTUNE_STORAGE"),
+        (["shrink", "mlp", "--data", "wine"], True, "ARCHTUNE_STORAGE"),
+        (["show", "demo", "--storage", "{url}"], False, "--storage"),
+        (["studies", "--storage", "{url}"], False, "--storage"),
+    ],
+)
+def test_a_storage_error_names_where_the_url_came_from(
+    args: list[str], from_env: bool, source: str, tmp_path: Path, restore_process_state: Any
+) -> None:
+    """The environment variable, when it gave the URL; the option when it did (and wins)."""
+    from typer.testing import CliRunner
+
+    from archtune.cli import app
+
+    url = f"sqlite:///{tmp_path / 'missing' / 'studies.db'}"
+    env = {"COLUMNS": "200", "ARCHTUNE_STORAGE": url if from_env else "sqlite:///other.db"}
+    args = [url if a == "{url}" else a for a in args]
+    result = CliRunner().invoke(app, args, env=env)
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith(f"archtune: error: {source} '{url}': "), result.stderr
+
+
+def test_a_storage_error_names_the_default_when_nothing_gave_one(
+    restore_process_state: Any,
+) -> None:
+    from typer.testing import CliRunner
+
+    from archtune.cli import app
+
+    result = CliRunner().invoke(app, ["show", "demo"], env={"ARCHTUNE_STORAGE": None})
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith(
+        "archtune: error: --storage (default) 'sqlite:///archtune.db': the file archtune.db "
+        "does not exist"
+    ), result.stderr
+
+
+def test_shrink_names_its_storage_argument() -> None:
+    import archtune
+    from archtune import ConfigError
+
+    url = "sqlite:////no/such/folder/x.db"
+    with pytest.raises(ConfigError, match=rf"^shrink\(\): storage '{url}': the folder "):
+        archtune.shrink("mlp", "wine", storage=url)
+    with pytest.raises(ConfigError, match=rf"^shrink_trial\(\): storage '{url}': the file "):
+        archtune.shrink_trial("demo", storage=url)
+
+
 def test_an_sqlite_file_its_killed_writer_left_mid_transaction_still_opens(
     tmp_path: Path,
 ) -> None:

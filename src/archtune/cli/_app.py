@@ -12,7 +12,12 @@ from rich.logging import RichHandler
 
 from archtune._errors import ArchtuneError, ConfigError, MissingDependencyError
 from archtune._redact import redact_url
-from archtune.cli._common import check_storage_exists, fail
+from archtune.cli._common import (
+    check_storage_exists,
+    fail,
+    record_storage_source,
+    storage_source,
+)
 from archtune.cli._console import err, out
 from archtune.config import DEFAULT_STORAGE
 
@@ -32,6 +37,7 @@ StorageOption = Annotated[
         "--storage",
         envvar="ARCHTUNE_STORAGE",
         help="Optuna storage URL, e.g. sqlite:///archtune.db or postgresql+psycopg://...",
+        callback=record_storage_source,
     ),
 ]
 
@@ -430,7 +436,7 @@ def shrink(
     _setup_logging(quiet or json_output)
     _sigterm_as_interrupt()
     try:
-        check_storage(storage)
+        check_storage(storage, source=storage_source())
         if output is not None:
             check_writable(output)
         shrink_command(
@@ -498,7 +504,7 @@ def shrink_trial(
     _setup_logging(quiet or json_output)
     _sigterm_as_interrupt()
     try:
-        check_storage(storage)
+        check_storage(storage, source=storage_source())
         if output is not None:
             check_writable(output)
         shrink_trial_command(

@@ -29,7 +29,7 @@ def shown_url(url: str) -> str:
     return redact_url(url)
 
 
-def check_storage(url: str | None, *, source: str = "--storage", must_exist: bool = False) -> None:
+def check_storage(url: str | None, *, source: str = "storage", must_exist: bool = False) -> None:
     """Check that an Optuna storage URL can be opened, without creating anything.
 
     An SQLite file need not exist yet (unless ``must_exist``), but its folder must exist and
@@ -38,8 +38,8 @@ def check_storage(url: str | None, *, source: str = "--storage", must_exist: boo
 
     Args:
         url: The storage URL.
-        source: Where the URL came from, the first words of the message (``--storage``,
-            ``run.yaml: storage``).
+        source: Where the URL came from, the first words of the message: ``--storage``,
+            ``ARCHTUNE_STORAGE``, ``run.yaml: storage``, ``tune(): storage``.
         must_exist: Whether the SQLite file must exist already (commands that only read).
 
     Raises:

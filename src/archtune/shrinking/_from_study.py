@@ -81,6 +81,9 @@ def shrink_trial(
     if isinstance(study, str):
         if storage is None:
             raise ConfigError(f"shrink_trial: study {study!r} is a name; give its storage URL")
+        from archtune.config import check_storage
+
+        check_storage(storage, source="shrink_trial(): storage", must_exist=True)
         study = load_result(study, storage)
     if not isinstance(study, TuneResult):
         raise ConfigError(f"shrink_trial: study must be a TuneResult or a name, got {study!r}")

@@ -149,7 +149,8 @@ def shrink(
         workers: Deprecated name of ``n_workers``.
 
     Raises:
-        ConfigError: a bad argument, or a model that does not fit the data.
+        ConfigError: a bad argument (a storage URL that does not open, too), or a model that
+            does not fit the data.
         StudyStateError: the study exists (without ``resume``) or does not (with it).
     """
     started = time.perf_counter()
@@ -161,6 +162,9 @@ def shrink(
     finetune_epochs = finetune_epochs if finetune_epochs is not None else 2 * epochs
     if finetune_epochs < 1:
         raise ConfigError(f"shrink: finetune_epochs must be >= 1, got {finetune_epochs}")
+    from archtune.config import check_storage
+
+    check_storage(storage, source="shrink(): storage")  # one line, before any training
     search = _strategy(strategy, target, n_trials)
     temperature, alpha, use_distill = _distill_args(distill)
     data_kwargs = _data_kwargs(data, max_samples, seed)
