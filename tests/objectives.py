@@ -66,6 +66,13 @@ def always_killed(config: dict[str, Any], reporter: Reporter) -> dict[str, float
     return {"score": 0.0}
 
 
+def interrupt_driver(config: dict[str, Any], reporter: Reporter) -> dict[str, float]:
+    """Presses Ctrl-C on its driver (SIGINT to the worker's parent), then waits to be ended."""
+    os.kill(os.getppid(), signal.SIGINT)
+    time.sleep(60)
+    return {"score": config["x"]}
+
+
 def slow(config: dict[str, Any], reporter: Reporter) -> dict[str, float]:
     """Takes ``config['seconds']`` in small steps, reporting each; honours STOP."""
     steps = 5

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import optuna
 import pytest
+from optuna.trial import TrialState
 
 import archtune
 import objectives as obj
 from archtune import Choice, Float, Int, ObjectiveError, StudyStateError
+from archtune.cli._tables import counts_line
 from archtune.search import TooManyFailuresError
 
 pytestmark = pytest.mark.integration
@@ -198,6 +201,43 @@ def test_timeout_stops_starting_trials() -> None:
     # The one running at the deadline was ended, and is queued to run again on resume.
     assert set(result.counts) <= {"complete", "interrupted", "waiting"}
     assert result.counts.get("interrupted", 0) == result.counts.get("waiting", 0) <= 1
+
+
+def test_a_resume_with_its_budget_spent_leaves_no_trial_waiting(tmp_path: Path) -> None:
+    """Ctrl-C queues the running trials to run again; a resume whose budget is already met
+    closes those reruns (interrupted, not counted) instead of leaving them waiting for good."""
+    storage = f"sqlite:///{tmp_path / 'spent.db'}"
+    settings: dict[str, Any] = {
+        "objectives": {"score": "max"},
+        "scheduler": "none",
+        "storage": storage,
+        "study_name": "spent",
+        "n_workers": 1,
+        "seed": 0,
+    }
+    space = {"x": Float(0.0, 1.0)}
+    archtune.tune(obj.quadratic, space, n_trials=2, **settings)
+    with pytest.raises(KeyboardInterrupt):  # its first trial presses Ctrl-C on the driver
+        archtune.tune(obj.interrupt_driver, space, n_trials=4, resume=True, **settings)
+    study = optuna.load_study(study_name="spent", storage=storage)
+    queued = study.get_trials(states=(TrialState.WAITING,))
+    assert queued  # the interrupted trials, queued to run again
+    reruns = {t.number: t.user_attrs["archtune.retry_of"] for t in queued}
+
+    result = archtune.tune(obj.quadratic, space, n_trials=2, resume=True, **settings)
+
+    assert result.counts == {"complete": 2, "interrupted": 2 * len(queued)}
+    assert counts_line(result) == f"2 complete, {2 * len(queued)} interrupted"  # `show`
+    study = optuna.load_study(study_name="spent", storage=storage)
+    assert not study.get_trials(states=(TrialState.WAITING, TrialState.RUNNING))
+    for trial in result.trials:
+        if trial.number in reruns:
+            assert trial.status == "interrupted"
+            assert trial.error == (
+                "not run: the budget (2 trials) was spent before its turn (a rerun of trial "
+                f"{reruns[trial.number]})"
+            )
+    assert result.study.user_attrs["archtune.driver"] is None  # the lease is released
 
 
 def test_existing_study_needs_resume_and_resume_needs_a_study() -> None:

@@ -48,7 +48,7 @@ from archtune.search._result import TuneResult
 from archtune.search._scheduler_base import BaseScheduler, StudyView, TrialPhase
 from archtune.search._schedulers import make_scheduler
 from archtune.search._stopped import told_values
-from archtune.search._study import fail_running, open_study, requeue
+from archtune.search._study import close_waiting, fail_running, open_study, requeue
 
 __all__ = [
     "MAX_INFEASIBLE_IN_ROW",
@@ -207,6 +207,8 @@ class Driver:
                 self._loop(study, executor, deadline, interrupt)
             if self._ready is not None:  # asked ahead, then the time ran out: run it on resume
                 self._on_abort(study, lease)
+            elif self._pbt is None and not self._can_ask():  # the budget is spent
+                self._close_queued(study)
         except ObjectiveError as exc:
             self._on_abort(study, lease, exc)
             raise ObjectiveError(f"{exp.source}: {exc}") from None
@@ -441,6 +443,27 @@ class Driver:
             lineage=first,
             resumes_paused=segment is not None and segment.member is not None,
         )
+
+    def _close_queued(self, study: optuna.Study) -> None:
+        """Close the trials still queued once the budget is spent: no run will take them.
+
+        A resume whose budget was already met (or ``budget.steps`` spent) would otherwise leave
+        the reruns of interrupted trials waiting in the study for good. Without the budget
+        spent (the study's time ran out) they stay queued for ``--resume``.
+        """
+        exp = self.experiment
+        if self.stats.done >= exp.n_trials:
+            spent = f"{exp.n_trials} trials"
+        else:
+            spent = f"{exp.max_total_steps} steps"
+        closed = close_waiting(study, f"not run: the budget ({spent}) was spent before its turn")
+        if closed:
+            logger.info(
+                "%d queued trial(s) not run: the budget (%s) was spent; resume with a larger "
+                "budget to search on",
+                closed,
+                spent,
+            )
 
     # -- population-based training ----------------------------------------------------------
     def _start_population(self, study: optuna.Study) -> None:

@@ -41,8 +41,9 @@ class TrialResult:
     Attributes:
         number: Optuna's trial number.
         status: ``complete``, ``stopped`` (early), ``failed``, ``infeasible`` (could not be
-            built; never trained), ``interrupted`` (cut short by the machinery and run again),
-            ``running`` or ``waiting``.
+            built; never trained), ``interrupted`` (cut short by the machinery and run again;
+            or queued to run again and closed unrun, the budget spent), ``running`` or
+            ``waiting``.
         config: The full configuration (fixed parameters included).
         values: The objective values, in the order of the objectives (complete trials).
         metrics: Everything the objective returned.

@@ -21,6 +21,7 @@ from archtune.search._lease import Lease, lease_state
 from archtune.search._samplers import checked_constraints, known_cost, make_sampler
 
 __all__ = [
+    "close_waiting",
     "fail_running",
     "open_study",
     "requeue",
@@ -288,3 +289,26 @@ def fail_running(study: optuna.Study, reason: str) -> None:
         except (optuna.exceptions.UpdateFinishedTrialError, ValueError):
             continue  # it ended meanwhile (its driver's last write, as this one took over)
         requeue(study, trial, next_attempt=False)
+
+
+def close_waiting(study: optuna.Study, reason: str) -> int:
+    """Close every WAITING trial as interrupted (FAIL, not counted), with ``reason``.
+
+    For a driver whose budget is spent: a trial queued to run again (an interrupted one's
+    rerun) would otherwise wait in the study for a run that never comes. Each closed rerun
+    names the trial it would have run again. Returns how many were closed.
+    """
+    storage = study._storage
+    closed = 0
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
+        first = trial.user_attrs.get(attrs.TRIAL_RETRY_OF)
+        why = reason if first is None else f"{reason} (a rerun of trial {first})"
+        try:
+            storage.set_trial_user_attr(trial._trial_id, attrs.TRIAL_FAILURE, "interrupted")
+            storage.set_trial_user_attr(trial._trial_id, attrs.TRIAL_COUNTED, False)
+            storage.set_trial_user_attr(trial._trial_id, attrs.TRIAL_ERROR, why)
+            storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
+        except optuna.exceptions.UpdateFinishedTrialError:
+            continue
+        closed += 1
+    return closed
