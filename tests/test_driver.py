@@ -205,7 +205,8 @@ def test_timeout_stops_starting_trials() -> None:
 
 def test_a_resume_with_its_budget_spent_leaves_no_trial_waiting(tmp_path: Path) -> None:
     """Ctrl-C queues the running trials to run again; a resume whose budget is already met
-    closes those reruns (interrupted, not counted) instead of leaving them waiting for good."""
+    cancels those reruns (not counted, their configuration and reason shown) instead of leaving
+    them waiting for good."""
     storage = f"sqlite:///{tmp_path / 'spent.db'}"
     settings: dict[str, Any] = {
         "objectives": {"score": "max"},
@@ -226,13 +227,15 @@ def test_a_resume_with_its_budget_spent_leaves_no_trial_waiting(tmp_path: Path) 
 
     result = archtune.tune(obj.quadratic, space, n_trials=2, resume=True, **settings)
 
-    assert result.counts == {"complete": 2, "interrupted": 2 * len(queued)}
-    assert counts_line(result) == f"2 complete, {2 * len(queued)} interrupted"  # `show`
+    n = len(queued)
+    assert result.counts == {"complete": 2, "interrupted": n, "cancelled": n}
+    assert counts_line(result) == f"2 complete, {n} interrupted, {n} cancelled"  # `show`
     study = optuna.load_study(study_name="spent", storage=storage)
     assert not study.get_trials(states=(TrialState.WAITING, TrialState.RUNNING))
     for trial in result.trials:
         if trial.number in reruns:
-            assert trial.status == "interrupted"
+            assert trial.status == "cancelled"
+            assert trial.config["x"] == result.trials[reruns[trial.number]].config["x"]
             assert trial.error == (
                 "not run: the budget (2 trials) was spent before its turn (a rerun of trial "
                 f"{reruns[trial.number]})"

@@ -256,7 +256,7 @@ def show(
         show_json(study, storage, top)
         return
     from archtune.cli._tables import counts_line, trials_table
-    from archtune.search import driver_of, load_result
+    from archtune.search import ENDED_UNFINISHED, driver_of, load_result
 
     check_storage_exists(storage)
     try:
@@ -284,7 +284,7 @@ def show(
         if recipe:
             out.print("the recipe that replays it (a config's recipe: block, same model):")
             out.print(recipe, highlight=False, soft_wrap=True, markup=False)
-    failed = [t for t in result.trials if t.status in ("failed", "infeasible", "interrupted")]
+    failed = [t for t in result.trials if t.status in ENDED_UNFINISHED]
     if failed:
         out.print(f"[bold]failed trials[/] ({len(failed)})")
         for trial in failed:

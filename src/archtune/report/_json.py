@@ -6,7 +6,7 @@ import math
 from typing import Any
 
 from archtune._redact import redact_url
-from archtune.search import TrialResult, TuneResult
+from archtune.search import ENDED_UNFINISHED, TrialResult, TuneResult
 
 __all__ = ["SCHEMA_VERSION", "result_document", "studies_document", "trial_document"]
 
@@ -71,7 +71,7 @@ def result_document(
                 "error": (t.error or "").splitlines()[0] if t.error else None,
             }
             for t in result.trials
-            if t.status in ("failed", "infeasible", "interrupted")
+            if t.status in ENDED_UNFINISHED
         ],
     }
     shrink = result.study.user_attrs.get("archtune.shrink.result")

@@ -13,6 +13,7 @@ from archtune.search._lease import LeaseState, driver_of
 from archtune.search._median import MedianScheduler
 from archtune.search._objectives import Direction, Objectives
 from archtune.search._result import (
+    ENDED_UNFINISHED,
     TRIAL_STATUSES,
     TrialResult,
     TrialStatus,
@@ -43,6 +44,7 @@ from archtune.search._schedulers import (
 )
 
 __all__ = [
+    "ENDED_UNFINISHED",
     "MAX_INFEASIBLE_IN_ROW",
     "SAMPLERS",
     "SAMPLER_NAMES",

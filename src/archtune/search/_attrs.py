@@ -12,6 +12,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 __all__ = [
+    "CANCELLED",
     "STUDY_ARTIFACTS",
     "STUDY_BUILTIN",
     "STUDY_CONFIG",
@@ -68,10 +69,12 @@ that resumed from a checkpoint reports only the steps after it); not compute it 
 TRIAL_ERROR = "archtune.error"
 TRIAL_TRACEBACK = "archtune.traceback"
 TRIAL_FAILURE = "archtune.failure"
-"""Why: ``error``, ``nan``, ``config``, ``worker_lost``, ``interrupted``, ``timeout`` or
-``infeasible``."""
+"""Why: ``error``, ``nan``, ``config``, ``worker_lost``, ``interrupted``, ``timeout``,
+``infeasible`` or :data:`CANCELLED`."""
+CANCELLED = "cancelled"
+"""The failure of a queued trial closed unrun because the budget was spent first."""
 TRIAL_COUNTED = "archtune.counted"
-"""``False`` on a failed trial that the machinery cut short and that runs again."""
+"""``False`` on a failed trial that the machinery cut short (it runs again) or cancelled."""
 TRIAL_STOPPED_AT = "archtune.stopped_at"
 """The last step of a trial the scheduler stopped early."""
 TRIAL_RETRY_OF = "archtune.retry_of"

@@ -18,7 +18,14 @@ from archtune.search._objectives import Objectives
 from archtune.search._ranking import non_dominated
 from archtune.space import Space
 
-__all__ = ["TRIAL_STATUSES", "TrialResult", "TrialStatus", "TuneResult", "load_result"]
+__all__ = [
+    "ENDED_UNFINISHED",
+    "TRIAL_STATUSES",
+    "TrialResult",
+    "TrialStatus",
+    "TuneResult",
+    "load_result",
+]
 
 TrialStatus = Literal[
     "complete",
@@ -27,11 +34,14 @@ TrialStatus = Literal[
     "failed",
     "infeasible",
     "interrupted",
+    "cancelled",
     "running",
     "waiting",
 ]
 #: Every status a trial can have, in the order tables list them (CLI, HTML report).
 TRIAL_STATUSES: tuple[TrialStatus, ...] = get_args(TrialStatus)
+#: The statuses of trials that ended without values, each with its reason (``error``).
+ENDED_UNFINISHED: tuple[TrialStatus, ...] = ("failed", "infeasible", "interrupted", "cancelled")
 
 
 @dataclass(frozen=True)
@@ -41,9 +51,9 @@ class TrialResult:
     Attributes:
         number: Optuna's trial number.
         status: ``complete``, ``stopped`` (early), ``failed``, ``infeasible`` (could not be
-            built; never trained), ``interrupted`` (cut short by the machinery and run again;
-            or queued to run again and closed unrun, the budget spent), ``running`` or
-            ``waiting``.
+            built; never trained), ``interrupted`` (cut short by the machinery and run again),
+            ``cancelled`` (queued, and closed unrun: the budget was spent first), ``running``
+            or ``waiting``.
         config: The full configuration (fixed parameters included).
         values: The objective values, in the order of the objectives (complete trials).
         metrics: Everything the objective returned.
@@ -63,7 +73,8 @@ class TrialResult:
     @classmethod
     def from_frozen(cls, trial: FrozenTrial, space: Space | None) -> TrialResult:
         """Read a trial back from Optuna's record."""
-        config: dict[str, Any] = dict(trial.params)
+        # A queued trial's values are only in Optuna's record of what it will run.
+        config: dict[str, Any] = dict(trial.params or trial.system_attrs.get("fixed_params", {}))
         if space is not None:
             # An unfinished or foreign trial may lack some parameters: keep its own then.
             with contextlib.suppress(KeyError):
@@ -92,6 +103,8 @@ def _status(trial: FrozenTrial) -> TrialStatus:
     if trial.state == TrialState.COMPLETE:
         return "complete"
     if trial.state == TrialState.FAIL:
+        if trial.user_attrs.get(attrs.TRIAL_FAILURE) == attrs.CANCELLED:
+            return "cancelled"
         return "failed" if attrs.counts_toward_budget(trial) else "interrupted"
     if trial.state == TrialState.RUNNING:
         return "running"

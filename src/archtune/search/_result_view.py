@@ -5,6 +5,8 @@ from __future__ import annotations
 import html
 from typing import TYPE_CHECKING, Any
 
+from archtune.search._result import ENDED_UNFINISHED
+
 if TYPE_CHECKING:
     from archtune.search._result import TrialResult, TuneResult
 
@@ -20,7 +22,7 @@ def n_trials(n: int) -> str:
 
 def _counts(result: TuneResult) -> str:
     counts = result.counts
-    order = ("complete", "stopped", "failed", "infeasible", "interrupted", "running", "waiting")
+    order = ("complete", "stopped", *ENDED_UNFINISHED, "running", "waiting")
     return ", ".join(f"{counts[k]} {k}" for k in order if counts.get(k))
 
 

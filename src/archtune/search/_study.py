@@ -292,7 +292,7 @@ def fail_running(study: optuna.Study, reason: str) -> None:
 
 
 def close_waiting(study: optuna.Study, reason: str) -> int:
-    """Close every WAITING trial as interrupted (FAIL, not counted), with ``reason``.
+    """Close every WAITING trial as cancelled (FAIL, not counted), with ``reason``.
 
     For a driver whose budget is spent: a trial queued to run again (an interrupted one's
     rerun) would otherwise wait in the study for a run that never comes. Each closed rerun
@@ -304,7 +304,7 @@ def close_waiting(study: optuna.Study, reason: str) -> int:
         first = trial.user_attrs.get(attrs.TRIAL_RETRY_OF)
         why = reason if first is None else f"{reason} (a rerun of trial {first})"
         try:
-            storage.set_trial_user_attr(trial._trial_id, attrs.TRIAL_FAILURE, "interrupted")
+            storage.set_trial_user_attr(trial._trial_id, attrs.TRIAL_FAILURE, attrs.CANCELLED)
             storage.set_trial_user_attr(trial._trial_id, attrs.TRIAL_COUNTED, False)
             storage.set_trial_user_attr(trial._trial_id, attrs.TRIAL_ERROR, why)
             storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
