@@ -71,6 +71,33 @@ def test_run_with_two_workers_completes_and_prints_the_best(
     assert "Traceback" not in again.stderr
 
 
+def test_run_uses_archtune_storage_where_its_config_names_none(
+    tmp_path: Path, cli_env: dict[str, str]
+) -> None:
+    """``run`` and the commands that read studies find the same study through the variable;
+    a config's own ``storage`` wins over it, and the log says so."""
+    shared = f"sqlite:///{tmp_path / 'shared.db'}"
+    env = cli_env | {"ARCHTUNE_STORAGE": shared}
+    config = write_config(tmp_path / "demo.yaml", workers=1, budget={"trials": 2})
+    text = yaml.safe_load(config.read_text())
+    del text["storage"]
+    config.write_text(yaml.safe_dump(text, sort_keys=False))
+
+    done = archtune("run", str(config), env=env)
+    assert done.returncode == 0, done.stderr
+    assert f"study demo in {shared}" in done.stdout
+    shown = archtune("show", "demo", env=env)  # no --storage: the variable
+    assert shown.returncode == 0, shown.stderr
+    assert "2 complete" in shown.stdout
+    assert not (tmp_path / "archtune.db").exists()
+
+    own = write_config(tmp_path / "own.yaml", name="own", workers=1, budget={"trials": 1})
+    done = archtune("run", str(own), env=env)
+    assert done.returncode == 0, done.stderr
+    assert f"study own in sqlite:///{tmp_path / 'archtune.db'}" in done.stdout
+    assert "ARCHTUNE_STORAGE names" in done.stderr
+
+
 def test_show_lists_the_best_the_counts_and_each_failure(
     tmp_path: Path, cli_env: dict[str, str]
 ) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 from pathlib import Path
 from typing import Annotated, Any
@@ -20,6 +21,8 @@ from archtune.cli._common import (
 )
 from archtune.cli._console import err, out
 from archtune.config import DEFAULT_STORAGE
+
+logger = logging.getLogger("archtune")
 
 __all__ = ["app", "main"]
 
@@ -78,11 +81,39 @@ def _sigterm_as_interrupt() -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
+def _run_storage(config: Path, from_config: str | None) -> str | None:
+    """The storage ``run`` uses without ``--storage``, checked: the config's ``storage``, else
+    ``ARCHTUNE_STORAGE`` (as the commands that read studies use it), else the default; a log
+    line when the config's overrides the variable. ``None``: the config's, to load with it."""
+    from archtune.config import check_storage
+
+    variable = os.environ.get("ARCHTUNE_STORAGE") or None
+    if from_config is not None:
+        check_storage(from_config, source=f"{config}: storage")
+        if variable is not None and variable != from_config:
+            logger.info(
+                "storage from %s: %s (ARCHTUNE_STORAGE names %s; `show` and the other commands "
+                "read the variable, so pass them --storage)",
+                config,
+                redact_url(from_config),
+                redact_url(variable),
+            )
+        return None
+    if variable is not None:
+        check_storage(variable, source="ARCHTUNE_STORAGE")
+        return variable
+    check_storage(DEFAULT_STORAGE, source=f"{config}: storage (default)")
+    return None
+
+
 @app.command()
 def run(
     config: Annotated[Path, typer.Argument(help="The experiment's YAML file.")],
     storage: Annotated[
-        str | None, typer.Option(help="Storage URL; overrides the config's `storage`.")
+        str | None,
+        typer.Option(
+            help="Storage URL; overrides the config's `storage`, which overrides ARCHTUNE_STORAGE."
+        ),
     ] = None,
     workers: Annotated[
         int | None, typer.Option(min=1, help="Trials at once; overrides `workers`.")
@@ -115,8 +146,7 @@ def run(
         if storage is not None:
             check_storage(storage, source="--storage")
         else:
-            url = read_config_file(config).get("storage", DEFAULT_STORAGE)
-            check_storage(url, source=f"{config}: storage")
+            storage = _run_storage(config, read_config_file(config).get("storage"))
         experiment = load_config(
             config,
             overrides={
