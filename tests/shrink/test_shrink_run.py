@@ -416,3 +416,27 @@ def test_a_budget_that_cannot_hold_one_search_step_is_refused_before_training(
         )
     assert "raise budget (--budget) to at least" in str(caught.value)
     assert not list(tmp_path.iterdir())  # nothing trained, nothing written
+
+
+def test_without_a_budget_a_small_table_gets_one_that_holds_three_search_steps(
+    tmp_path: Path,
+) -> None:
+    """The defaults work on a table of a hundred rows: the budget grows, and says so."""
+    from archtune.shrinking._run import DEFAULT_BUDGET, DEFAULT_SEARCH_STEPS
+
+    lines: list[str] = []
+    result = shrink(
+        "mlp",
+        "wine",
+        epochs=5,
+        finetune_epochs=3,
+        n_workers=1,
+        output=str(tmp_path / "small.onnx"),
+        log=lines.append,
+    )
+    (said,) = [line for line in lines if line.startswith("budget: ")]
+    assert f"({DEFAULT_SEARCH_STEPS} steps; set budget (--budget) to choose)" in said
+    assert result.budget_epochs > DEFAULT_BUDGET * 5
+    steps = [line for line in lines if line.startswith("step ")]
+    assert len(steps) >= DEFAULT_SEARCH_STEPS  # later steps have fewer proposals
+    assert result.chosen.params < result.baseline.params  # a smaller model was found

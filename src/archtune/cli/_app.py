@@ -411,9 +411,14 @@ def shrink(
     max_drop: MaxDropOption = 0.005,
     objective: CostOption = "params",
     budget: Annotated[
-        float,
-        typer.Option(min=0.1, help="All training, in baseline trainings (--epochs each)."),
-    ] = 10.0,
+        float | None,
+        typer.Option(
+            min=0.1,
+            help="All training, in baseline trainings (--epochs each); default 10, more on "
+            "a table too small for 3 search steps in 10.",
+            show_default=False,
+        ),
+    ] = None,
     epochs: Annotated[
         int, typer.Option(min=1, help="Epochs of one baseline training (the budget's unit).")
     ] = 10,
@@ -514,9 +519,14 @@ def shrink_trial(
     max_drop: MaxDropOption = 0.005,
     objective: CostOption = "params",
     budget: Annotated[
-        float,
-        typer.Option(min=0.1, help="All training, in trainings of the trial (its epochs)."),
-    ] = 10.0,
+        float | None,
+        typer.Option(
+            min=0.1,
+            help="All training, in trainings of the trial (its epochs); default 10, more on "
+            "a table too small for 3 search steps in 10.",
+            show_default=False,
+        ),
+    ] = None,
     workers: WorkersOption = 2,
     name: Annotated[
         str | None,

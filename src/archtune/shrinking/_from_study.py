@@ -32,7 +32,7 @@ def shrink_trial(
     storage: str | None = None,
     trial: int | None = None,
     max_drop: float = 0.005,
-    budget: float = 10.0,
+    budget: float | None = None,
     objective: str = "params",
     n_workers: int = 2,
     name: str | None = None,
@@ -53,7 +53,7 @@ def shrink_trial(
         trial: The trial number (default: the best by the study's quality metric).
         max_drop: The accepted drop in accuracy on validation (see ``shrink``).
         budget: All of the shrink's training, in trainings of the trial (the baseline's
-            retraining included).
+            retraining included); ``None``: as ``shrink`` chooses it.
         objective: The cost to minimise: ``params``, ``flops`` or ``latency``.
         n_workers: Models trained at once.
         name: The shrink study's name (default ``shrink-<study>-trial-<n>``).

@@ -80,7 +80,7 @@ def shrink(
     *,
     max_drop: float = 0.005,
     objective: str = "params",
-    budget: float = 10.0,
+    budget: float | None = None,
     epochs: int = 10,
     finetune_epochs: int | None = None,
     strategy: str | BaseShrinkStrategy = "progressive",
@@ -119,6 +119,10 @@ def shrink(
             validation; the test split reports.
         objective: The cost to minimise: ``params``, ``flops`` or ``latency``.
         budget: All of shrink's training, in baseline trainings (``epochs`` epochs each).
+            ``None``: :data:`DEFAULT_BUDGET`, raised where the training split is so small
+            that it would hold fewer than :data:`DEFAULT_SEARCH_STEPS` search steps (each
+            proposal's fine-tune is stretched to a number of optimizer steps there), with a
+            log line; a budget given that cannot hold one step is refused.
         epochs: One baseline training's epochs (the baseline's own, and the budget's unit).
         finetune_epochs: Each finalist's fine-tune (default ``2 * epochs``).
         strategy: ``progressive`` (layer by layer from the weights), ``sampler`` (TPE over
@@ -191,12 +195,14 @@ def shrink(
     engine = _backend(backend)
     cost_of = _cost_function(cost_key, engine)
     train = train_baseline if train_baseline is not None else weights is None
-    budget_epochs = budget * epochs
     # The finalists' search needs two rounds: the first spreads its fine-tunes over the
     # ladder (one per worker, two at most), the second aims at the boundary the first shows.
     n_reserved = min(workers, 2) + 1
     reserved = (epochs if train else 0) + n_reserved * finetune_epochs
     step = max(1.0, search.first_step_epochs(network, cost_of, dataset.n_train, base_recipe))
+    if budget is None:
+        budget = _default_budget(dataset.n_train, epochs, reserved, step, say)
+    budget_epochs = budget * epochs
     if budget_epochs - reserved < step:
         raise ConfigError(
             f"shrink: a budget of {budget:g} baseline trainings ({budget_epochs:g} epochs) cannot "
@@ -371,8 +377,40 @@ def _renamed(old: str, old_value: int | None, new: str, value: int) -> int:
     return old_value
 
 
+#: The budget without one given, in baseline trainings (see :func:`_default_budget`).
+DEFAULT_BUDGET = 10.0
+#: The fewest search steps the default budget holds.
+DEFAULT_SEARCH_STEPS = 3
+
+
+def _default_budget(
+    n_train: int, epochs: int, reserved: float, step: float, say: Callable[[str], None]
+) -> float:
+    """The budget without one given, in baseline trainings: ten, or on a
+    training split so small that each proposal's fine-tune is stretched to many passes (a
+    table of a hundred rows), enough for the reserved trainings and
+    :data:`DEFAULT_SEARCH_STEPS` steps of the search, said in a log line. On such a table an
+    epoch is a couple of optimizer steps, so the larger budget costs seconds."""
+    need = (reserved + DEFAULT_SEARCH_STEPS * step) / epochs
+    if need <= DEFAULT_BUDGET:
+        return DEFAULT_BUDGET
+    budget = math.ceil(need * 10) / 10
+    say(
+        f"budget: {DEFAULT_BUDGET:g} baseline trainings would hold "
+        f"{max(0, int((DEFAULT_BUDGET * epochs - reserved) // step))} search steps of "
+        f"{step:.1f} epochs on {n_train:,} training rows; using {budget:g} "
+        f"({DEFAULT_SEARCH_STEPS} steps; set budget (--budget) to choose)"
+    )
+    return budget
+
+
 def _check_args(
-    objective: str, max_drop: float, budget: float, epochs: int, workers: int, backend: str
+    objective: str,
+    max_drop: float,
+    budget: float | None,
+    epochs: int,
+    workers: int,
+    backend: str,
 ) -> str:
     if objective not in COST_KEYS:
         raise ConfigError(
@@ -382,7 +420,7 @@ def _check_args(
         raise ConfigError(
             f"shrink: max_drop must be in [0, 1) (0.005 = half a point), got {max_drop}"
         )
-    if not budget > 0:
+    if budget is not None and not budget > 0:
         raise ConfigError(f"shrink: budget must be > 0 (in baseline trainings), got {budget}")
     if epochs < 1:
         raise ConfigError(f"shrink: epochs must be >= 1, got {epochs}")
