@@ -295,3 +295,19 @@ def test_samples_lie_in_their_distributions_and_conditions_hold(
             )
         assert space.complete(trial.params) == config
         study.tell(trial, float(i))
+
+
+def test_invalid_space_error_survives_pickling() -> None:
+    """A space built in a worker process fails there; its error crosses the pipe whole."""
+    import pickle
+
+    with pytest.raises(InvalidSpaceError) as info:
+        Int(10, 2)
+    copy = pickle.loads(pickle.dumps(info.value))
+    assert (copy.path, copy.reason, copy.call, str(copy)) == (
+        info.value.path,
+        info.value.reason,
+        info.value.call,
+        str(info.value),
+    )
+    assert str(copy).startswith("Int(low=10, high=2): ")

@@ -46,12 +46,15 @@ class InvalidSpaceError(ConfigError):
             message.
     """
 
-    def __init__(self, path: str, reason: str, *, call: str = "") -> None:
+    def __init__(self, path: str, reason: str, call: str = "") -> None:
         self.path = path
         self.reason = reason
         self.call = call
         message = f"{path} {reason}" if path else reason
         super().__init__(f"{call}: {message}" if call else message)
+
+    def __reduce__(self) -> tuple[type[InvalidSpaceError], tuple[str, str, str]]:
+        return (type(self), (self.path, self.reason, self.call))  # it crosses process pipes
 
 
 class InfeasibleError(ArchtuneError, ValueError):
