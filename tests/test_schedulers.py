@@ -183,6 +183,29 @@ def test_with_several_objectives_the_guard_judges_the_ranking_moasha_uses() -> N
     assert front_ranks([(0.9, -10.0), (0.8, -10.0), (0.95, -100.0)]) == [0.0, -1.0, 0.0]
 
 
+def test_sentinels_all_on_one_front_at_the_rung_and_at_the_end_are_no_evidence() -> None:
+    """Kendall's tau is undefined when every sentinel ties at the rung and at the end (each
+    larger network more accurate: one front at both); that is no disagreement, so the rung
+    keeps stopping trials and its spacing of sentinels stays. (Read as a tau of 0, it turned
+    early stopping off in a study whose rungs ranked perfectly.)"""
+    study = Study({"accuracy": "max", "params": "min"})
+    for number, size in enumerate([10.0, 20.0, 40.0, 80.0, 160.0]):
+        final = 0.5 + size / 400
+        study.curves[number] = [(1, {"accuracy": final / 2}), (9, {"accuracy": final})]
+        study.final[number] = {"accuracy": final, "params": size}
+        study.costs[number] = {"params": size}
+    guard = RungGuard(eta=3, sentinel_every=1, min_pairs=4)
+    assert guard.trusts(study.view, 1, "accuracy", 1.0, [("params", -1.0)])
+    assert guard.disabled_rungs == {}
+    assert guard.agreement == {}
+    # One sentinel off the front at the end, and at the rung: evidence, and it agrees.
+    study.curves[5] = [(1, {"accuracy": 0.1}), (9, {"accuracy": 0.2})]
+    study.final[5] = {"accuracy": 0.2, "params": 160.0}
+    study.costs[5] = {"params": 160.0}
+    assert guard.trusts(study.view, 1, "accuracy", 1.0, [("params", -1.0)])
+    assert guard.agreement[1] == pytest.approx(1.0)
+
+
 def _misleading(guard: bool) -> archtune.TuneResult:
     return archtune.tune(
         obj.misleading_curve,

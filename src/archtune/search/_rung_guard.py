@@ -153,9 +153,12 @@ class RungGuard:
         if len(at_rung) < self.min_pairs:
             return True
         if others:
-            tau = kendall_tau(front_ranks(at_rung), front_ranks(at_end))
+            ranks, final_ranks = front_ranks(at_rung), front_ranks(at_end)
         else:
-            tau = kendall_tau([p[0] for p in at_rung], [p[0] for p in at_end])
+            ranks, final_ranks = [p[0] for p in at_rung], [p[0] for p in at_end]
+        if len(set(ranks)) == 1 and len(set(final_ranks)) == 1:
+            return True  # all tied at the rung and at the end (one front): no evidence yet
+        tau = kendall_tau(ranks, final_ranks)
         self._record(rung, tau, len(at_rung))
         if tau < self.min_agreement:
             self.disabled_rungs[rung] = tau
