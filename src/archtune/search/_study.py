@@ -276,13 +276,10 @@ def fail_running(study: optuna.Study, reason: str) -> None:
     Only the driver that holds the study calls this: on resume, for the trials a dead driver
     left, and when its own run stops early.
     """
-    storage = study._storage
     stale = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
     for trial in stale:
         try:
-            storage.set_trial_user_attr(trial._trial_id, attrs.TRIAL_FAILURE, "interrupted")
-            storage.set_trial_user_attr(trial._trial_id, attrs.TRIAL_COUNTED, False)
-            storage.set_trial_user_attr(trial._trial_id, attrs.TRIAL_ERROR, reason)
+            _mark_uncounted(study, trial, "interrupted", reason)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 study.tell(trial.number, state=TrialState.FAIL)
@@ -304,11 +301,20 @@ def close_waiting(study: optuna.Study, reason: str) -> int:
         first = trial.user_attrs.get(attrs.TRIAL_RETRY_OF)
         why = reason if first is None else f"{reason} (a rerun of trial {first})"
         try:
-            storage.set_trial_user_attr(trial._trial_id, attrs.TRIAL_FAILURE, attrs.CANCELLED)
-            storage.set_trial_user_attr(trial._trial_id, attrs.TRIAL_COUNTED, False)
-            storage.set_trial_user_attr(trial._trial_id, attrs.TRIAL_ERROR, why)
+            _mark_uncounted(study, trial, attrs.CANCELLED, why)
             storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
         except optuna.exceptions.UpdateFinishedTrialError:
             continue
         closed += 1
     return closed
+
+
+def _mark_uncounted(
+    study: optuna.Study, trial: optuna.trial.FrozenTrial, failure: str, reason: str
+) -> None:
+    """Record why ``trial`` ends without counting toward the budget (before its state is
+    set): its kind of failure and its one-line reason."""
+    storage = study._storage
+    storage.set_trial_user_attr(trial._trial_id, attrs.TRIAL_FAILURE, failure)
+    storage.set_trial_user_attr(trial._trial_id, attrs.TRIAL_COUNTED, False)
+    storage.set_trial_user_attr(trial._trial_id, attrs.TRIAL_ERROR, reason)
