@@ -323,3 +323,32 @@ def test_the_starting_points_are_trained_to_the_end() -> None:
     assert all(len(t.user_attrs["archtune.curve"]) == 9 for t in trials[:4])
     # The others are judged as before: the worse ones stop at a rung.
     assert any(t.status == "stopped" for t in result.trials[4:])
+
+
+def test_moasha_compares_a_trial_with_the_trials_of_its_cost_band() -> None:
+    """A mnist1d-mo study at epoch 2 (docs/samplers.md): a 4,218-parameter network second
+    best of 18 trials. Ranked against every trial, the first front (networks of 146 to 2,906
+    parameters, some at 25 %) fills the kept third and one 2,906-parameter network at 92 %
+    stops it; among the trials within a factor of COST_BAND of its size it is second, and
+    kept. A network of that size below its band's share, and off the first front, is stopped."""
+    epoch_2 = {  # trial: (params, validation accuracy at epoch 2)
+        11: (2906, 0.92), 9: (1850, 0.85875), 13: (1594, 0.76875), 7: (2906, 0.75875),
+        2: (10922, 0.72625), 17: (818, 0.6775), 1: (12202, 0.60375), 0: (12202, 0.6025),
+        3: (2906, 0.59125), 5: (12202, 0.5875), 6: (32301, 0.46625), 4: (2906, 0.455),
+        14: (282, 0.33625), 15: (146, 0.25375), 8: (220, 0.21125), 10: (45594, 0.1325),
+        12: (150, 0.01625),
+    }  # fmt: skip
+    costs = {n: {"params": float(p)} for n, (p, _) in epoch_2.items()}
+    costs[16] = {"params": 4218.0}
+    costs[18] = {"params": 4218.0}
+    study = Study({"val_accuracy": "max", "params": "min"}, costs)
+    for number, (_, accuracy) in epoch_2.items():
+        study.curves[number] = [
+            (1, {"val_accuracy": accuracy / 2}),
+            (2, {"val_accuracy": accuracy}),
+        ]
+    scheduler = MOASHAScheduler(eta=3, min_steps=2, max_steps=40, guard=NO_GUARD)
+    assert study.report(scheduler, 16, 2, val_accuracy=0.88) is Decision.CONTINUE
+    assert study.report(scheduler, 18, 2, val_accuracy=0.50) is Decision.STOP
+    points = [(a, -p) for p, a in epoch_2.values()] + [(0.88, -4218.0)]
+    assert len(points) - 1 not in pareto_order(points)[: math.ceil(len(points) / 3)]
