@@ -6,6 +6,8 @@ learning curves will do) and prints:
 
 - the epochs of the starting points, of the trials that ran to the end, and of those stopped,
   with the trials that ran to the end listed by size;
+- the trials other than the starting points by size (under 1,000 parameters, under 10,000,
+  larger): how many ran to the end, and their epochs;
 - what a stop rule that compares a trial with the front's members would have saved: at the
   rungs 9 and 27, a trial stops where a trial that completed before it started dominates it
   (as large or smaller, and more accurate) even with the largest gain from that rung to the
@@ -79,6 +81,41 @@ def curves_of(study: optuna.Study, metric: str) -> list[Curve]:
     return curves
 
 
+#: The upper ends of the size bands the trials are counted in (parameters).
+SIZE_BANDS = (1_000, 10_000, float("inf"))
+
+
+@dataclass(frozen=True)
+class Band:
+    """The trials other than the starting points from ``lower`` parameters to below
+    ``upper``: how many, how many ran to the end, and the epochs they trained."""
+
+    lower: float
+    upper: float
+    trials: int
+    to_the_end: int
+    epochs: int
+
+    @property
+    def label(self) -> str:
+        if self.upper == float("inf"):
+            return f"{self.lower:,.0f}+"
+        if self.lower:
+            return f"{self.lower:,.0f} to {self.upper:,.0f}"
+        return f"under {self.upper:,.0f}"
+
+
+def by_size(curves: Sequence[Curve], max_epochs: int) -> list[Band]:
+    """The trials other than the starting points, counted in the bands of :data:`SIZE_BANDS`."""
+    bands, lower = [], 0.0
+    for upper in SIZE_BANDS:
+        band = [c for c in curves if not c.is_start and lower <= c.params < upper]
+        full = sum(c.last >= max_epochs for c in band)
+        bands.append(Band(lower, upper, len(band), full, sum(c.last for c in band)))
+        lower = upper
+    return bands
+
+
 @dataclass(frozen=True)
 class Saving:
     """A trial the front rule would have stopped, and why."""
@@ -145,6 +182,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     for c in sorted(full, key=lambda c: (c.params, c.number)):
         mark = "  start" if c.is_start else ""
         print(f"  #{c.number:<4d} {c.params:>9,.0f}  {c.final:.3f}{mark}")
+    print("trials other than the starting points, by size (parameters):")
+    for band in by_size(curves, args.max_epochs):
+        print(
+            f"  {band.label:<17} {band.trials:>3} trials, {band.to_the_end:>3} run to the end, "
+            f"{band.epochs:>5} epochs"
+        )
     savings = front_rule_savings(curves, args.max_epochs)
     print(f"the front rule at rungs {', '.join(map(str, RUNGS))} would stop {len(savings)}:")
     for s in savings:

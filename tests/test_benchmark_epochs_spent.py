@@ -7,7 +7,7 @@ from pathlib import Path
 
 import optuna
 import pytest
-from benchmarks.epochs_spent import curves_of, front_rule_savings, main
+from benchmarks.epochs_spent import by_size, curves_of, front_rule_savings, main
 from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState, create_trial
 
@@ -74,6 +74,15 @@ def test_starting_points_are_never_stopped_by_the_rule() -> None:
     assert [s.curve.number for s in savings] == [5]
 
 
+def test_the_trials_other_than_the_starts_are_counted_by_size() -> None:
+    study = _study()
+    study.add_trial(_trial(150, [0.4] * 9, 50_000))  # stopped at epoch 9
+    bands = by_size(curves_of(study, "val_accuracy"), max_epochs=40)
+    # the starts (1,000, 500 and 200 parameters) are left out
+    counts = [(b.trials, b.to_the_end, b.epochs) for b in bands]
+    assert counts == [(2, 2, 80), (1, 1, 40), (1, 0, 9)]
+
+
 def test_the_script_prints_the_epochs_of_a_kept_study(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -90,3 +99,4 @@ def test_the_script_prints_the_epochs_of_a_kept_study(
     assert "starting points: 3 trials, 120 epochs" in out
     assert "saves 31 epochs" in out
     assert "epochs saved: 31" in out
+    assert "under 1,000         2 trials,   2 run to the end,    80 epochs" in out
