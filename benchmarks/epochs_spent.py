@@ -6,8 +6,8 @@ learning curves will do) and prints:
 
 - the epochs of the starting points, of the trials that ran to the end, and of those stopped,
   with the trials that ran to the end listed by size;
-- the trials other than the starting points by size (under 1,000 parameters, under 10,000,
-  larger): how many ran to the end, and their epochs;
+- the trials other than the starting points by size (under 1,000 parameters, 1,000 to
+  10,000, larger): how many ran to the end, and their epochs;
 - what a stop rule that compares a trial with the front's members would have saved: at the
   rungs 9 and 27, a trial stops where a trial that completed before it started dominates it
   (as large or smaller, and more accurate) even with the largest gain from that rung to the
